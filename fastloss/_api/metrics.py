@@ -1,0 +1,243 @@
+"""log_loss (drop-in for sklearn.metrics.log_loss) and log_loss_from_logits.
+
+The happy path validates and scores in one kernel pass over the probabilities; when something
+is wrong the errors are raised in scikit-learn's order (values of y_proba first, then lengths,
+sample weights, labels, class counts), computed on the slow path only then.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from .. import _backends
+from .._labels import encode_targets
+from .._validation import check_bool, require_array_like
+
+_PROBA_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16))
+
+
+def _num_samples(x, name):
+    if hasattr(x, "shape") and len(getattr(x, "shape")) > 0:
+        return int(x.shape[0])
+    if hasattr(x, "shape"):
+        raise TypeError(f"Singleton array {x!r} cannot be considered a valid collection.")
+    return len(x)
+
+
+def _coerce_scores(y_proba):
+    """check_array(y_proba, ensure_2d=False, dtype=float types): structure and dtype only."""
+    arr = np.asarray(y_proba)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported\n{arr}\n")
+    if arr.dtype not in _PROBA_DTYPES:
+        arr = arr.astype(np.float64)  # numpy's own error for strings, as sklearn
+    if arr.ndim > 2:
+        raise ValueError(f"Found array with dim {arr.ndim}, while dim <= 2 is required.")
+    if arr.ndim == 0:
+        raise ValueError(f"Expected 2D array, got scalar array instead:\narray={arr}.")
+    if arr.shape[0] == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required."
+        )
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
+        )
+    return arr
+
+
+def _finite_errors(nan, inf, dtype, name="Input"):
+    if nan:
+        raise ValueError(f"{name} contains NaN.")
+    if inf:
+        raise ValueError(f"{name} contains infinity or a value too large for {np.dtype(dtype)!r}.")
+
+
+def _range_errors(pmin, pmax):
+    if pmax > 1:
+        raise ValueError(f"y_prob contains values greater than 1: {pmax}")
+    if pmin < 0:
+        raise ValueError(f"y_prob contains values lower than 0: {pmin}")
+
+
+def _check_proba_values_slow(p):
+    """sklearn's value checks on y_proba, in its order (only run when raising anyway)."""
+    with np.errstate(invalid="ignore"):
+        _finite_errors(np.isnan(p).any(), np.isinf(p).any(), p.dtype)
+        _range_errors(p.min(), p.max())
+
+
+def _coerce_weights(sample_weight, n):
+    """sklearn's _check_sample_weight(force_float_dtype=False): float64 for the kernels."""
+    if sample_weight is None:
+        return np.empty(0, dtype=np.float64)
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "biuf":
+        try:
+            w = w.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"sample_weight must be numeric, got dtype {w.dtype}") from None
+    if w.ndim != 1:
+        raise ValueError(
+            f"Sample weights must be 1D array or scalar, got {w.ndim}D array. Expected either a "
+            f"scalar value or a 1D array of length {n}."
+        )
+    if w.dtype.kind == "f":
+        _finite_errors(np.isnan(w).any(), np.isinf(w).any(), w.dtype, "Input sample_weight")
+    if not np.any(w != 0):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return np.ascontiguousarray(w, dtype=np.float64)
+
+
+def _check_lengths(*arrays):
+    lengths = [_num_samples(a, "") for a in arrays if a is not None]
+    if len(set(lengths)) > 1:
+        raise ValueError(
+            "Found input variables with inconsistent numbers of samples: %r" % [int(x) for x in lengths]
+        )
+
+
+def _class_count_error(n_found, n_cols, classes, labels):
+    if labels is None:
+        raise ValueError(
+            f"y_true and y_prob contain different number of classes: {n_found} vs {n_cols}. "
+            "Please provide the true labels explicitly through the labels argument. "
+            f"Classes found in y_true: {classes}"
+        )
+    raise ValueError(
+        "The number of classes in labels is different from that in y_prob. "
+        f"Classes found in labels: {classes}"
+    )
+
+
+def _one_class_error(classes, labels):
+    if labels is None:
+        raise ValueError(
+            f"y_true contains only one label ({classes[0]}). Please provide the list of all "
+            "expected class labels explicitly through the labels argument."
+        )
+    raise ValueError(f"The labels array needs to contain at least two labels, got {classes}.")
+
+
+def _rowsum_tolerance(dtype):
+    # sklearn: isclose(row_sum, 1, rtol=sqrt(eps), atol=1e-8) with eps of y_proba's dtype
+    return 1e-8 + math.sqrt(float(np.finfo(dtype).eps))
+
+
+def _warn_rowsum():
+    warnings.warn(
+        "The y_prob values do not sum to one. Make sure to pass probabilities.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _prepare_targets(y_true, scores, sample_weight, labels, on_error):
+    """Lengths, weights and labels; on any ValueError run ``on_error()`` first (it raises the
+    errors sklearn would have raised earlier), then re-raise."""
+    try:
+        _check_lengths(scores, y_true, sample_weight)
+        w = _coerce_weights(sample_weight, scores.shape[0])
+        codes, indicator, classes = encode_targets(y_true, labels)
+        if classes.shape[0] == 1:
+            _one_class_error(classes, labels)
+        n_cols = 2 if scores.ndim == 1 or scores.shape[1] == 1 else scores.shape[1]
+        if classes.shape[0] != n_cols:
+            n_found = max(classes.shape[0], 2)
+            _class_count_error(n_found, n_cols, classes, labels)
+    except ValueError:
+        on_error()
+        raise
+    return w, codes, indicator
+
+
+def _reduce(sum_wl, sum_w, normalize, weighted):
+    if not normalize:
+        return float(sum_wl)
+    if weighted and sum_w == 0:
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+    return float(sum_wl / sum_w)
+
+
+def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None):
+    """Log loss (cross-entropy) of predicted probabilities; drop-in for sklearn.metrics.log_loss.
+
+    ``y_proba`` of shape (n,) is the positive-class probability; (n, K) columns follow the
+    sorted labels. Probabilities are clipped to [eps, 1 - eps], eps = finfo(dtype).eps.
+    Returns the (weighted) mean loss, or the sum when ``normalize=False``.
+    """
+    func = "log_loss"
+    require_array_like(y_true, "y_true", func)
+    require_array_like(y_proba, "y_proba", func)
+    normalize = check_bool(normalize, "normalize", func)
+    require_array_like(sample_weight, "sample_weight", func, allow_none=True)
+    require_array_like(labels, "labels", func, allow_none=True)
+
+    p = _coerce_scores(y_proba)
+
+    def p_errors_then_rowsum_warning():
+        _check_proba_values_slow(p)
+        if p.ndim == 2 and p.shape[1] > 1:
+            if np.abs(p.sum(axis=1, dtype=np.float64) - 1).max() > _rowsum_tolerance(p.dtype):
+                _warn_rowsum()
+
+    w, codes, indicator = _prepare_targets(
+        y_true, p, sample_weight, labels, p_errors_then_rowsum_warning
+    )
+    work = p if p.dtype != np.float16 else p.astype(np.float32)
+    work = np.ascontiguousarray(work) if work.dtype.isnative else np.ascontiguousarray(
+        work, dtype=work.dtype.newbyteorder("="))
+    eps = float(np.finfo(p.dtype).eps)
+    kern = _backends.kernels()
+    if indicator is not None:
+        stats = kern.log_loss_dense(work, indicator, w, eps)
+    elif work.ndim == 1 or work.shape[1] == 1:
+        stats = kern.log_loss_binary(work.reshape(-1), codes, w, eps)
+    else:
+        stats = kern.log_loss_labels(work, codes, w, eps)
+    sum_wl, sum_w, pmin, pmax, n_nan, worst = stats
+    _finite_errors(n_nan > 0, pmin == -np.inf or pmax == np.inf, p.dtype)
+    _range_errors(pmin, pmax)
+    if worst > _rowsum_tolerance(p.dtype):
+        _warn_rowsum()
+    return _reduce(sum_wl, sum_w, normalize, sample_weight is not None)
+
+
+def log_loss_from_logits(y_true, logits, *, normalize=True, sample_weight=None, labels=None):
+    """Log loss computed from raw scores, stably and without clipping.
+
+    1-D ``logits`` are the positive-class logit z: loss = softplus(z) - y z. 2-D (n, K) are
+    multiclass logits: loss = logsumexp(z_i) - z_i[y_i]. Labels, weights and ``normalize`` as in
+    :func:`log_loss`. ±inf logits give the limit (0 or inf); nan raises ValueError.
+    """
+    func = "log_loss_from_logits"
+    require_array_like(y_true, "y_true", func)
+    require_array_like(logits, "logits", func)
+    normalize = check_bool(normalize, "normalize", func)
+    require_array_like(sample_weight, "sample_weight", func, allow_none=True)
+    require_array_like(labels, "labels", func, allow_none=True)
+
+    z = _coerce_scores(logits)
+    w, codes, indicator = _prepare_targets(y_true, z, sample_weight, labels, lambda: None)
+    work_dtype = np.float32 if z.dtype == np.float32 else np.float64
+    work = np.ascontiguousarray(z, dtype=work_dtype)
+    kern = _backends.kernels()
+    if indicator is not None:
+        # soft / multilabel targets: Σ_k Y_k (logsumexp(z_i) - z_ik); rare, so done row-wise here
+        lse = np.empty((work.shape[0], 1), dtype=work_dtype)
+        kern.logsumexp(work.reshape(work.shape[0], -1, 1), lse)
+        with np.errstate(invalid="ignore"):
+            per_row = np.sum(np.where(indicator == 0, 0.0, indicator * (lse - work)), axis=1)
+        n_nan = int(np.isnan(work).sum())
+        weights = w if w.size else np.ones(work.shape[0])
+        sum_wl = float(np.sum(np.where(weights == 0, 0.0, weights * per_row)))
+        sum_w = float(np.sum(weights))
+    elif work.ndim == 1 or work.shape[1] == 1:
+        sum_wl, sum_w, n_nan = kern.log_loss_logits_binary(work.reshape(-1), codes, w)
+    else:
+        sum_wl, sum_w, n_nan = kern.log_loss_logits_labels(work, codes, w)
+    if n_nan:
+        raise ValueError(f"{func}(): logits contains NaN ({n_nan} values)")
+    if math.isnan(sum_wl):
+        raise ValueError(f"{func}(): a row of logits is all -inf, its loss is undefined")
+    return _reduce(sum_wl, sum_w, normalize, sample_weight is not None)

@@ -1,0 +1,271 @@
+"""scipy.special drop-ins: expit, log_expit, softplus, logsumexp, softmax, log_softmax.
+
+Signatures, defaults and dtype rules follow scipy.special (and np.logaddexp(0, x) for softplus).
+float32 and float64 run on the compiled kernels; other inputs are cast to the result dtype the
+reference gives, computed on a float64 (or float32) kernel, and cast back. longdouble input uses
+the NumPy backend so it keeps its precision.
+"""
+import functools
+
+import numpy as np
+
+from .. import _backends
+from .._constants import ELEMENT_BLOCK, SERIAL_MAX_ELEMENTS
+from .._validation import as_real_array, check_out, kernel_input, normalize_axes
+
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_LONG = np.dtype(np.longdouble)
+
+
+# ------------------------------------------------------------------ dtype rules
+def _special_ufunc_dtype(dtype):
+    """scipy.special.expit/log_expit loops are f->f, d->d, g->g; everything else goes to d."""
+    if dtype in (_F32, _F64) or dtype == _LONG:
+        return np.dtype(dtype.type)
+    return _F64
+
+
+@functools.lru_cache(maxsize=64)
+def _logaddexp_dtype(dtype):
+    """Result dtype of np.logaddexp(0, x) (e.g. int8 -> float16, int32 -> float64)."""
+    return np.logaddexp(0, np.zeros(1, dtype)).dtype
+
+
+def _floating_dtype(dtype):
+    """scipy's force_floating promotion: real floats stay, anything else becomes float64."""
+    return np.dtype(dtype.type) if dtype.kind == "f" else _F64
+
+
+def _kernel_dtype(result_dtype):
+    """(backend override or None, dtype the kernel computes in) for a result dtype."""
+    if result_dtype in (_F32, _F64):
+        return None, np.dtype(result_dtype.type)
+    if result_dtype == _LONG and _LONG != _F64:
+        return "numpy", np.dtype(result_dtype.type)
+    return None, _F32 if result_dtype.itemsize < 4 else _F64
+
+
+def _module(override):
+    return _backends.load(override) if override else _backends.kernels()
+
+
+def _scalar_or_array(res):
+    return res[()] if res.ndim == 0 else res
+
+
+# ------------------------------------------------------------------ elementwise
+def _elementwise(kernel_name, func, x, out, result_dtype_of):
+    arr = as_real_array(x, "x", func)
+    result_dtype = result_dtype_of(arr.dtype)
+    override, work = _kernel_dtype(result_dtype)
+    if out is not None:
+        check_out(out, arr.shape, result_dtype, func)
+    src = kernel_input(arr, work).reshape(-1)
+    direct = (
+        out is not None
+        and out.dtype == work
+        and out.flags.c_contiguous
+        and out.dtype.isnative
+        # writing in place is safe only if out is exactly the input or does not overlap it
+        and (not np.shares_memory(out, src) or out.ctypes.data == src.ctypes.data)
+    )
+    dst = out.reshape(-1) if direct else np.empty(src.shape[0], dtype=work)
+    getattr(_module(override), kernel_name)(src, dst)
+    if direct:
+        return out
+    res = dst.reshape(arr.shape)
+    if out is not None:
+        np.copyto(out, res, casting="same_kind")
+        return out
+    if res.dtype != result_dtype:
+        res = res.astype(result_dtype)
+    return _scalar_or_array(res)
+
+
+def expit(x, out=None):
+    """Logistic sigmoid 1 / (1 + exp(-x)), elementwise; drop-in for scipy.special.expit."""
+    return _elementwise("expit", "expit", x, out, _special_ufunc_dtype)
+
+
+def log_expit(x, out=None):
+    """log(expit(x)) = -softplus(-x), elementwise; drop-in for scipy.special.log_expit."""
+    return _elementwise("log_expit", "log_expit", x, out, _special_ufunc_dtype)
+
+
+def softplus(x, out=None):
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); equals np.logaddexp(0, x)."""
+    return _elementwise("softplus", "softplus", x, out, _logaddexp_dtype)
+
+
+sigmoid = expit
+log_sigmoid = log_expit
+
+
+# ------------------------------------------------------------------ reductions
+def _as_3d(arr, axes, work):
+    """View ``arr`` as C-contiguous (m, k, r) reducing over ``axes`` (k = their product).
+
+    Returns (x3, kept_shape, restore): ``restore(res2d)`` maps a (m, r) result back to
+    ``kept_shape`` in the original axis order. A copy is made only when the reduced axes are
+    not one contiguous run of a C- (or F-) ordered array, or the dtype/byte order differs.
+    """
+    ndim = arr.ndim
+    run = axes == tuple(range(axes[0], axes[-1] + 1)) if axes else True
+    if arr.flags.f_contiguous and not arr.flags.c_contiguous and run:
+        # the transpose of a Fortran array is C-ordered: reduce the mirrored axes there
+        t_axes = tuple(sorted(ndim - 1 - a for a in axes))
+        x3, kept, restore = _as_3d(arr.T, t_axes, work)
+        return x3, kept[::-1], lambda res: restore(res).T
+    if not run:
+        kept_axes = [a for a in range(ndim) if a not in axes]
+        arr = np.transpose(arr, kept_axes + list(axes))
+        axes = tuple(range(len(kept_axes), ndim))
+    shape = arr.shape
+    lo, hi = axes[0], axes[-1] + 1
+    m = int(np.prod(shape[:lo], dtype=np.int64))
+    k = int(np.prod(shape[lo:hi], dtype=np.int64))
+    r = int(np.prod(shape[hi:], dtype=np.int64))
+    x3 = kernel_input(arr, work).reshape(m, k, r)
+    kept = shape[:lo] + shape[hi:]
+    return x3, kept, lambda res: res.reshape(kept)
+
+
+def _reduced_shape(shape, axes, keepdims):
+    if keepdims:
+        return tuple(1 if a in axes else n for a, n in enumerate(shape))
+    return tuple(n for a, n in enumerate(shape) if a not in axes)
+
+
+def _lse_1d_parallel(kern, x3, work):
+    """logsumexp of one long row: logsumexp of per-block logsumexps, so the blocks run in
+    parallel (the result equals the one-pass value to a few ulp; nan/inf propagate the same)."""
+    flat = x3.reshape(-1)
+    q = flat.shape[0] // ELEMENT_BLOCK
+    head = flat[: q * ELEMENT_BLOCK].reshape(q, ELEMENT_BLOCK, 1)
+    parts = np.empty((q + 1, 1), dtype=np.float64)
+    part_head = np.empty((q, 1), dtype=work)
+    kern.logsumexp(head, part_head)
+    parts[:q] = part_head
+    tail = flat[q * ELEMENT_BLOCK:]
+    part_tail = np.empty((1, 1), dtype=work)
+    kern.logsumexp(np.ascontiguousarray(tail).reshape(1, -1, 1), part_tail)
+    parts[q] = part_tail[0]
+    res = np.empty((1, 1), dtype=np.float64)
+    kern.logsumexp(parts.reshape(1, q + 1, 1), res)
+    return res.astype(work)
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    """log(sum(b * exp(a))) over ``axis``; drop-in for scipy.special.logsumexp.
+
+    Accurate when one term dominates (the maximal terms are kept out of the sum), -inf for
+    empty input or all -inf, +inf if any term is +inf, nan if any is nan. With ``b``, terms
+    with b == 0 are dropped; a negative sum gives nan unless ``return_sign=True``.
+    """
+    func = "logsumexp"
+    arr = as_real_array(a, "a", func)
+    if b is not None:
+        b_arr = as_real_array(b, "b", func)
+        weak_b = b if isinstance(b, (int, float)) and not isinstance(b, bool) else b_arr
+        result_dtype = _floating_dtype(np.result_type(arr, weak_b))
+        arr, b_arr = np.broadcast_arrays(arr, b_arr)
+    else:
+        result_dtype = _floating_dtype(arr.dtype)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+        if b is not None:
+            b_arr = b_arr.reshape(1)
+    axes = normalize_axes(axis, arr.ndim, func)
+    out_shape = _reduced_shape(arr.shape, axes, keepdims)
+    override, work = _kernel_dtype(result_dtype)
+    kern = _module(override)
+
+    if arr.size == 0:
+        res = np.full(out_shape, -np.inf, dtype=result_dtype)
+        sign = np.sign(res)  # scipy reports sign(-inf) = -1 for empty input
+        return (_scalar_or_array(res), _scalar_or_array(sign)) if return_sign else _scalar_or_array(res)
+
+    x3, kept, restore = _as_3d(arr, axes, work)
+    if b is None:
+        m, k, r = x3.shape
+        if m * r == 1 and k > SERIAL_MAX_ELEMENTS and kern.PARALLEL:
+            res2 = _lse_1d_parallel(kern, x3, work)
+        else:
+            res2 = np.empty((m, r), dtype=work)
+            kern.logsumexp(x3, res2)
+        res = restore(res2).reshape(out_shape)
+        if return_sign:
+            sign = np.where(res == -np.inf, 0.0, np.where(np.isnan(res), np.nan, 1.0))
+            return _scalar_or_array(res.astype(result_dtype, copy=False)), _scalar_or_array(
+                sign.astype(result_dtype))
+        return _scalar_or_array(res.astype(result_dtype, copy=False))
+
+    b3, _, _ = _as_3d(b_arr, axes, work)
+    m, k, r = x3.shape
+    res2 = np.empty((m, r), dtype=work)
+    sign2 = np.empty((m, r), dtype=work)
+    kern.logsumexp_b(x3, b3, res2, sign2)
+    res = restore(res2).reshape(out_shape).astype(result_dtype, copy=False)
+    sign = restore(sign2).reshape(out_shape).astype(result_dtype, copy=False)
+    if return_sign:
+        return _scalar_or_array(res), _scalar_or_array(sign)
+    res = np.where(sign < 0, np.nan, res).astype(result_dtype, copy=False)
+    return _scalar_or_array(res)
+
+
+def _softmax_like(kernel_name, func, x, axis):
+    arr = as_real_array(x, "x", func)
+    if arr.dtype.kind == "b":
+        raise TypeError(f"{func}(): x must be numeric, got boolean (scipy.special.{func} "
+                        "does not support it either)")
+    result_dtype = np.exp(np.zeros(1, arr.dtype)).dtype
+    was_0d = arr.ndim == 0
+    if was_0d:
+        arr = arr.reshape(1)
+    axes = normalize_axes(axis, arr.ndim, func)
+    if any(arr.shape[a] == 0 for a in axes):  # scipy fails in np.max the same way
+        raise ValueError("zero-size array to reduction operation maximum which has no identity")
+    override, work = _kernel_dtype(result_dtype)
+    if arr.size == 0:
+        return np.empty(arr.shape, dtype=result_dtype)
+    kern = _module(override)
+    ndim = arr.ndim
+    run = axes == tuple(range(axes[0], axes[-1] + 1))
+    perm = None
+    if arr.flags.f_contiguous and not arr.flags.c_contiguous and run:
+        src = arr.T
+        axes = tuple(sorted(ndim - 1 - a for a in axes))
+        perm = "T"
+    elif not run:
+        kept_axes = [a for a in range(ndim) if a not in axes]
+        perm = kept_axes + list(axes)
+        src = np.transpose(arr, perm)
+        axes = tuple(range(len(kept_axes), ndim))
+    else:
+        src = arr
+    shape = src.shape
+    lo, hi = axes[0], axes[-1] + 1
+    m = int(np.prod(shape[:lo], dtype=np.int64))
+    k = int(np.prod(shape[lo:hi], dtype=np.int64))
+    r = int(np.prod(shape[hi:], dtype=np.int64))
+    x3 = kernel_input(src, work).reshape(m, k, r)
+    out3 = np.empty((m, k, r), dtype=work)
+    getattr(kern, kernel_name)(x3, out3)
+    res = out3.reshape(shape)
+    if perm == "T":
+        res = res.T
+    elif perm is not None:
+        res = np.transpose(res, np.argsort(perm))
+    res = res.astype(result_dtype, copy=False)
+    return res.reshape(())[()] if was_0d else res
+
+
+def softmax(x, axis=None):
+    """exp(x) / sum(exp(x)) over ``axis``; drop-in for scipy.special.softmax."""
+    return _softmax_like("softmax", "softmax", x, axis)
+
+
+def log_softmax(x, axis=None):
+    """x - logsumexp(x) over ``axis``; drop-in for scipy.special.log_softmax."""
+    return _softmax_like("log_softmax", "log_softmax", x, axis)

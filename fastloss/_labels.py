@@ -1,0 +1,105 @@
+"""Target encoding with scikit-learn's LabelBinarizer semantics, done in O(n) where it can be.
+
+``encode_targets`` returns ``(codes, indicator, classes)``: for 1-D targets ``codes`` is an intp
+array of positions in the sorted ``classes`` (and ``indicator`` is None); for a multilabel
+indicator matrix ``indicator`` is that matrix as float64 and ``codes`` is None.
+"""
+import warnings
+
+import numpy as np
+
+# Integer targets spanning at most this many values are encoded with bincount (O(n)) rather than
+# np.unique (a sort).
+_DENSE_RANGE = 1 << 20
+
+
+def _integer_codes(y):
+    """classes and codes of an integer array without sorting, when its range is small."""
+    lo = int(y.min())
+    hi = int(y.max())
+    if hi - lo >= _DENSE_RANGE:
+        return None
+    if lo == 0 and y.dtype == np.intp:
+        shifted = y
+    else:
+        shifted = (y - lo).astype(np.intp, copy=False)
+    present = np.bincount(shifted, minlength=hi - lo + 1) > 0
+    classes = np.flatnonzero(present) + lo
+    if classes.shape[0] == hi - lo + 1:  # all values present: codes are y - lo
+        codes = shifted
+    else:
+        lookup = np.cumsum(present, dtype=np.intp) - 1
+        codes = lookup[shifted]
+    return classes.astype(y.dtype, copy=False), np.ascontiguousarray(codes, dtype=np.intp)
+
+
+def _unique_labels(y, original):
+    if y.dtype.kind == "f":
+        if np.isnan(y).any():
+            raise ValueError("Input y contains NaN.")
+        if not np.all(y == np.floor(y)):
+            raise ValueError("Unknown label type: %r" % ((original,),))
+    try:
+        return np.unique(y)
+    except TypeError:
+        raise ValueError("Mix of label input types (string and number)") from None
+
+
+def _as_label_array(y_true):
+    y = np.asarray(y_true)
+    if y.ndim == 0:
+        raise ValueError("y_true must be array-like of labels, got a scalar")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    return y
+
+
+def _indicator(y):
+    """A 2-D y_true: a multilabel indicator (0/1 entries) or an error, as LabelBinarizer."""
+    if y.ndim > 2:
+        raise ValueError("Multioutput target data is not supported with label binarization")
+    is_binary = y.dtype.kind in "biuf" and np.isin(y, (0, 1)).all() and y.shape[1] > 1
+    if not is_binary:
+        raise ValueError("Multioutput target data is not supported with label binarization")
+    return np.ascontiguousarray(y, dtype=np.float64)
+
+
+def encode_targets(y_true, labels):
+    """(codes, indicator, classes) -- see the module docstring. Raises sklearn's ValueErrors."""
+    y = _as_label_array(y_true)
+    if y.ndim != 1:
+        indicator = _indicator(y)
+        return None, indicator, np.arange(indicator.shape[1])
+
+    if labels is not None:
+        label_arr = np.asarray(labels)
+        classes = _unique_labels(label_arr.reshape(-1), labels)
+        same_order = classes.shape == label_arr.shape and bool(np.all(classes == label_arr))
+        if not same_order:
+            warnings.warn(
+                f"Labels passed were {labels}. But this function assumes labels are ordered "
+                f"lexicographically. Pass the ordered labels={classes.tolist()} and ensure that "
+                "the columns of y_prob correspond to this ordering.",
+                UserWarning,
+                stacklevel=4,
+            )
+        try:
+            inside = np.isin(y, classes)
+        except TypeError:
+            inside = np.zeros(y.shape, dtype=bool)
+        if not inside.all():
+            undeclared = set(y_true) - set(labels)
+            raise ValueError(
+                f"y_true contains values {undeclared} not belonging to the passed labels {labels}."
+            )
+        codes = np.searchsorted(classes, y).astype(np.intp, copy=False)
+        return codes, None, classes
+
+    if y.dtype.kind in "iu" and y.size:
+        fast = _integer_codes(y)
+        if fast is not None:
+            classes, codes = fast
+            return codes, None, classes
+    classes = _unique_labels(y, y_true)
+    codes = np.searchsorted(classes, y).astype(np.intp, copy=False)
+    return codes, None, classes
