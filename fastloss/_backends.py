@@ -83,6 +83,14 @@ def kernels():
     return module
 
 
+def family(module_name, backend=None):
+    """A kernel family module (e.g. ``"losses"``) of the active (or named) backend: families
+    beyond the core kernels live in their own module, ``fastloss._<backend>.<module_name>``."""
+    name = backend or current_name()
+    load(name)
+    return importlib.import_module(f"{_MODULES[name]}.{module_name}")
+
+
 def get_backend():
     """Name of the active backend."""
     return current_name()
