@@ -30,7 +30,8 @@ def _coerce_scores(y_proba):
     if arr.dtype.kind == "c":
         raise ValueError(f"Complex data not supported\n{arr}\n")
     if arr.dtype not in _PROBA_DTYPES:
-        arr = arr.astype(np.float64)  # numpy's own error for strings, as sklearn
+        # convert the original object, so strings fail with numpy's message, as in sklearn
+        arr = np.asarray(y_proba if not isinstance(y_proba, np.ndarray) else arr, dtype=np.float64)
     if arr.ndim > 2:
         raise ValueError(f"Found array with dim {arr.ndim}, while dim <= 2 is required.")
     if arr.ndim == 0:

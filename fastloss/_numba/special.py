@@ -197,20 +197,32 @@ def softmax_par(x, out):
 
 @njit(**_JIT)
 def log_softmax_range(x, out, start, stop):
-    """(x - m) - log Σ exp(x - m), m the row max or 0 when that max is not finite (scipy)."""
+    """(x - m) - log Σ exp(x - m), m the row max or 0 when that max is not finite (scipy).
+
+    For finite m the log-sum is log(c) + log1p(s / c) (c maxima, s the rest) so entries near
+    the max keep full accuracy; non-finite rows follow scipy's arithmetic exactly."""
     k = x.shape[1]
     r = x.shape[2]
     for i in range(start, stop):
         for j in range(r):
             mx, seen_nan = row_max(x, i, j)
-            if mx == np.inf or mx == -np.inf:
+            finite_max = mx != np.inf and mx != -np.inf
+            if not finite_max:
                 mx = 0.0
+            c = 0.0
             s = 0.0
             for t in range(k):
-                s += math.exp(np.float64(x[i, t, j]) - mx)
+                v = np.float64(x[i, t, j])
+                if finite_max and v == mx:
+                    c += 1.0
+                else:
+                    s += math.exp(v - mx)
             if seen_nan:
-                s = np.nan
-            ls = math.log(s) if s > 0 else (-np.inf if s == 0 else s)
+                ls = np.nan
+            elif finite_max:
+                ls = math.log(c) + math.log1p(s / c)
+            else:
+                ls = math.log(s) if s > 0 else (-np.inf if s == 0 else s)
             for t in range(k):
                 out[i, t, j] = (np.float64(x[i, t, j]) - mx) - ls
 

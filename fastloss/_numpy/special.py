@@ -3,27 +3,30 @@ reduce over the middle axis, writing out as (m, r)."""
 import numpy as np
 
 
+def _wide(x):
+    """Work in at least float64 (longdouble stays longdouble)."""
+    return x.astype(np.promote_types(x.dtype, np.float64), copy=False)
+
+
 def expit(x, out):
     """out = 1 / (1 + exp(-x)), evaluated via exp(-|x|) so it never overflows."""
+    x = _wide(x)
     e = np.exp(-np.abs(x))
-    np.copyto(out, np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)))
+    np.copyto(out, np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)), casting="unsafe")
 
 
 def softplus(x, out):
     """out = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))."""
+    x = _wide(x)
     with np.errstate(invalid="ignore"):
-        np.copyto(out, np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))))
+        np.copyto(out, np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))), casting="unsafe")
 
 
 def log_expit(x, out):
     """out = log(expit(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|))."""
+    x = _wide(x)
     with np.errstate(invalid="ignore"):
-        np.copyto(out, np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))))
-
-
-def _wide(x):
-    """Work in at least float64 (longdouble stays longdouble)."""
-    return x.astype(np.promote_types(x.dtype, np.float64), copy=False)
+        np.copyto(out, np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))), casting="unsafe")
 
 
 def _lse_parts(x):

@@ -1,0 +1,260 @@
+"""Side-by-side benchmarks of fastloss against NumPy, SciPy, scikit-learn and PyTorch (if
+installed), on generated data. Used by ``fastloss bench`` and by ``benchmarks/``.
+
+Each workload times fastloss and its peers interleaved in one run (round-robin repeats, median
+of each), so a noisy shared machine affects both sides alike; the ratio is peer / fastloss.
+"""
+import gc
+import json
+import os
+import platform
+import time
+import tracemalloc
+
+import numpy as np
+
+
+def _optional(name):
+    try:
+        return __import__(name, fromlist=["_"])
+    except ImportError:
+        return None
+
+
+class Workload:
+    """name, family, data factory and the contenders: {label: callable(data)}."""
+
+    def __init__(self, name, family, make, ours, peers, size):
+        self.name, self.family, self.make, self.ours, self.peers, self.size = (
+            name, family, make, ours, peers, size)
+
+
+def _softmax_probs(rng, n, k, dtype=np.float64):
+    z = rng.standard_normal((n, k))
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z.astype(dtype, copy=False)
+
+
+def workloads(quick=False):
+    """The benchmark table's rows. ``quick`` shrinks every input 10x (100x for the slowest)."""
+    import fastloss
+
+    sp = _optional("scipy.special")
+    skm = _optional("sklearn.metrics")
+    skloss = _optional("sklearn._loss.loss")
+    torch = _optional("torch")
+    n_threads = fastloss.get_num_threads()
+    scale = 10 if quick else 1
+    N = 1_000_000 // scale
+    N7 = 10_000_000 // scale
+    K = 10
+    rows = []
+
+    def add(name, family, make, ours, peers, size):
+        rows.append(Workload(name, family, make, ours, {k: v for k, v in peers.items() if v}, size))
+
+    def lazy(cache={}):  # data generated once per (key), shared across workloads
+        def get(key, fn):
+            if key not in cache:
+                cache[key] = fn(np.random.default_rng(0))
+            return cache[key]
+        return get
+
+    data = lazy()
+    probs = lambda: data("probs", lambda r: (r.integers(0, K, N), _softmax_probs(r, N, K)))
+    logits = lambda: data("logits", lambda r: (r.integers(0, K, N), r.standard_normal((N, K)) * 3))
+    logits32 = lambda: data("logits32", lambda r: (logits()[0], logits()[1].astype(np.float32)))
+    bin_p = lambda: data("bin_p", lambda r: (r.integers(0, 2, N7), r.uniform(size=N7)))
+    bin_z = lambda: data("bin_z", lambda r: (r.integers(0, 2, N7), r.standard_normal(N7) * 4))
+    vec = lambda: data("vec", lambda r: r.standard_normal(N7) * 10)
+    tiny = lambda: data("tiny", lambda r: (np.array([0, 1] * 5), r.uniform(0.05, 0.95, 10)))
+
+    torch_t = (lambda a: torch.from_numpy(a)) if torch else None
+
+    add(f"log_loss multiclass {N:.0e}x{K}", "metrics", probs,
+        lambda d: fastloss.log_loss(d[0], d[1], labels=np.arange(K)),
+        {"sklearn.metrics.log_loss": skm and (lambda d: skm.log_loss(d[0], d[1], labels=np.arange(K)))},
+        N * K)
+    add(f"log_loss binary {N7:.0e}", "metrics", bin_p,
+        lambda d: fastloss.log_loss(d[0], d[1]),
+        {"sklearn.metrics.log_loss": skm and (lambda d: skm.log_loss(d[0], d[1]))}, N7)
+    if skloss:
+        multi = skloss.HalfMultinomialLoss(n_classes=K)
+        binom = skloss.HalfBinomialLoss()
+    add(f"cross-entropy from logits {N:.0e}x{K} f64", "metrics", logits,
+        lambda d: fastloss.log_loss_from_logits(d[0], d[1], labels=np.arange(K)),
+        {"sklearn._loss HalfMultinomialLoss": skloss and (lambda d: multi.loss(
+            d[0].astype(np.float64), d[1], n_threads=n_threads).mean()),
+         "torch cross_entropy": torch and (lambda d: torch.nn.functional.cross_entropy(
+             torch_t(d[1]), torch_t(d[0])).item())}, N * K)
+    add(f"cross-entropy from logits {N:.0e}x{K} f32", "metrics", logits32,
+        lambda d: fastloss.log_loss_from_logits(d[0], d[1], labels=np.arange(K)),
+        {"torch cross_entropy": torch and (lambda d: torch.nn.functional.cross_entropy(
+            torch_t(d[1]), torch_t(d[0])).item())}, N * K)
+    add(f"binary cross-entropy from logits {N7:.0e}", "metrics", bin_z,
+        lambda d: fastloss.log_loss_from_logits(d[0], d[1]),
+        {"sklearn._loss HalfBinomialLoss": skloss and (lambda d: binom.loss(
+            d[0].astype(np.float64), d[1], n_threads=n_threads).mean()),
+         "torch bce_with_logits": torch and (lambda d: torch.nn.functional.binary_cross_entropy_with_logits(
+             torch_t(d[1]), torch_t(d[0].astype(np.float64))).item())}, N7)
+    add(f"logsumexp axis=1 {N:.0e}x{K}", "special", lambda: logits()[1],
+        lambda x: fastloss.logsumexp(x, axis=1),
+        {"scipy.special.logsumexp": sp and (lambda x: sp.logsumexp(x, axis=1)),
+         "torch.logsumexp": torch and (lambda x: torch.logsumexp(torch_t(x), dim=1))}, N * K)
+    add(f"softmax axis=1 {N:.0e}x{K}", "special", lambda: logits()[1],
+        lambda x: fastloss.softmax(x, axis=1),
+        {"scipy.special.softmax": sp and (lambda x: sp.softmax(x, axis=1)),
+         "torch.softmax": torch and (lambda x: torch.softmax(torch_t(x), dim=1))}, N * K)
+    add(f"log_softmax axis=1 {N:.0e}x{K}", "special", lambda: logits()[1],
+        lambda x: fastloss.log_softmax(x, axis=1),
+        {"scipy.special.log_softmax": sp and (lambda x: sp.log_softmax(x, axis=1))}, N * K)
+    add(f"expit {N7:.0e}", "special", vec, fastloss.expit,
+        {"scipy.special.expit": sp and sp.expit,
+         "torch.sigmoid": torch and (lambda x: torch.sigmoid(torch_t(x)))}, N7)
+    add(f"log_expit {N7:.0e}", "special", vec, fastloss.log_expit,
+        {"scipy.special.log_expit": sp and sp.log_expit,
+         "torch logsigmoid": torch and (lambda x: torch.nn.functional.logsigmoid(torch_t(x)))}, N7)
+    add(f"softplus {N7:.0e}", "special", vec, fastloss.softplus,
+        {"numpy.logaddexp(0, x)": lambda x: np.logaddexp(0, x),
+         "torch softplus": torch and (lambda x: torch.nn.functional.softplus(torch_t(x)))}, N7)
+    add("tiny: logsumexp, 10 elements", "latency", lambda: tiny()[1],
+        fastloss.logsumexp, {"scipy.special.logsumexp": sp and sp.logsumexp}, 10)
+    add("tiny: expit, 10 elements", "latency", lambda: tiny()[1],
+        fastloss.expit, {"scipy.special.expit": sp and sp.expit}, 10)
+    add("tiny: log_loss, 10 elements", "latency", tiny,
+        lambda d: fastloss.log_loss(d[0], d[1]),
+        {"sklearn.metrics.log_loss": skm and (lambda d: skm.log_loss(d[0], d[1]))}, 10)
+    return rows
+
+
+def _time_once(fn, data, inner):
+    t0 = time.perf_counter()
+    for _ in range(inner):
+        fn(data)
+    return (time.perf_counter() - t0) / inner
+
+
+def _peak_memory(fn, data):
+    """Peak bytes allocated through NumPy/Python while fn runs (tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn(data)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _input_bytes(data):
+    if isinstance(data, tuple):
+        return sum(a.nbytes for a in data)
+    return data.nbytes
+
+
+def run(quick=False, repeats=None, min_time=None, only=None, log=print):
+    """Run every workload; returns a list of result dicts (one per contender)."""
+    repeats = repeats or (3 if quick else 5)
+    results = []
+    for wl in workloads(quick):
+        if only and only not in wl.name:
+            continue
+        data = wl.make()
+        contenders = {"fastloss": wl.ours, **wl.peers}
+        # warm-up (compiles numba kernels, fills caches) and inner-loop size per contender
+        inner = {}
+        for label, fn in contenders.items():
+            t = _time_once(fn, data, 1)
+            inner[label] = max(1, int((min_time or (0.02 if wl.size < 1000 else 0.0)) / max(t, 1e-7)))
+        times = {label: [] for label in contenders}
+        for _ in range(repeats):
+            for label, fn in contenders.items():  # round-robin: noise hits everyone alike
+                times[label].append(_time_once(fn, data, inner[label]))
+        ours = float(np.median(times["fastloss"]))
+        in_bytes = _input_bytes(data)
+        for label in contenders:
+            med = float(np.median(times[label]))
+            entry = {
+                "workload": wl.name, "family": wl.family, "contender": label,
+                "median_s": med, "ratio": med / ours,
+            }
+            if wl.family != "latency" and wl.size >= 10_000:
+                entry["peak_extra_memory_x_input"] = _peak_memory(contenders[label], data) / in_bytes
+            results.append(entry)
+        line = f"{wl.name:<42} fastloss {_fmt(ours):>9}"
+        for label in wl.peers:
+            r = [e for e in results if e["workload"] == wl.name and e["contender"] == label][0]
+            line += f" | {label} {_fmt(r['median_s'])} ({r['ratio']:.1f}x)"
+        log(line)
+    return results
+
+
+def _fmt(seconds):
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def machine():
+    import fastloss
+
+    cfg = fastloss.config()
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "backend": cfg["backend"],
+            "threads": cfg["num_threads"], "fastloss": cfg["fastloss"], "numpy": cfg["numpy"]}
+
+
+def markdown_table(results):
+    lines = ["| workload | fastloss | peer | peer time | peer / fastloss | extra memory (x input): fastloss / peer |",
+             "|---|---|---|---|---|---|"]
+    by_wl = {}
+    for e in results:
+        by_wl.setdefault(e["workload"], []).append(e)
+    for name, entries in by_wl.items():
+        ours = [e for e in entries if e["contender"] == "fastloss"][0]
+        for e in entries:
+            if e["contender"] == "fastloss":
+                continue
+            mem = ""
+            if "peak_extra_memory_x_input" in e:
+                mem = f"{ours['peak_extra_memory_x_input']:.2f} / {e['peak_extra_memory_x_input']:.2f}"
+            lines.append(f"| {name} | {_fmt(ours['median_s'])} | {e['contender']} | "
+                         f"{_fmt(e['median_s'])} | **{e['ratio']:.1f}x** | {mem} |")
+    return "\n".join(lines)
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    peers = [e for e in results if e["contender"] != "fastloss"]
+    labels = [f"{e['workload']}\nvs {e['contender']}" for e in peers]
+    ratios = [e["ratio"] for e in peers]
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(peers) + 1.5))
+    ax.barh(range(len(peers)), ratios, color=["tab:green" if r >= 1 else "tab:red" for r in ratios])
+    ax.set_yticks(range(len(peers)), labels, fontsize=7)
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", lw=0.8)
+    ax.set_xlabel("speed-up of fastloss (peer time / fastloss time, log scale)")
+    info = machine()
+    ax.set_title(f"fastloss {info['fastloss']} ({info['backend']}, {info['threads']} threads) — {info['cpu']}", fontsize=9)
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def save_json(results, path):
+    with open(path, "w") as fh:
+        json.dump({"machine": machine(), "results": results}, fh, indent=2)

@@ -1,0 +1,69 @@
+"""Shared fixtures: every test that takes ``backend`` runs once per available backend, and
+REFERENCES maps each public function to its independent reference implementation."""
+import os
+
+import numpy as np
+import pytest
+import scipy.special
+import sklearn.metrics
+
+import fastloss
+
+# The fork/thread tests below depend on Numba's layer; keep hypothesis quick on 2 cores.
+from hypothesis import settings
+
+settings.register_profile("fastloss", max_examples=60, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fastloss"))
+
+BACKENDS = fastloss.available_backends()
+
+REFERENCES = {
+    "expit": scipy.special.expit,
+    "sigmoid": scipy.special.expit,
+    "log_expit": scipy.special.log_expit,
+    "log_sigmoid": scipy.special.log_expit,
+    "softplus": lambda x: np.logaddexp(0, x),
+    "logsumexp": scipy.special.logsumexp,
+    "softmax": scipy.special.softmax,
+    "log_softmax": scipy.special.log_softmax,
+    "log_loss": sklearn.metrics.log_loss,
+}
+
+
+def pytest_report_header(config):
+    return f"fastloss backends under test: {', '.join(BACKENDS)}"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    with fastloss.set_backend(request.param):
+        yield request.param
+
+
+# Values where naive formulas break: infinities, nan, signed zeros, subnormals, overflow points of
+# exp in float64 (709.78) and float32 (88.72), and huge magnitudes.
+EDGE_VALUES = np.array(
+    [
+        0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 5e-324, -5e-324, 1e-300, -1e-300, 1e-20, -1e-20,
+        20.0, -20.0, 36.0, -36.0, 37.0, -37.0, 88.0, -88.0, 89.0, -104.0, 500.0, -500.0,
+        709.0, -709.0, 710.0, -710.0, 745.0, -746.0, 1e4, -1e4, 1e300, -1e300,
+        3.4e38, -3.4e38, np.inf, -np.inf, np.nan,
+    ]
+)
+
+
+def layouts(base):
+    """The same values in the array layouts users pass: yields (name, array)."""
+    base = np.asarray(base, dtype=np.float64)
+    n = base.size
+    yield "contiguous", base.copy()
+    yield "list", base.tolist()
+    strided = np.empty(2 * n)
+    strided[::2] = base
+    yield "strided", strided[::2]
+    yield "big-endian", base.astype(">f8")
+    ro = base.copy()
+    ro.flags.writeable = False
+    yield "read-only", ro
+    if n % 2 == 0:
+        yield "fortran", np.asfortranarray(base.reshape(2, n // 2))

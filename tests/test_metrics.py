@@ -1,0 +1,209 @@
+"""log_loss against sklearn.metrics.log_loss (values, errors, warnings), and log_loss_from_logits
+against log_loss of the softmax / an mpmath reference, on every backend."""
+import re
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+import scipy.special as sp
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from numpy.testing import assert_allclose
+from sklearn.metrics import log_loss as sk_log_loss
+
+import fastloss
+
+RNG = np.random.default_rng(42)
+P3 = sp.softmax(RNG.normal(size=(40, 3)), axis=1)
+Y3 = RNG.integers(0, 3, 40)
+Y3[:3] = [0, 1, 2]
+
+
+def _call(fn, *args, **kwargs):
+    """Result or exception, and the warning messages raised on the way."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - we compare exception types and messages
+            result = exc
+    return result, [str(w.message) for w in caught if w.category is UserWarning]
+
+
+VALUE_CASES = {
+    "binary-1d": ([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.35], {}),
+    "binary-strings": (["spam", "ham", "ham", "spam"], [[0.1, 0.9], [0.9, 0.1], [0.8, 0.2], [0.35, 0.65]], {}),
+    "binary-col": ([0, 1], [[1.0], [0.5]], {}),
+    "bool-labels": ([True, False, True], [0.2, 0.7, 0.9], {}),
+    "shifted-int-labels": ([2, 5, 5], [0.2, 0.7, 0.4], {}),
+    "clip-0-1": ([0, 1, 0, 1], [0.0, 1.0, 1.0, 0.0], {}),
+    "float32-clip": ([0, 1], np.array([0.0, 1.0], np.float32), {}),
+    "float32": ([0, 1, 1], np.array([0.3, 0.6, 0.999], np.float32), {}),
+    "float16": ([0, 1, 1], np.array([0.3, 0.6, 0.999], np.float16), {}),
+    "multiclass": (Y3, P3, {}),
+    "multiclass-float32": (Y3, P3.astype(np.float32), {}),
+    "multiclass-weights": (Y3, P3, {"sample_weight": RNG.uniform(0, 2, 40)}),
+    "multiclass-sum": (Y3, P3, {"normalize": False}),
+    "weights-sum": (Y3, P3, {"normalize": False, "sample_weight": np.arange(40)}),
+    "int-weights": ([0, 1], [0.2, 0.7], {"sample_weight": [1, 3]}),
+    "neg-weights": ([0, 1], [0.2, 0.7], {"sample_weight": [2, -1]}),
+    "labels-superset": ([0, 1, 0], [[0.2, 0.3, 0.5], [0.1, 0.8, 0.1], [0.6, 0.2, 0.2]], {"labels": [0, 1, 2]}),
+    "labels-unordered": ([0, 1], [0.2, 0.7], {"labels": [1, 0]}),
+    "labels-strings": (["b", "c"], [[0.2, 0.3, 0.5], [0.1, 0.8, 0.1]], {"labels": ["a", "b", "c"]}),
+    "not-summing": ([0, 1, 2], [[0.2, 0.2, 0.2], [0.3, 0.3, 0.4], [0.3, 0.3, 0.4]], {}),
+    "indicator": (np.array([[0, 1, 1], [1, 0, 1]]), [[0.2, 0.3, 0.5], [0.2, 0.3, 0.5]], {}),
+    "fortran-bigendian": (Y3, np.asfortranarray(P3).astype(">f8"), {}),
+    "int-proba": ([0, 1, 1], [0, 1, 1], {}),
+    "list-of-arrays": ([0, 1], [np.array([0.3, 0.7]), np.array([0.6, 0.4])], {}),
+}
+
+ERROR_CASES = {
+    "nan": ([0, 1], [0.5, np.nan], {}),
+    "inf": ([0, 1], [0.5, np.inf], {}),
+    "above-1": ([0, 1], [0.5, 1.5], {}),
+    "below-0": ([0, 1], [0.5, -0.1], {}),
+    "length": ([0, 1, 1], [0.5, 0.2], {}),
+    "length-and-range": ([0, 1, 1], [0.5, 1.2], {}),
+    "one-class": ([1, 1], [0.5, 0.2], {}),
+    "empty": ([], [], {}),
+    "class-count": ([0, 1, 2], [[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]], {}),
+    "class-count-labels": ([0, 1], [0.2, 0.7], {"labels": [0, 1, 2]}),
+    "class-count-warn": ([0, 1, 2], [[0.2, 0.2], [0.3, 0.3], [0.3, 0.3]], {}),
+    "y_true-string": ("ab", [0.1, 0.2], {}),
+    "y_proba-scalar": ([0], 0.5, {}),
+    "y_true-none": (None, [0.5], {}),
+    "dim-3": ([0, 1], np.ones((2, 1, 1)) * 0.5, {}),
+    "continuous-labels": ([0.5, 1.5], [0.1, 0.2], {}),
+    "zero-weights": ([0, 1], [0.1, 0.2], {"sample_weight": [0, 0]}),
+    "weights-sum-zero": ([0, 1], [0.1, 0.2], {"sample_weight": [1, -1]}),
+    "nan-weights": ([0, 1], [0.1, 0.2], {"sample_weight": [1, np.nan]}),
+    "weights-length": ([0, 1], [0.1, 0.2], {"sample_weight": [1, 2, 3]}),
+    "weights-scalar": ([0, 1], [0.1, 0.2], {"sample_weight": 3}),
+    "normalize-int": ([0, 1], [0.1, 0.2], {"normalize": 1}),
+    "zero-columns": ([0, 1], np.ones((2, 0)), {}),
+    "string-proba": ([0, 1], ["a", "b"], {}),
+    "object-none": ([0, 1], np.array([0.1, None], dtype=object), {}),
+    "multioutput": (np.array([[0, 2], [1, 3]]), [[0.5, 0.5], [0.5, 0.5]], {}),
+    "labels-missing": ([0, 1], [0.2, 0.7], {"labels": [0]}),
+    "labels-other-type": ([0, 1], [0.2, 0.7], {"labels": ["a", "b"]}),
+    "nan-labels": ([0, np.nan], [0.1, 0.2], {}),
+    "complex": ([0, 1], np.array([0.1, 0.2], dtype=complex), {}),
+}
+
+
+@pytest.mark.parametrize("case", list(VALUE_CASES))
+def test_log_loss_values_match_sklearn(backend, case):
+    y, p, kwargs = VALUE_CASES[case]
+    ref, ref_warn = _call(sk_log_loss, y, p, **kwargs)
+    got, got_warn = _call(fastloss.log_loss, y, p, **kwargs)
+    assert not isinstance(ref, Exception), ref
+    assert isinstance(got, float)
+    rtol = 2e-3 if case == "float16" else (2e-6 if "float32" in case else 1e-12)
+    assert_allclose(got, ref, rtol=rtol)
+    assert got_warn == ref_warn
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+def test_log_loss_errors_match_sklearn(backend, case):
+    y, p, kwargs = ERROR_CASES[case]
+    ref, ref_warn = _call(sk_log_loss, y, p, **kwargs)
+    got, got_warn = _call(fastloss.log_loss, y, p, **kwargs)
+    assert isinstance(ref, Exception)
+    assert isinstance(got, Exception), f"expected {ref!r}, got {got!r}"
+    assert isinstance(got, (ValueError, TypeError, ZeroDivisionError))
+    for cls in (ValueError, TypeError, ZeroDivisionError):
+        assert isinstance(got, cls) == isinstance(ref, cls), (got, ref)
+    assert str(got) == str(ref)
+    assert got_warn == ref_warn
+
+
+def test_log_loss_large_parallel_and_inputs_untouched(backend):
+    rng = np.random.default_rng(7)
+    n, k = 100_003, 5
+    p = sp.softmax(rng.normal(size=(n, k)), axis=1)
+    y = rng.integers(0, k, n)
+    w = rng.uniform(0, 3, n)
+    p_before, y_before, w_before = p.copy(), y.copy(), w.copy()
+    ro = p.copy()
+    ro.flags.writeable = False
+    assert_allclose(fastloss.log_loss(y, ro, sample_weight=w), sk_log_loss(y, p, sample_weight=w), rtol=1e-12)
+    assert_allclose(fastloss.log_loss(y, p[:, ::1]), sk_log_loss(y, p), rtol=1e-12)
+    pb = np.clip(rng.uniform(size=n), 0, 1)
+    yb = rng.integers(0, 2, n)
+    assert_allclose(fastloss.log_loss(yb, pb), sk_log_loss(yb, pb), rtol=1e-12)
+    np.testing.assert_array_equal(p, p_before)
+    np.testing.assert_array_equal(y, y_before)
+    np.testing.assert_array_equal(w, w_before)
+
+
+def test_log_loss_memmap(backend, tmp_path):
+    rng = np.random.default_rng(3)
+    p = sp.softmax(rng.normal(size=(2000, 4)), axis=1)
+    y = rng.integers(0, 4, 2000)
+    np.save(tmp_path / "p.npy", p)
+    mm = np.load(tmp_path / "p.npy", mmap_mode="r")
+    assert_allclose(fastloss.log_loss(y, mm), sk_log_loss(y, p), rtol=1e-12)
+
+
+# ------------------------------------------------------------------- from logits
+def test_log_loss_from_logits_matches_log_loss(backend):
+    rng = np.random.default_rng(5)
+    z = rng.normal(scale=3, size=(500, 4))
+    y = rng.integers(0, 4, 500)
+    w = rng.uniform(0, 2, 500)
+    ref = sk_log_loss(y, sp.softmax(z, axis=1), sample_weight=w, labels=[0, 1, 2, 3])
+    got = fastloss.log_loss_from_logits(y, z, sample_weight=w)
+    assert_allclose(got, ref, rtol=1e-12)
+    zb = rng.normal(scale=3, size=500)
+    yb = rng.integers(0, 2, 500)
+    assert_allclose(fastloss.log_loss_from_logits(yb, zb), sk_log_loss(yb, sp.expit(zb)), rtol=1e-12)
+    assert_allclose(fastloss.log_loss_from_logits(["a", "b"], [-1.0, 2.0], normalize=False),
+                    np.logaddexp(0, -1.0) + np.logaddexp(0, -2.0), rtol=1e-15)
+    indicator = np.eye(4)[y]
+    assert_allclose(fastloss.log_loss_from_logits(indicator, z), fastloss.log_loss_from_logits(y, z), rtol=1e-13)
+
+
+def test_log_loss_from_logits_extremes_against_mpmath(backend):
+    z = np.array([[1e4, -1e4, 0.0], [-800.0, 800.0, 0.0], [np.inf, 0.0, 1.0], [0.0, -np.inf, 5.0], [30.0, 30.0, -np.inf]])
+    y = np.array([0, 0, 0, 1, 2])
+    got = fastloss.log_loss_from_logits(y, z, normalize=False)
+    assert got == np.inf  # row 3 picks a -inf logit, row 4 too: the limits are +inf
+    finite = fastloss.log_loss_from_logits(y[:3], z[:3], labels=[0, 1, 2], normalize=False)
+    mp = mpmath.mpf(0)
+    for row, t in zip(z[:2], y[:2]):
+        mp += mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(v)) for v in row)) - row[t]
+    assert_allclose(finite, float(mp), rtol=1e-15)  # row 2 (true class at +inf) adds log(1) = 0
+    zb = np.array([1e4, -1e4, np.inf, -np.inf, 40.0])
+    yb = np.array([1, 0, 1, 0, 0])
+    assert fastloss.log_loss_from_logits(yb, zb, normalize=False) == pytest.approx(40.0 + np.log1p(np.exp(-40.0)))
+    with pytest.raises(ValueError, match="NaN"):
+        fastloss.log_loss_from_logits([0, 1], [0.0, np.nan])
+    with pytest.raises(ValueError, match="-inf"):
+        fastloss.log_loss_from_logits([0, 1], [[-np.inf, -np.inf], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="different number of classes"):
+        fastloss.log_loss_from_logits([0, 1, 2], [[0.0, 1.0]] * 3)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        fastloss.log_loss_from_logits([0, 1, 1], [0.0, 1.0])
+    with pytest.raises(TypeError, match="logits"):
+        fastloss.log_loss_from_logits([0, 1], None)
+
+
+@given(
+    z=hnp.arrays(np.float64, st.tuples(st.integers(2, 30), st.integers(2, 6)), elements=st.floats(-20, 20)),
+    data=st.data(),
+)
+def test_property_from_logits_equals_log_loss_of_softmax(z, data):
+    y = data.draw(hnp.arrays(np.int64, z.shape[0], elements=st.integers(0, z.shape[1] - 1)))
+    labels = list(range(z.shape[1]))
+    ref = fastloss.log_loss(y, fastloss.softmax(z, axis=1), labels=labels)
+    assert_allclose(fastloss.log_loss_from_logits(y, z, labels=labels), ref, rtol=1e-9)
+
+
+@given(p=hnp.arrays(np.float64, st.integers(2, 40), elements=st.floats(0, 1)), data=st.data())
+def test_property_binary_log_loss_matches_sklearn(p, data):
+    y = data.draw(hnp.arrays(np.int64, p.shape[0], elements=st.integers(0, 1)))
+    if len(set(y.tolist())) < 2:
+        y[0], y[1] = 0, 1
+    assert_allclose(fastloss.log_loss(y, p), sk_log_loss(y, p), rtol=1e-12)

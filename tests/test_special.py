@@ -1,0 +1,312 @@
+"""scipy.special drop-ins against scipy (and mpmath at the extremes), on every backend."""
+import mpmath
+import numpy as np
+import pytest
+import scipy.special as sp
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from numpy.testing import assert_allclose, assert_array_equal
+
+import fastloss
+from conftest import EDGE_VALUES, REFERENCES, layouts
+
+ELEMENTWISE = ["expit", "sigmoid", "log_expit", "log_sigmoid", "softplus"]
+mpmath.mp.dps = 50
+
+
+def _mp_reference(name, x):
+    if np.isnan(x):
+        return np.nan
+    if np.isinf(x):
+        return {"expit": (0.0, 1.0), "log_expit": (-np.inf, 0.0), "softplus": (0.0, np.inf)}[
+            name
+        ][int(x > 0)]
+    v = mpmath.mpf(float(x))
+    if name == "expit":
+        return float(1 / (1 + mpmath.exp(-v)))
+    if name == "log_expit":
+        return float(-mpmath.log1p(mpmath.exp(-v)))
+    return float(mpmath.log1p(mpmath.exp(v)))
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_edges_match_scipy_and_mpmath(backend, name):
+    fn = getattr(fastloss, name)
+    with np.errstate(all="ignore"):
+        ref = REFERENCES[name](EDGE_VALUES)
+    got = fn(EDGE_VALUES)
+    assert got.dtype == ref.dtype
+    # scipy flushes expit(-710) = 4.5e-309 to 0; the mpmath check below holds us to the subnormal
+    # absolute slack: scipy cancels (x - m) - log(s) where we use log1p, near-zero entries differ
+    assert_allclose(got, ref, rtol=1e-15, atol=1e-15, equal_nan=True)
+    base = name.replace("sigmoid", "expit")
+    exact = np.array([_mp_reference(base, v) for v in EDGE_VALUES])
+    assert_allclose(got, exact, rtol=1e-15, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_float32(backend, name):
+    fn = getattr(fastloss, name)
+    with np.errstate(over="ignore"):
+        x = np.concatenate([EDGE_VALUES, np.linspace(-100, 100, 2001)]).astype(np.float32)
+    with np.errstate(all="ignore"):
+        exact = REFERENCES[name](x.astype(np.float64)).astype(np.float32)
+    got = fn(x)
+    assert got.dtype == np.float32
+    # at most one float32 rounding away from the correctly rounded value
+    assert_allclose(got, exact, rtol=1.2e-7, atol=1e-45, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_layouts_dtypes_and_out(backend, name):
+    fn = getattr(fastloss, name)
+    ref_fn = REFERENCES[name]
+    values = EDGE_VALUES[:-1]  # even length, so the Fortran layout is produced too
+    for label, arr in layouts(values):
+        with np.errstate(all="ignore"):
+            ref = ref_fn(np.asarray(arr))
+        before = np.array(arr, copy=True)
+        got = fn(arr)
+        assert_allclose(got, ref, rtol=1e-15, atol=1e-300, equal_nan=True, err_msg=label)
+        assert_array_equal(np.asarray(arr), before, err_msg=f"{label}: input modified")
+    for dtype in (np.int8, np.int32, np.int64, np.uint8, np.float16, np.longdouble, np.bool_):
+        x = np.array([0, 1, 1, 0], dtype=dtype)
+        with np.errstate(all="ignore"):
+            ref = ref_fn(x)
+        got = fn(x)
+        assert got.dtype == ref.dtype, dtype
+        assert_allclose(got.astype(np.float64), ref.astype(np.float64), rtol=1e-3 if ref.dtype == np.float16 else 1e-15)
+    # scalars come back as numpy scalars, like a ufunc
+    assert type(fn(0.25)) is type(ref_fn(0.25))
+    assert fn(np.empty(0)).shape == (0,)
+    # out=: written in place and returned; the input may be its own output
+    x = np.linspace(-5, 5, 11)
+    out = np.empty_like(x)
+    assert fn(x, out=out) is out
+    assert_allclose(out, ref_fn(x), rtol=1e-15)
+    y = x.copy()
+    fn(y, out=y)
+    assert_allclose(y, ref_fn(x), rtol=1e-15)
+    out32 = np.empty(11, np.float32)
+    fn(x, out=out32)
+    assert_allclose(out32, ref_fn(x).astype(np.float32), rtol=1e-7)
+    strided_out = np.zeros(22)[::2]
+    fn(x, out=strided_out)
+    assert_allclose(strided_out, ref_fn(x), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_bad_input(backend, name):
+    fn = getattr(fastloss, name)
+    with pytest.raises(TypeError, match="x"):
+        fn(np.array(["a", "b"]))
+    with pytest.raises(TypeError, match="complex"):
+        fn(np.ones(3, complex))
+    with pytest.raises(TypeError, match="x"):
+        fn(None)
+    with pytest.raises(ValueError, match="shape"):
+        fn(np.ones(3), out=np.empty(4))
+    ro = np.empty(3)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        fn(np.ones(3), out=ro)
+    with pytest.raises(TypeError, match="cast"):
+        fn(np.ones(3), out=np.empty(3, dtype=np.int64))
+    with pytest.raises(TypeError, match="out"):
+        fn(np.ones(3), out=[0.0, 0.0, 0.0])
+
+
+def test_large_elementwise_runs_parallel_path(backend):
+    x = np.random.default_rng(0).normal(scale=30, size=300_001)
+    assert_allclose(fastloss.expit(x), sp.expit(x), rtol=1e-15)
+    assert_allclose(fastloss.softplus(x), np.logaddexp(0, x), rtol=1e-15)
+    assert_allclose(fastloss.log_expit(x), sp.log_expit(x), rtol=1e-15, atol=0)
+
+
+# ------------------------------------------------------------------- logsumexp
+LSE_CASES = [
+    ([1.0, 2.0, 3.0], {}),
+    ([[1.0, 2.0], [3.0, 4.0]], {"axis": 0}),
+    ([[1.0, 2.0], [3.0, 4.0]], {"axis": 1, "keepdims": True}),
+    ([[1.0, 2.0], [3.0, 4.0]], {"axis": -1}),
+    ([[1e300, 1e300], [-1e300, 0.0]], {"axis": 1}),
+    ([[np.inf, 1.0], [-np.inf, -np.inf], [np.nan, 1.0], [np.inf, -np.inf]], {"axis": 1}),
+    ([[0.0, -800.0], [1e-20, -1e-20]], {"axis": 1}),
+    ([0.0, -50.0], {}),  # one dominating term: accuracy of the log1p split
+    (np.arange(24.0).reshape(2, 3, 4), {"axis": (0, 2)}),
+    (np.arange(24.0).reshape(2, 3, 4), {"axis": (0, 1)}),
+    (np.arange(24.0).reshape(2, 3, 4), {"axis": 1}),
+    (np.arange(24.0).reshape(2, 3, 4), {"axis": None, "keepdims": True}),
+    (5.0, {}),
+    (np.empty(0), {}),
+    (np.empty((3, 0)), {"axis": 1}),
+    (np.empty((0, 3)), {"axis": 1}),
+    (np.ones(5, dtype=np.int64), {}),
+    (np.ones(5, dtype=np.float16), {}),
+]
+
+
+@pytest.mark.parametrize("a,kwargs", LSE_CASES)
+def test_logsumexp_matches_scipy(backend, a, kwargs):
+    ref = sp.logsumexp(a, **kwargs)
+    got = fastloss.logsumexp(a, **kwargs)
+    assert np.shape(got) == np.shape(ref)
+    assert np.asarray(got).dtype == np.asarray(ref).dtype
+    tol = 1e-3 if np.asarray(ref).dtype == np.float16 else 4e-16
+    assert_allclose(got, ref, rtol=tol, equal_nan=True)
+    ref_v, ref_s = sp.logsumexp(a, return_sign=True, **kwargs)
+    got_v, got_s = fastloss.logsumexp(a, return_sign=True, **kwargs)
+    assert_allclose(got_v, ref_v, rtol=tol, equal_nan=True)
+    assert_array_equal(got_s, ref_s)
+
+
+def test_logsumexp_mpmath_extremes(backend):
+    rows = [
+        [0.0, -50.0, -60.0],
+        [1e300, 1e300 - 1e284, 0.0],
+        [-1e300, -1e300],
+        [-745.0, -745.0, -745.0],
+        [700.0, 709.0, 709.7],
+        [1e-300, -1e-300, 5e-324],
+    ]
+    for row in rows:
+        exact = float(mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(v)) for v in row)))
+        assert_allclose(fastloss.logsumexp(row), exact, rtol=1e-15, atol=0, err_msg=str(row))
+
+
+@pytest.mark.parametrize(
+    "b,kwargs",
+    [
+        ([1.0, -2.0, 0.5], {}),
+        ([[1.0], [0.0]], {"axis": 1}),
+        ([0.0, 0.0, 0.0], {}),
+        ([1.0, 1.0, -1.0], {}),
+        (2.0, {}),
+        (np.float32(2.0), {}),
+    ],
+)
+def test_logsumexp_with_b(backend, b, kwargs):
+    a = np.array([[1.0, 2.0, np.inf], [1.0, 2.0, 3.0]]) if kwargs else [1.0, 2.0, 3.0]
+    for return_sign in (False, True):
+        with np.errstate(all="ignore"):
+            ref = sp.logsumexp(a, b=b, return_sign=return_sign, **kwargs)
+        got = fastloss.logsumexp(a, b=b, return_sign=return_sign, **kwargs)
+        if return_sign:
+            assert_allclose(got[0], ref[0], rtol=1e-15, equal_nan=True)
+            assert_array_equal(got[1], ref[1])
+        else:
+            assert np.asarray(got).dtype == np.asarray(ref).dtype
+            assert_allclose(got, ref, rtol=1e-15, equal_nan=True)
+
+
+def test_logsumexp_large_and_layouts(backend):
+    rng = np.random.default_rng(1)
+    x = rng.normal(scale=10, size=(20_000, 10))
+    assert_allclose(fastloss.logsumexp(x, axis=1), sp.logsumexp(x, axis=1), rtol=1e-15)
+    assert_allclose(fastloss.logsumexp(x, axis=0), sp.logsumexp(x, axis=0), rtol=1e-14)
+    assert_allclose(fastloss.logsumexp(x), sp.logsumexp(x), rtol=1e-14)
+    flat = rng.normal(size=300_000)
+    assert_allclose(fastloss.logsumexp(flat), sp.logsumexp(flat), rtol=1e-14)
+    flat[1234] = np.inf
+    assert fastloss.logsumexp(flat) == np.inf
+    flat[999] = np.nan
+    assert np.isnan(fastloss.logsumexp(flat))
+    f = np.asfortranarray(x[:300])
+    assert_allclose(fastloss.logsumexp(f, axis=1), sp.logsumexp(f, axis=1), rtol=1e-15)
+    assert_allclose(fastloss.logsumexp(f, axis=0), sp.logsumexp(f, axis=0), rtol=1e-14)
+    for label, arr in layouts(x[:4].ravel()):
+        a2 = np.asarray(arr).reshape(8, 5) if label != "fortran" else arr
+        assert_allclose(fastloss.logsumexp(a2, axis=-1), sp.logsumexp(np.asarray(a2), axis=-1), rtol=1e-15)
+    x32 = x.astype(np.float32)
+    got = fastloss.logsumexp(x32, axis=1)
+    assert got.dtype == np.float32
+    assert_allclose(got, sp.logsumexp(x, axis=1), rtol=1e-6)
+
+
+def test_logsumexp_bad_input(backend):
+    with pytest.raises(np.exceptions.AxisError):
+        fastloss.logsumexp(np.ones((2, 2)), axis=2)
+    with pytest.raises(TypeError, match="axis"):
+        fastloss.logsumexp(np.ones((2, 2)), axis=1.5)
+    with pytest.raises(TypeError, match="a"):
+        fastloss.logsumexp(["x", "y"])
+    with pytest.raises(TypeError, match="b"):
+        fastloss.logsumexp([1.0, 2.0], b=["x", "y"])
+    with pytest.raises(ValueError):
+        fastloss.logsumexp(np.ones(3), b=np.ones(4))
+
+
+# ------------------------------------------------------------------- softmax / log_softmax
+SOFTMAX_CASES = [
+    ([1.0, 2.0, 3.0], None),
+    ([[1.0, 0.5, 0.2, 3.0], [1.0, -1.0, 7.0, 3.0], [2.0, 12.0, 13.0, 3.0]], None),
+    ([[1.0, 0.5, 0.2, 3.0], [1.0, -1.0, 7.0, 3.0], [2.0, 12.0, 13.0, 3.0]], 0),
+    ([[1.0, 0.5, 0.2, 3.0], [1.0, -1.0, 7.0, 3.0], [2.0, 12.0, 13.0, 3.0]], 1),
+    ([[1000.0, 0.0], [-1000.0, 0.0], [np.inf, 1.0], [-np.inf, -np.inf], [np.nan, 0.0], [-np.inf, 0.0]], 1),
+    (np.arange(24.0).reshape(2, 3, 4), (0, 2)),
+    (np.arange(24.0).reshape(2, 3, 4), -1),
+    (3.0, None),
+    (np.float32(3.0), None),
+    (np.empty((0, 3)), 1),
+    (np.array([1, 2, 3], dtype=np.int32), None),
+]
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("x,axis", SOFTMAX_CASES)
+def test_softmax_family_matches_scipy(backend, name, x, axis):
+    with np.errstate(all="ignore"):
+        ref = REFERENCES[name](x, axis=axis)
+    got = getattr(fastloss, name)(x, axis=axis)
+    assert type(got) is type(ref)
+    assert np.shape(got) == np.shape(ref)
+    assert np.asarray(got).dtype == np.asarray(ref).dtype
+    # absolute slack: scipy cancels (x - m) - log(s) where we use log1p, near-zero entries differ
+    assert_allclose(got, ref, rtol=1e-15, atol=1e-15, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_family_errors_and_layouts(backend, name):
+    fn = getattr(fastloss, name)
+    with pytest.raises(ValueError, match="zero-size"):
+        fn(np.empty((3, 0)), axis=1)
+    with pytest.raises(ValueError, match="zero-size"):
+        fn(np.empty(0))
+    with pytest.raises(np.exceptions.AxisError):
+        fn(np.ones(3), axis=1)
+    x = np.random.default_rng(2).normal(size=(5000, 12)) * 20
+    ref = REFERENCES[name](x, axis=1)
+    assert_allclose(fn(x, axis=1), ref, rtol=1e-14, atol=1e-15)
+    assert_allclose(fn(np.asfortranarray(x), axis=1), ref, rtol=1e-14, atol=1e-15)
+    assert_allclose(fn(x.astype(">f8"), axis=1), ref, rtol=1e-14, atol=1e-15)
+    got32 = fn(x.astype(np.float32), axis=1)
+    assert got32.dtype == np.float32
+    assert_allclose(got32, REFERENCES[name](x.astype(np.float32).astype(np.float64), axis=1),
+                    rtol=2e-6, atol=1e-15)
+
+
+# ------------------------------------------------------------------- properties
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+rows = hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=8), elements=finite)
+
+
+@given(x=rows, c=st.floats(-100, 100))
+def test_property_logsumexp_shift_invariance(x, c):
+    assert_allclose(fastloss.logsumexp(x + c, axis=1), fastloss.logsumexp(x, axis=1) + c, rtol=1e-12, atol=1e-9)
+
+
+@given(x=rows)
+def test_property_softmax_rows_sum_to_one_and_log_softmax(x):
+    s = fastloss.softmax(x, axis=1)
+    assert np.all(s >= 0)
+    assert_allclose(s.sum(axis=1), 1.0, rtol=1e-12)
+    lse = fastloss.logsumexp(x, axis=1, keepdims=True)
+    assert_allclose(fastloss.log_softmax(x, axis=1), x - lse, rtol=1e-12, atol=1e-9)
+
+
+@given(x=hnp.arrays(np.float64, st.integers(0, 50), elements=st.floats(-740, 740)))
+def test_property_expit_symmetry(x):
+    assert_allclose(fastloss.expit(-x), 1 - fastloss.expit(x), atol=2e-16)
+    assert_allclose(fastloss.log_expit(x) - fastloss.log_expit(-x), x, rtol=1e-12, atol=1e-12)
+    assert_allclose(fastloss.softplus(x) - fastloss.softplus(-x), x, rtol=1e-12, atol=1e-12)
