@@ -1,0 +1,17 @@
+"""metrics workloads: fastloss against its peers, grouped per workload so ratios come from one run.
+
+Run: python -m pytest benchmarks/bench_metrics.py --benchmark-enable --benchmark-group-by=group
+(FASTLOSS_BENCH_QUICK=1 for 10x smaller inputs.)
+"""
+import os
+
+import pytest
+
+from _workloads import cases, run
+
+QUICK = os.environ.get("FASTLOSS_BENCH_QUICK") == "1"
+
+
+@pytest.mark.parametrize("wl,label,fn", cases("metrics", quick=QUICK))
+def test_metrics(benchmark, wl, label, fn):
+    run(benchmark, wl, label, fn)

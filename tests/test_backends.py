@@ -1,0 +1,194 @@
+"""Backend selection, threads, determinism, and safety under Python threads and os.fork()."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import scipy.special as sp
+from numpy.testing import assert_allclose
+
+import fastloss
+from conftest import BACKENDS
+
+COMPILED = [b for b in BACKENDS if b != "numpy"]
+
+
+def _run_python(code, env=None, timeout=120):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout, env=full_env)
+
+
+def test_import_does_not_import_numba_or_compile():
+    res = _run_python("""
+        import sys, fastloss
+        assert "numba" not in sys.modules, "import fastloss imported numba"
+        print("ok")
+    """)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"
+
+
+def test_set_backend_and_context_manager():
+    before = fastloss.get_backend()
+    with fastloss.set_backend("numpy"):
+        assert fastloss.get_backend() == "numpy"
+        assert fastloss.config()["backend"] == "numpy"
+    assert fastloss.get_backend() == before
+    with pytest.raises(ValueError, match="backend"):
+        fastloss.set_backend("fortran")
+    with pytest.raises(ValueError, match="backend"):
+        fastloss.set_backend(3)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_env_variable_selects_backend(name):
+    res = _run_python("import fastloss; print(fastloss.get_backend()); print(fastloss.expit(0.0))",
+                      env={"FASTLOSS_BACKEND": name})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == [name, "0.5"]
+
+
+def test_env_variable_rejects_unknown_backend():
+    res = _run_python("import fastloss; fastloss.expit(0.0)", env={"FASTLOSS_BACKEND": "nope"})
+    assert res.returncode != 0
+    assert "FASTLOSS_BACKEND must be one of" in res.stderr
+
+
+def test_num_threads_validation():
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        fastloss.set_num_threads(0)
+    with pytest.raises(TypeError, match="integer"):
+        fastloss.set_num_threads(1.5)
+
+
+@pytest.mark.parametrize("name", COMPILED)
+def test_results_bitwise_identical_for_any_thread_count(name):
+    rng = np.random.default_rng(11)
+    n, k = 200_003, 7
+    p = sp.softmax(rng.normal(size=(n, k)), axis=1)
+    z = rng.normal(size=(n, k))
+    y = rng.integers(0, k, n)
+    w = rng.uniform(size=n)
+    pb = rng.uniform(size=3 * n)
+    yb = rng.integers(0, 2, 3 * n)
+    calls = [
+        lambda: fastloss.log_loss(y, p, sample_weight=w),
+        lambda: fastloss.log_loss(yb, pb),
+        lambda: fastloss.log_loss_from_logits(y, z),
+        lambda: fastloss.logsumexp(pb),
+        lambda: fastloss.logsumexp(z, axis=1).tobytes(),
+        lambda: fastloss.softmax(z, axis=1).tobytes(),
+        lambda: fastloss.expit(pb).tobytes(),
+    ]
+    with fastloss.set_backend(name):
+        original = fastloss.get_num_threads()
+        try:
+            results = {}
+            for threads in (1, 2, 1):
+                fastloss.set_num_threads(threads)
+                assert fastloss.get_num_threads() == min(threads, os.cpu_count())
+                results.setdefault(threads, []).append([c() for c in calls])
+            first = results[1][0]
+            for runs in results.values():
+                for run in runs:
+                    assert run == first
+        finally:
+            fastloss.set_num_threads(original)
+
+
+CONCURRENT = """
+    import threading, numpy as np, fastloss, scipy.special as sp
+    from sklearn.metrics import log_loss
+    fastloss.set_backend("{backend}")
+    rng = np.random.default_rng(0)
+    n, k = 300_000, 5
+    p = sp.softmax(rng.normal(size=(n, k)), axis=1)
+    y = rng.integers(0, k, n)
+    expected = fastloss.log_loss(y, p)
+    assert abs(expected - log_loss(y, p)) < 1e-9
+    errors = []
+    def work():
+        for _ in range(5):
+            got = fastloss.log_loss(y, p)
+            if got != expected:
+                errors.append(got)
+            fastloss.logsumexp(p, axis=1)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert not errors, errors
+    print("ok", fastloss.config().get("numba.threading_layer"))
+"""
+
+
+@pytest.mark.parametrize("name", COMPILED)
+def test_concurrent_python_threads(name):
+    res = _run_python(CONCURRENT.format(backend=name))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.startswith("ok")
+
+
+@pytest.mark.skipif("numba" not in BACKENDS, reason="numba not installed")
+def test_concurrent_threads_on_guarded_workqueue_layer():
+    """Without tbb, the workqueue layer aborts on concurrent parallel calls: the lock guard
+    must turn those into serial calls instead."""
+    res = _run_python(CONCURRENT.format(backend="numba"), env={"NUMBA_THREADING_LAYER": "workqueue"})
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ["ok", "workqueue"]
+
+
+FORK = """
+    import os, sys, numpy as np, fastloss
+    fastloss.set_backend("{backend}")
+    x = np.random.default_rng(0).normal(size=(400_000, 4))
+    parent = fastloss.logsumexp(x, axis=1)
+    pid = os.fork()
+    if pid == 0:
+        child = fastloss.logsumexp(x, axis=1)
+        os._exit(0 if np.array_equal(child, parent) else 3)
+    _, status = os.waitpid(pid, 0)
+    print("child", os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.parametrize("name,layer", [(b, None) for b in COMPILED] + [("numba", "workqueue")])
+def test_fork_child_after_parallel_parent(name, layer):
+    if name not in BACKENDS:
+        pytest.skip(f"{name} not available")
+    env = {"NUMBA_THREADING_LAYER": layer} if layer else None
+    res = _run_python(FORK.format(backend=name), env=env, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ["child", "0"]
+
+
+def test_show_config_and_cli_info(capsys):
+    fastloss.show_config()
+    out = capsys.readouterr().out
+    assert "backend: " in out and "num_threads: " in out and "numba_cache: " in out
+    res = subprocess.run([sys.executable, "-m", "fastloss.cli", "info"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    for key in ("fastloss:", "numpy:", "backend:", "num_threads:", "numba_cache:"):
+        assert key in res.stdout
+    if "numba" in BACKENDS:
+        res = _run_python("import fastloss; fastloss.set_backend('numba'); fastloss.expit(1.0); fastloss.show_config()")
+        assert "numba.threading_layer: tbb" in res.stdout or "numba.threading_layer: workqueue" in res.stdout
+
+
+def test_cli_bench_quick_runs(tmp_path):
+    out_json = tmp_path / "b.json"
+    res = subprocess.run(
+        [sys.executable, "-m", "fastloss.cli", "bench", "--quick", "--repeats", "1", "--only", "tiny",
+         "--json", str(out_json), "--no-plot"],
+        capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "tiny: log_loss" in res.stdout
+    import json
+
+    data = json.loads(out_json.read_text())
+    assert {r["contender"] for r in data["results"]} >= {"fastloss"}
+    assert all(r["median_s"] > 0 for r in data["results"])
