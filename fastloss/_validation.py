@@ -2,6 +2,7 @@
 import numbers
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -58,8 +59,8 @@ def normalize_axes(axis, ndim, func):
         return tuple(range(ndim))
     if isinstance(axis, (bool, np.bool_)):
         raise TypeError(f"{func}(): axis must be an int, a tuple of ints or None, got {axis!r}")
-    from numpy.lib.array_utils import normalize_axis_tuple
-
+    if isinstance(axis, int) and -ndim <= axis < ndim:
+        return (axis % ndim,)
     try:
         return tuple(sorted(normalize_axis_tuple(axis, ndim, argname="axis")))
     except TypeError:

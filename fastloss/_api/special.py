@@ -6,6 +6,7 @@ reference gives, computed on a float64 (or float32) kernel, and cast back. longd
 the NumPy backend so it keeps its precision.
 """
 import functools
+import math
 
 import numpy as np
 
@@ -123,9 +124,9 @@ def _as_3d(arr, axes, work):
         axes = tuple(range(len(kept_axes), ndim))
     shape = arr.shape
     lo, hi = axes[0], axes[-1] + 1
-    m = int(np.prod(shape[:lo], dtype=np.int64))
-    k = int(np.prod(shape[lo:hi], dtype=np.int64))
-    r = int(np.prod(shape[hi:], dtype=np.int64))
+    m = math.prod(shape[:lo])
+    k = math.prod(shape[lo:hi])
+    r = math.prod(shape[hi:])
     x3 = kernel_input(arr, work).reshape(m, k, r)
     kept = shape[:lo] + shape[hi:]
     return x3, kept, lambda res: res.reshape(kept)
@@ -246,9 +247,9 @@ def _softmax_like(kernel_name, func, x, axis):
         src = arr
     shape = src.shape
     lo, hi = axes[0], axes[-1] + 1
-    m = int(np.prod(shape[:lo], dtype=np.int64))
-    k = int(np.prod(shape[lo:hi], dtype=np.int64))
-    r = int(np.prod(shape[hi:], dtype=np.int64))
+    m = math.prod(shape[:lo])
+    k = math.prod(shape[lo:hi])
+    r = math.prod(shape[hi:])
     x3 = kernel_input(src, work).reshape(m, k, r)
     out3 = np.empty((m, k, r), dtype=work)
     getattr(kern, kernel_name)(x3, out3)
