@@ -5,8 +5,9 @@ The functions here have the backend contract's signatures (fastloss/_numpy is th
 choose per call between the serial kernel (small inputs, or when parallel use is unsafe) and the
 prange kernel. Both walk the same blocks, so the choice never changes a result.
 """
-from . import _threading
+from . import _cache_guard, _threading
 
+CACHE_DIR = _cache_guard.ensure_cache_dir()
 _threading.configure()
 
 import numba  # noqa: E402
@@ -100,6 +101,6 @@ def log_loss_logits_binary(z, y, w):
 
 
 def describe():
-    info = {"numba": numba.__version__, "num_threads": _threads["n"]}
+    info = {"numba": numba.__version__, "num_threads": _threads["n"], "cache_dir": CACHE_DIR}
     info.update(_threading.describe())
     return info
