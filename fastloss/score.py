@@ -503,12 +503,9 @@ class ChunkScorer:
         wf, nonzero = self._weights(w, where)
         out = Partials()
         if self.catalogue_loss is not None:
-            value = self.catalogue_loss.loss(y, p, sample_weight=None if w is None else wf,
-                                             reduction="sum")
-            if math.isnan(float(value)):
-                raise ScoreError(f"loss {self.loss!r} is NaN{where}: check the inputs for NaN")
-            sum_w = float(np.sum(wf)) if w is not None else float(n)
-            return out.add(float(value), sum_w, n, nonzero=nonzero)
+            sum_wl, sum_w = catalogue_partials(self.catalogue_loss, y, p, None if w is None else wf,
+                                               where)
+            return out.add(sum_wl, sum_w, n, nonzero=True)
         kern = _backends.kernels()
         if p.dtype.kind == "c":
             raise ScoreError("y_pred must hold real numbers, got complex")
@@ -567,7 +564,7 @@ class ChunkScorer:
         """The loss (mean or sum) of merged partials, with the end-of-data checks; returns
         ``(loss, warnings)``."""
         notes = []
-        if weighted and not parts.any_nonzero_w:
+        if weighted and not parts.any_nonzero_w and self.catalogue_loss is None:
             raise ScoreError("Sample weights must contain at least one non-zero number.")
         if self.catalogue_loss is None and not self.logits and not self.binary:
             if parts.worst > _rowsum_tolerance(self.pred_dtype):
@@ -592,6 +589,31 @@ def get_catalogue_loss(name):
     if name not in catalogue:
         raise ScoreError(f"unknown loss {name!r}; choose from {['log_loss'] + sorted(catalogue)}")
     return catalogue[name]
+
+
+def catalogue_partials(obj, y, raw, w, where=""):
+    """Exact ``(Σ w·l, denominator of the mean)`` of a catalogue loss on one chunk.
+
+    Uses the catalogue's own kernel call, which returns both sums (the denominator is not always
+    Σ w: cross_entropy excludes ``ignore_index`` rows and applies ``class_weight``). Falls back to
+    ``reduction="sum"`` and Σ w (n when unweighted) for loss objects without that hook.
+    """
+    name = getattr(obj, "name", type(obj).__name__)
+    try:
+        if all(hasattr(obj, a) for a in ("_coerce", "_call", "_raise_undefined")):
+            func = obj._func("loss") if hasattr(obj, "_func") else name
+            yy, work, ww, _shape, dtype = obj._coerce(y, raw, w, func)
+            sum_wl, sum_w = obj._call("loss", yy, work, ww, np.empty(0, dtype=dtype))
+            if sum_wl != sum_wl:
+                obj._raise_undefined(yy, work, ww, func)
+            return float(sum_wl), float(sum_w)
+        sum_wl = float(obj.loss(y, raw, sample_weight=w, reduction="sum"))
+        sum_w = float(raw.shape[0]) if w is None else float(np.sum(w))
+    except (ValueError, TypeError) as exc:
+        raise ScoreError(f"{_one_line(exc)}{where}") from None
+    if math.isnan(sum_wl):
+        raise ScoreError(f"loss {name!r} is NaN{where}: check the inputs for NaN")
+    return sum_wl, sum_w
 
 
 @dataclass

@@ -106,6 +106,29 @@ def test_sum_and_labels_given(data):
         engine.score_files(d / "yzero.npy", paths["p2f32"])
 
 
+def test_catalogue_losses(data, tmp_path):
+    losses = pytest.importorskip("fastloss.losses")
+    d, arrays, paths = data
+    rng = np.random.default_rng(5)
+    y_real, raw_real = rng.normal(size=N), rng.normal(size=N)
+    np.save(tmp_path / "yr.npy", y_real)
+    np.save(tmp_path / "rr.npy", raw_real)
+    cases = {"squared_error": ("yr", "rr"), "huber": ("yr", "rr"), "cross_entropy": ("y3", "z3"),
+             "binary_cross_entropy": ("y2", "z1")}
+    local = {"yr": y_real, "rr": raw_real}
+    for name, (yk, rk) in cases.items():
+        if name not in getattr(losses, "CATALOGUE", {}):
+            continue
+        y = local.get(yk, arrays.get(yk))
+        raw = local.get(rk, arrays.get(rk))
+        yp = str(tmp_path / f"{yk}.npy") if yk in local else paths[yk]
+        rp = str(tmp_path / f"{rk}.npy") if rk in local else paths[rk]
+        exp = losses.CATALOGUE[name].loss(y, raw, sample_weight=arrays["w"])
+        got = engine.score_files(yp, rp, loss=name, sample_weight=paths["w"], chunk_rows=3333)
+        assert _rel(got.loss, exp) < RTOL, name
+        assert got.classes is None
+
+
 def test_rowsum_warning_reported(data, capsys):
     d, arrays, paths = data
     code, out, err = _run(capsys, "--y-true", paths["y3"], "--y-pred", paths["p3big"])

@@ -1,0 +1,332 @@
+"""fastloss over Dask: the same reductions on ``dask.array`` inputs (and Dask DataFrame columns),
+built from exact mergeable partial sums and returned as lazy Dask objects.
+
+Install with ``pip install 'fastloss[dask]'``.
+
+* ``log_loss``, ``log_loss_from_logits`` and ``loss`` (any loss of ``fastloss.losses.CATALOGUE``)
+  score each row block with the kernels (Σ w·l, Σ w and the validation statistics of the block),
+  merge the block partials in a fixed tree (blocks in order, ``split_every`` at a time) and finish
+  with ``math.fsum`` over the block sums: the value does not depend on the tree shape, on which
+  worker ran what, or on retries, and equals the single-machine result to ~1e-15 relative.
+  They return a 0-d ``dask.array.Array``; ``.compute()`` gives the float.
+* Labels: ``labels=`` given, or inferred lazily as the sorted union of the classes of every block
+  (exactly what the in-memory function finds on the whole ``y_true``).
+* ``logsumexp`` (a tree reduction of block logsumexps), ``softmax``/``log_softmax`` (blockwise
+  along ``axis``; for ``axis=None`` through the global logsumexp), and the elementwise ``expit``,
+  ``log_expit``/``log_sigmoid``, ``sigmoid``, ``softplus`` (``map_blocks``).
+
+Threads: Dask already runs one task per worker thread, so by default each task runs the kernels
+with **one** thread (``fastloss.set_num_threads(1)`` for the duration of the task), whatever the
+scheduler: Dask threads x kernel threads = Dask threads, no oversubscription. Override with the
+``threads=`` argument of each function or the ``FASTLOSS_DASK_THREADS`` environment variable of
+the client process (read when the graph is built, carried in the tasks); a sensible value for
+``k`` worker threads on ``c`` cores is ``max(1, c // k)``.
+"""
+import contextlib
+import os
+import threading
+
+import numpy as np
+
+try:
+    import dask
+    import dask.array as da
+    from dask.delayed import Delayed
+except ImportError as exc:  # pragma: no cover - exercised without dask only
+    raise ImportError("fastloss.dask needs dask: pip install 'fastloss[dask]'") from exc
+
+import fastloss
+
+from . import _backends
+from .score import ChunkScorer, Partials, ScoreError, chunk_classes, merge_classes, prepare_labels
+
+__all__ = [
+    "log_loss", "log_loss_from_logits", "loss", "logsumexp", "softmax", "log_softmax",
+    "expit", "sigmoid", "log_expit", "log_sigmoid", "softplus", "task_threads",
+]
+
+SPLIT_EVERY = 8
+
+
+# ---------------------------------------------------------------------------------- thread policy
+def task_threads(threads=None):
+    """Kernel threads per Dask task: ``threads``, else $FASTLOSS_DASK_THREADS, else 1."""
+    if threads is None:
+        env = os.environ.get("FASTLOSS_DASK_THREADS", "").strip()
+        threads = int(env) if env else 1
+    threads = int(threads)
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    return threads
+
+
+_policy_lock = threading.Lock()
+_policy = {"active": 0, "saved": None}
+
+
+@contextlib.contextmanager
+def _kernel_threads(n):
+    """Run the body with the kernels capped at ``n`` threads; concurrent tasks share one setting
+    and the process's previous setting comes back when the last of them ends."""
+    with _policy_lock:
+        if _policy["active"] == 0:
+            _backends.kernels()  # load the active backend so its setting is saved too
+            _policy["saved"] = (_backends._state["threads"],
+                                {name: m.get_num_threads() for name, m in _backends._loaded.items()
+                                 if hasattr(m, "get_num_threads")})
+            fastloss.set_num_threads(n)
+        _policy["active"] += 1
+    try:
+        yield
+    finally:
+        with _policy_lock:
+            _policy["active"] -= 1
+            if _policy["active"] == 0:
+                state, per_module = _policy["saved"]
+                _backends._state["threads"] = state
+                for name, m in _backends._loaded.items():
+                    if name in per_module and hasattr(m, "set_num_threads"):
+                        m.set_num_threads(per_module[name])
+                _policy["saved"] = None
+
+
+def _current_kernel_threads(_=None):
+    """(for tests) the kernel threads a task sees."""
+    return fastloss.get_num_threads()
+
+
+def _in_task(func, threads):
+    def run(*args, **kwargs):
+        with _kernel_threads(threads):
+            return func(*args, **kwargs)
+
+    run.__name__ = getattr(func, "__name__", "fastloss_task")
+    return run
+
+
+# ---------------------------------------------------------------------------------- inputs
+def _as_dask(x, name, allow_none=False):
+    if x is None:
+        if allow_none:
+            return None
+        raise TypeError(f"{name} must be a dask array, got None")
+    if isinstance(x, da.Array):
+        return x
+    if hasattr(x, "to_dask_array"):  # Dask DataFrame / Series: partition lengths are computed
+        return x.to_dask_array(lengths=True)
+    return da.asarray(np.asarray(x))
+
+
+def _align(y, p, w):
+    """Rechunk so that the row blocks of y, p and w coincide and p/y are whole along axis 1."""
+    if p.ndim == 0 or p.ndim > 2:
+        raise ValueError(f"Found array with dim {p.ndim}, while dim <= 2 is required.")
+    shapes = [a.shape[0] for a in (p, y, w) if a is not None]
+    if any(np.isnan(s) for s in shapes):
+        raise ValueError("inputs have unknown chunk sizes; call .compute_chunk_sizes() first "
+                         "(or pass Dask DataFrame columns, whose lengths are computed for you)")
+    if len(set(shapes)) > 1:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: {shapes}")
+    if p.shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={p.shape}) while a minimum of 1 is required.")
+    if p.ndim == 2:
+        p = p.rechunk({1: -1})
+    rows = p.chunks[0]
+    if y.ndim > 2:
+        raise ValueError("Multioutput target data is not supported with label binarization")
+    y = y.rechunk((rows,) + tuple((s,) for s in y.shape[1:]))
+    if w is not None:
+        if w.ndim != 1:
+            raise ValueError(f"Sample weights must be 1D array or scalar, got {w.ndim}D array.")
+        w = w.rechunk((rows,))
+    return y, p, w
+
+
+def _blocks(a):
+    if a is None:
+        return None
+    return list(a.to_delayed().reshape(-1))
+
+
+def _tree(func, items, split_every=SPLIT_EVERY):
+    """Combine delayed ``items`` in a fixed tree: consecutive groups of ``split_every``."""
+    items = list(items)
+    while len(items) > 1:
+        items = [dask.delayed(func, pure=True)(*items[i:i + split_every])
+                 for i in range(0, len(items), split_every)]
+    return items[0]
+
+
+def _merge_parts(*parts):
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.merge(p)
+    return out
+
+
+def _merge_class_parts(*parts):
+    return merge_classes(parts)
+
+
+def _block_classes(y, row_start):
+    y = np.asarray(y)
+    if y.ndim == 2:
+        y = y.reshape(-1)
+    return chunk_classes(y, f" (rows {row_start}-{row_start + y.shape[0] - 1})")
+
+
+def _block_partials(y, p, w, row_start, classes, config):
+    y = np.asarray(y)
+    p = np.asarray(p)
+    scorer = ChunkScorer(classes=classes, **config)
+    return scorer.partials(y, p, None if w is None else np.asarray(w), row_start)
+
+
+def _finish(parts, classes, config, weighted, normalize):
+    scorer = ChunkScorer(classes=classes, **config)
+    value, notes = scorer.finish(parts, weighted, normalize)
+    if notes:
+        import warnings
+
+        for note in notes:
+            warnings.warn(note, UserWarning, stacklevel=2)
+    return np.float64(value)
+
+
+def _reduced_loss(y_true, y_pred, *, logits, loss_name, sample_weight, labels, normalize, threads):
+    threads = task_threads(threads)
+    y = _as_dask(y_true, "y_true")
+    p = _as_dask(y_pred, "y_pred")
+    w = _as_dask(sample_weight, "sample_weight", allow_none=True)
+    y, p, w = _align(y, p, w)
+    indicator = y.ndim == 2 and y.shape[1] > 1
+    config = dict(logits=logits, loss=loss_name, labels_given=labels is not None,
+                  pred_dtype=p.dtype, pred_ndim=p.ndim, n_cols=p.shape[1] if p.ndim == 2 else 1,
+                  indicator=indicator)
+    starts = np.concatenate([[0], np.cumsum(p.chunks[0])[:-1]]).astype(int).tolist()
+    yb, pb, wb = _blocks(y), _blocks(p), _blocks(w)
+    if loss_name != "log_loss":
+        classes = None
+    elif indicator:
+        if labels is not None:
+            raise ValueError("labels= does not apply to a multilabel indicator y_true")
+        classes = np.arange(y.shape[1])
+    elif labels is not None:
+        classes = prepare_labels(labels, y.dtype)
+    else:
+        classes = _tree(_merge_class_parts,
+                        [dask.delayed(_block_classes, pure=True)(b, s) for b, s in zip(yb, starts)])
+    if not isinstance(classes, Delayed):
+        ChunkScorer(classes=classes, **config)  # raise class-count errors now when we can
+    block = _in_task(_block_partials, threads)
+    parts = [dask.delayed(block, pure=True)(yb[i], pb[i], None if wb is None else wb[i], starts[i],
+                                             classes, config)
+             for i in range(len(pb))]
+    total = _tree(_in_task(_merge_parts, threads), parts)
+    value = dask.delayed(_finish, pure=True)(total, classes, config, w is not None, normalize)
+    return da.from_delayed(value, shape=(), dtype=np.float64)
+
+
+def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None, threads=None):
+    """Lazy :func:`fastloss.log_loss` of Dask arrays / DataFrame columns (a 0-d dask array)."""
+    return _reduced_loss(y_true, y_proba, logits=False, loss_name="log_loss",
+                         sample_weight=sample_weight, labels=labels, normalize=normalize,
+                         threads=threads)
+
+
+def log_loss_from_logits(y_true, logits, *, normalize=True, sample_weight=None, labels=None,
+                         threads=None):
+    """Lazy :func:`fastloss.log_loss_from_logits` of Dask arrays / DataFrame columns."""
+    return _reduced_loss(y_true, logits, logits=True, loss_name="log_loss",
+                         sample_weight=sample_weight, labels=labels, normalize=normalize,
+                         threads=threads)
+
+
+def loss(name, y_true, raw, *, sample_weight=None, reduction="mean", threads=None):
+    """Lazy reduced value of ``fastloss.losses.CATALOGUE[name]``: ``reduction="mean"`` gives
+    Σ w·l / Σ w, ``"sum"`` gives Σ w·l (each block is scored with ``reduction="sum"``)."""
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum' over Dask inputs, got {reduction!r}")
+    if name == "log_loss":
+        return log_loss(y_true, raw, sample_weight=sample_weight, normalize=reduction == "mean",
+                        threads=threads)
+    from .score import get_catalogue_loss
+
+    try:
+        get_catalogue_loss(name)
+    except ScoreError as exc:
+        raise ValueError(str(exc)) from None
+    return _reduced_loss(y_true, raw, logits=False, loss_name=name, sample_weight=sample_weight,
+                         labels=None, normalize=reduction == "mean", threads=threads)
+
+
+# ---------------------------------------------------------------------------------- special functions
+def _result_dtype(func, dtype):
+    return func(np.zeros(1, dtype=dtype)).dtype
+
+
+def _elementwise(func):
+    def wrapper(x, threads=None):
+        x = _as_dask(x, "x")
+        return x.map_blocks(_in_task(func, task_threads(threads)),
+                            dtype=_result_dtype(func, x.dtype))
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = f"Lazy fastloss.{func.__name__} of a Dask array (block by block)."
+    return wrapper
+
+
+expit = _elementwise(fastloss.expit)
+sigmoid = _elementwise(fastloss.sigmoid)
+log_expit = _elementwise(fastloss.log_expit)
+log_sigmoid = _elementwise(fastloss.log_sigmoid)
+softplus = _elementwise(fastloss.softplus)
+
+
+def _lse_block(x, axis=None, keepdims=False, computing_meta=False, **kwargs):
+    if computing_meta:
+        return x
+    return np.asarray(fastloss.logsumexp(x, axis=axis, keepdims=keepdims))
+
+
+def logsumexp(a, axis=None, keepdims=False, threads=None, split_every=None):
+    """Lazy :func:`fastloss.logsumexp` of a Dask array: the logsumexp of the blocks' logsumexps,
+    reduced in a tree (``b`` and ``return_sign`` are not supported over Dask arrays)."""
+    a = _as_dask(a, "a")
+    n = task_threads(threads)
+    dtype = np.asarray(fastloss.logsumexp(np.zeros(1, dtype=a.dtype))).dtype
+    func = _in_task(_lse_block, n)
+    return da.reduction(a, chunk=func, aggregate=func, combine=func, axis=axis, keepdims=keepdims,
+                        dtype=dtype, split_every=split_every, concatenate=True)
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    return tuple(int(ax) % ndim for ax in axes)
+
+
+def _softmax_like(func, x, axis, threads, log):
+    x = _as_dask(x, "x")
+    n = task_threads(threads)
+    dtype = _result_dtype(func, x.dtype)
+    axes = _axes(axis, x.ndim)
+    if all(len(x.chunks[ax]) == 1 for ax in axes) or axis is not None:
+        x = x.rechunk({ax: -1 for ax in axes})
+        return x.map_blocks(_in_task(func, n), axis=axis, dtype=dtype)
+    # axis=None over several blocks: shift by the global logsumexp
+    lse = logsumexp(x, threads=n)
+    shift = (lambda blk, l: (blk - l).astype(dtype, copy=False)) if log else \
+        (lambda blk, l: np.exp(blk - l).astype(dtype, copy=False))
+    return da.map_blocks(_in_task(shift, n), x, lse, dtype=dtype)
+
+
+def softmax(x, axis=None, threads=None):
+    """Lazy :func:`fastloss.softmax`; the ``axis`` dimensions are made one block each."""
+    return _softmax_like(fastloss.softmax, x, axis, threads, log=False)
+
+
+def log_softmax(x, axis=None, threads=None):
+    """Lazy :func:`fastloss.log_softmax`; the ``axis`` dimensions are made one block each."""
+    return _softmax_like(fastloss.log_softmax, x, axis, threads, log=True)
