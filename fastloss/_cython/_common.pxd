@@ -1,0 +1,86 @@
+# Shared declarations and inline scalar kernels of the Cython backend (special.pyx, metrics.pyx).
+#
+# The formulas are those of fastloss/_numba/special.py (expit1, softplus1, log_expit1, row_max,
+# lse1), written on raw pointers: a row of an (m, k, r) C-contiguous array starts at
+# x + i*k*r + j and its k elements are `stride` = r apart. Math in double, as Numba does.
+from libc.math cimport exp, log, log1p, fabs, INFINITY, NAN
+from cython cimport floating
+
+cdef extern from *:
+    """
+    #if FASTLOSS_OPENMP && defined(_OPENMP)
+    #include <omp.h>
+    static int fl_openmp_enabled(void) { return 1; }
+    static int fl_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int fl_openmp_enabled(void) { return 0; }
+    static int fl_max_threads(void) { return 1; }
+    #endif
+    """
+    int fl_openmp_enabled() noexcept nogil
+    int fl_max_threads() noexcept nogil
+
+
+# ---------------------------------------------------------------- scalar formulas
+cdef inline double expit1(double x) noexcept nogil:
+    """1 / (1 + exp(-x)), through e = exp(-|x|) <= 1 so nothing overflows."""
+    cdef double e = exp(-fabs(x))
+    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+
+
+cdef inline double softplus1(double x) noexcept nogil:
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); exact limits at +-inf, nan stays nan."""
+    return (x if x > 0.0 else 0.0) + log1p(exp(-fabs(x)))
+
+
+cdef inline double log_expit1(double x) noexcept nogil:
+    """log(expit(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|))."""
+    return (x if x < 0.0 else 0.0) - log1p(exp(-fabs(x)))
+
+
+# ---------------------------------------------------------------- row helpers
+cdef inline double row_max(const floating* row, Py_ssize_t k, Py_ssize_t stride,
+                           Py_ssize_t* n_nan) noexcept nogil:
+    """Max of the row ignoring nan; n_nan receives the number of nans seen."""
+    cdef double mx = -INFINITY
+    cdef double v
+    cdef Py_ssize_t t, nn = 0
+    for t in range(k):
+        v = <double>row[t * stride]
+        if v > mx:
+            mx = v
+        elif v != v:
+            nn += 1
+    n_nan[0] = nn
+    return mx
+
+
+cdef inline double lse_tail(const floating* row, Py_ssize_t k, Py_ssize_t stride,
+                            double mx, bint seen_nan) noexcept nogil:
+    """lse1 after row_max: m + log(c) + log1p(s / c), c the multiplicity of the max m and s the
+    sum of exp(v - m) over the other terms (Blanchard, Higham & Higham 2021)."""
+    cdef double c = 0.0, s = 0.0, v
+    cdef Py_ssize_t t
+    if k == 0:
+        return -INFINITY
+    if seen_nan:
+        return NAN
+    if mx == INFINITY or mx == -INFINITY:
+        return mx
+    for t in range(k):
+        v = <double>row[t * stride]
+        if v == mx:
+            c += 1.0
+        else:
+            s += exp(v - mx)
+    return mx + log(c) + log1p(s / c)
+
+
+cdef inline double lse1(const floating* row, Py_ssize_t k, Py_ssize_t stride) noexcept nogil:
+    """logsumexp of one row: -inf if empty or all -inf, +inf if any +inf, nan if any nan."""
+    cdef Py_ssize_t nn
+    cdef double mx
+    if k == 0:
+        return -INFINITY
+    mx = row_max(row, k, stride, &nn)
+    return lse_tail(row, k, stride, mx, nn > 0)
