@@ -74,7 +74,15 @@ def _fail(msg):
 
 def run_score(args):
     """Run ``fastloss score`` for parsed ``args``; returns the exit status (never raises for
-    problems with the inputs)."""
+    problems with the inputs). Warnings raised while scoring (from fastloss, NumPy or Numba)
+    are printed as one line each after a successful run and dropped after a failed one, so a
+    failure is always exactly one line on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        return _run_score(args, caught)
+
+
+def _run_score(args, caught):
     try:
         import fastloss
         from fastloss import score as engine
@@ -93,13 +101,11 @@ def run_score(args):
                 total = None  # reported properly by score_files
             update, bar = _progress_bar(total, total is None)
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                result = engine.score_files(
-                    args.y_true, args.y_pred, sample_weight=args.sample_weight, logits=args.logits,
-                    loss=args.loss, labels=args.labels, normalize=not args.sum,
-                    chunk_rows=args.chunk_rows, y_true_col=args.y_true_col, y_pred_cols=y_pred_cols,
-                    weight_col=args.weight_col, progress=update)
+            result = engine.score_files(
+                args.y_true, args.y_pred, sample_weight=args.sample_weight, logits=args.logits,
+                loss=args.loss, labels=args.labels, normalize=not args.sum,
+                chunk_rows=args.chunk_rows, y_true_col=args.y_true_col, y_pred_cols=y_pred_cols,
+                weight_col=args.weight_col, progress=update)
         finally:
             if bar is not None:
                 bar.close()

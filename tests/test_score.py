@@ -234,7 +234,7 @@ def test_bad_files_one_line(data, capsys):
     for name, argv in _bad_inputs(d, arrays, paths).items():
         code, out, err = _run(capsys, *argv, "--chunk-rows", 5000 if name == "nan" else 1000)
         assert code == 1, (name, out, err)
-        assert err.count("\n") == 1 and err.startswith("fastloss score: error: "), (name, err)
+        assert err.count("\n") == 1 and err.startswith("fastloss score: error: "), (name, code, out, err)
         assert EXPECT[name] in err, (name, err)
         assert "Traceback" not in err and out == ""
 
