@@ -1,0 +1,399 @@
+"""Reference loss kernels (NumPy), and the kernel contract every backend's ``losses`` module follows.
+
+Kernel contract (``fastloss._numba.losses``, ``fastloss._cython.losses``, this module)
+======================================================================================
+A loss belongs to one of four families, by the shape of ``raw`` and of the target. Each family has
+four kernels; ``kind`` (an int, the constants below) selects the per-sample formula inside it.
+
+============  ==================  ===================  =========================================
+family        y                   raw                  losses (kind constants)
+============  ==================  ===================  =========================================
+``elem``      (n,) raw's dtype    (n,) float32/64      BCE, BCE_PROBA, FOCAL, SQUARED, ABSOLUTE,
+                                                       HUBER, LOG_COSH, PINBALL, ASYMMETRIC,
+                                                       POISSON, HINGE
+``pair``      (n,) raw's dtype    (n, 2)               GAUSSIAN_NLL, BETA_NLL
+``labels``    (n,) int64          (n, K)               CROSS_ENTROPY, MULTICLASS_HINGE
+``dense``     (n, K) raw's dtype  (n, K)               SOFT_CROSS_ENTROPY, KL_DIV
+============  ==================  ===================  =========================================
+
+Signatures (``F`` is the family prefix; the ``labels`` kernels take ``cw`` after ``w``)::
+
+    F_loss(kind, y, raw, w, [cw,] params, out) -> (sum_wl, sum_w)
+    F_gradient(kind, y, raw, w, [cw,] params, scale, grad) -> n_nan
+    F_loss_gradient(kind, y, raw, w, [cw,] params, scale, out, grad) -> (sum_wl, sum_w)
+    F_gradient_hessian(kind, y, raw, w, [cw,] params, grad, hess) -> n_nan
+
+- ``w``: float64 (n,) sample weights, or length 0 for "no weights" (every weight 1).
+- ``cw``: float64 (K,) class weights, or length 0. The effective weight of row i is
+  ``w[i] * cw[y[i]]``; a row whose label equals ``params[1]`` (ignore_index) has weight 0.
+- ``params``: float64 array of the loss parameters (meaning per kind, documented at each formula;
+  unused entries are 0). ``scale``: a float multiplying every gradient (1/Σw for a "mean").
+- ``out``: raw's dtype, (n,), receives ``w_i * l_i``; length 0 means "only return the sums".
+- ``grad``/``hess``: raw's shape and dtype, receive ``scale * w_i * dl_i/draw`` and
+  ``w_i * d2l_i/draw2`` (the diagonal). A row of weight 0 gets exact zeros whatever its loss.
+- ``sum_wl`` = Σ w_i l_i over rows with w_i != 0 (nan when a loss is undefined); ``sum_w`` = Σ w_i
+  (the effective weights; n when unweighted). ``n_nan`` counts nan entries written to grad/hess.
+- Math is float64; results are rounded once into the outputs. Compiled backends add the sums over
+  fixed blocks in block order (bitwise identical for any number of threads).
+An undefined value (nan input, y outside the loss's domain, inf - inf) is written as nan; the API
+layer turns any nan into a ValueError (see ``fastloss/_api/losses.py``).
+"""
+import math
+
+import numpy as np
+
+# ---------------------------------------------------------------- kind constants (shared)
+BCE = 0  # params: pos_weight
+BCE_PROBA = 1  # params: eps (clip)
+FOCAL = 2  # params: gamma, alpha (alpha < 0: no alpha weighting)
+SQUARED = 3
+ABSOLUTE = 4
+HUBER = 5  # params: delta
+LOG_COSH = 6
+PINBALL = 7  # params: quantile
+ASYMMETRIC = 8  # params: alpha (weight of under-prediction)
+POISSON = 9  # params: full (1.0: add log(y!))
+HINGE = 10
+GAUSSIAN_NLL = 20  # params: full (1.0: add log(2 pi)/2)
+BETA_NLL = 21
+CROSS_ENTROPY = 30  # params: label_smoothing, ignore_index
+MULTICLASS_HINGE = 31  # params: -, ignore_index
+SOFT_CROSS_ENTROPY = 40
+KL_DIV = 41
+
+NAME = "numpy"
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+# ---------------------------------------------------------------- helpers
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def _expit(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _times(c, v):
+    """c * v with 0 * anything = 0 (a zero coefficient removes an infinite term)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(c == 0, 0.0, c * v)
+
+
+def _lgamma(x):
+    try:
+        from scipy.special import gammaln
+
+        return gammaln(x)
+    except ImportError:  # pragma: no cover
+        return np.frompyfunc(math.lgamma, 1, 1)(x).astype(np.float64)
+
+
+def digamma(x):
+    """psi(x) for x >= 0 (recurrence up to x >= 10, then the asymptotic series)."""
+    x = np.array(x, dtype=np.float64)
+    acc = np.zeros_like(x)
+    with np.errstate(all="ignore"):
+        for _ in range(10):
+            small = x < 10.0
+            acc = np.where(small, acc - 1.0 / x, acc)
+            x = np.where(small, x + 1.0, x)
+        r = 1.0 / (x * x)
+        s = r * (1 / 12 - r * (1 / 120 - r * (1 / 252 - r * (1 / 240 - r * (1 / 132 - r * 691 / 32760)))))
+        return acc + np.log(x) - 0.5 / x - s
+
+
+def trigamma(x):
+    """psi'(x) for x >= 0 (recurrence up to x >= 10, then the asymptotic series)."""
+    x = np.array(x, dtype=np.float64)
+    acc = np.zeros_like(x)
+    with np.errstate(all="ignore"):
+        for _ in range(10):
+            small = x < 10.0
+            acc = np.where(small, acc + 1.0 / (x * x), acc)
+            x = np.where(small, x + 1.0, x)
+        r = 1.0 / (x * x)
+        s = 1 / 6 - r * (1 / 30 - r * (1 / 42 - r * (1 / 30 - r * (5 / 66 - r * (691 / 2730 - r * 7 / 6)))))
+        return acc + 1.0 / x + 0.5 * r + s * r / x
+
+
+# ---------------------------------------------------------------- per-sample formulas
+# Each returns (loss, gradient, hessian) as float64 arrays, derivatives w.r.t. raw.
+def _elem(kind, y, r, p):
+    with np.errstate(all="ignore"):
+        if kind == BCE:
+            pw = p[0]
+            c1 = pw * y
+            c0 = 1.0 - y
+            sig = _expit(r)
+            loss = _times(c1, _softplus(-r)) + _times(c0, _softplus(r))
+            grad = sig * (c1 + c0) - c1
+            hess = sig * (1.0 - sig) * (c1 + c0)
+        elif kind == BCE_PROBA:
+            eps = p[0]
+            q = np.clip(r, eps, 1.0 - eps)
+            loss = -(_times(y, np.log(q)) + _times(1.0 - y, np.log1p(-q)))
+            grad = -y / q + (1.0 - y) / (1.0 - q)
+            hess = y / (q * q) + (1.0 - y) / ((1.0 - q) * (1.0 - q))
+            bad = (r < 0) | (r > 1)
+            loss, grad, hess = (np.where(bad, np.nan, v) for v in (loss, grad, hess))
+        elif kind == FOCAL:
+            gamma, alpha = p[0], p[1]
+            s = np.where(y == 1, 1.0, np.where(y == 0, -1.0, np.nan))
+            u = s * r
+            at = np.where(alpha < 0, 1.0, np.where(s > 0, alpha, 1.0 - alpha))
+            q = _expit(-u)
+            su = _expit(u)
+            big_l = _softplus(-u)
+            a = q**gamma
+            sl = np.where(u == -np.inf, 0.0, su * big_l)
+            b = gamma * sl + q
+            loss = at * _times(a, big_l)
+            grad = -s * at * a * b
+            hess = at * a * su * (gamma * b - q * (gamma * (big_l - 1.0) - 1.0))
+            hess = np.where(u == -np.inf, 0.0, hess)
+        elif kind == SQUARED:
+            d = r - y
+            loss = 0.5 * d * d
+            grad = d
+            hess = np.ones_like(d)
+        elif kind == ABSOLUTE:
+            d = r - y
+            loss = np.abs(d)
+            grad = np.where(d > 0, 1.0, np.where(d <= 0, -1.0, np.nan))
+            hess = np.ones_like(d)
+        elif kind == HUBER:
+            delta = p[0]
+            d = r - y
+            ad = np.abs(d)
+            inside = ad <= delta
+            loss = np.where(inside, 0.5 * d * d, delta * (ad - 0.5 * delta))
+            grad = np.where(inside, d, delta * np.sign(d))
+            hess = np.where(inside, 1.0, np.where(ad > delta, 0.0, np.nan))
+        elif kind == LOG_COSH:
+            d = r - y
+            ad = np.abs(d)
+            loss = ad + np.log1p(np.exp(-2.0 * ad)) - math.log(2.0)
+            t = np.tanh(d)
+            grad = t
+            hess = 1.0 / np.cosh(d) ** 2
+        elif kind == PINBALL:
+            tau = p[0]
+            d = y - r
+            loss = np.where(d >= 0, tau * d, (tau - 1.0) * d)
+            grad = np.where(d >= 0, -tau, np.where(d < 0, 1.0 - tau, np.nan))
+            hess = np.ones_like(d)
+        elif kind == ASYMMETRIC:
+            alpha = p[0]
+            d = y - r
+            loss = np.where(d >= 0, alpha * d, -d)
+            grad = np.where(d >= 0, -alpha, np.where(d < 0, 1.0, np.nan))
+            hess = np.ones_like(d)
+        elif kind == POISSON:
+            full = p[0]
+            e = np.exp(r)
+            loss = np.where(r == np.inf, np.inf, e - _times(y, r))
+            if full:
+                loss = loss + _lgamma(y + 1.0)
+            grad = e - y
+            hess = e
+            bad = y < 0
+            loss, grad, hess = (np.where(bad, np.nan, v) for v in (loss, grad, hess))
+        elif kind == HINGE:
+            s = np.where(y == 1, 1.0, np.where((y == 0) | (y == -1), -1.0, np.nan))
+            m = 1.0 - s * r
+            loss = np.maximum(m, 0.0)
+            loss = np.where(np.isnan(m), np.nan, loss)
+            grad = np.where(m > 0, -s, np.where(m <= 0, 0.0, np.nan))
+            hess = np.where(np.isnan(m), np.nan, 1.0)
+        else:  # pragma: no cover
+            raise ValueError(f"unknown elementwise loss kind {kind}")
+    return loss, grad, hess
+
+
+def _pair(kind, y, r, p):
+    """(n,) losses and (n, 2) gradients / hessians for the two-column losses."""
+    r0 = r[:, 0]
+    r1 = r[:, 1]
+    with np.errstate(all="ignore"):
+        if kind == GAUSSIAN_NLL:
+            # l = (s + (y - mu)^2 exp(-s)) / 2 [+ log(2 pi)/2],  raw = (mu, s = log variance)
+            full = p[0]
+            d = y - r0
+            iv = np.exp(-r1)
+            q = _times(d * d, iv)
+            loss = 0.5 * (r1 + q) + (_HALF_LOG_2PI if full else 0.0)
+            loss = np.where(r1 == np.inf, np.inf, loss)
+            loss = np.where((r1 == -np.inf) & ~np.isnan(d), np.where(d != 0, np.inf, -np.inf), loss)
+            g0 = -_times(d, iv)
+            g1 = 0.5 * (1.0 - q)
+            h0 = iv
+            h1 = 0.5 * q
+        elif kind == BETA_NLL:
+            # raw = (log a, log b); l = lnB(a, b) - (a - 1) log y - (b - 1) log(1 - y)
+            a = np.exp(r0)
+            b = np.exp(r1)
+            ly = np.log(y)
+            l1y = np.log1p(-y)
+            ab = a + b
+            loss = _lgamma(a) + _lgamma(b) - _lgamma(ab) - (a - 1.0) * ly - (b - 1.0) * l1y
+            # a -> inf with b finite (or b -> inf with a finite): the Beta mass leaves y, l -> +inf
+            loss = np.where(np.isinf(a) ^ np.isinf(b), np.inf, loss)
+            dab = digamma(ab)
+            tab = trigamma(ab)
+            # a*psi(a) = a*psi(a+1) - 1 keeps the limit a -> 0 (gradient -> -1) finite
+            g0 = a * (digamma(a + 1.0) - dab - ly) - 1.0
+            g1 = b * (digamma(b + 1.0) - dab - l1y) - 1.0
+            h0 = g0 + a * a * (trigamma(a + 1.0) - tab) + 1.0
+            h1 = g1 + b * b * (trigamma(b + 1.0) - tab) + 1.0
+            bad = ~((y > 0) & (y < 1))
+            loss, g0, g1, h0, h1 = (np.where(bad, np.nan, v) for v in (loss, g0, g1, h0, h1))
+        else:  # pragma: no cover
+            raise ValueError(f"unknown pair loss kind {kind}")
+    return loss, np.stack([g0, g1], axis=1), np.stack([h0, h1], axis=1)
+
+
+def _logsumexp_rows(z):
+    m = np.max(z, axis=1, keepdims=True)
+    shift = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (np.log(np.sum(np.exp(z - shift), axis=1)) + shift[:, 0])
+
+
+def _softmax_rows(z):
+    m = np.max(z, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        e = np.exp(z - m)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def _softmax_loss(t, z):
+    """Σ_k t_k (lse(z) - z_k), gradient (Σt) p - t, hessian (Σt) p (1 - p); terms with t_k = 0
+    are dropped (a -inf logit with no target mass costs nothing). A row with +inf logits: the
+    limit of p is uniform over the +inf entries; the loss is finite only when all the target mass
+    sits on them."""
+    with np.errstate(all="ignore"):
+        n, k = z.shape
+        top = z == np.inf
+        has_top = top.any(axis=1)
+        p = np.where(has_top[:, None], top / np.maximum(top.sum(axis=1), 1)[:, None], _softmax_rows(z))
+        lse = _logsumexp_rows(np.where(has_top[:, None], np.where(top, 0.0, -np.inf), z))
+        zz = np.where(has_top[:, None], np.where(top, 0.0, -np.inf), z)
+        loss = np.sum(_times(t, lse[:, None] - zz), axis=1)
+        st = t.sum(axis=1, keepdims=True)
+        grad = st * p - t
+        hess = st * p * (1.0 - p)
+    return loss, grad, hess
+
+
+def _labels(kind, y, z, p):
+    n, k = z.shape
+    eps = p[0]
+    rows = np.arange(n)
+    yc = np.clip(y, 0, k - 1)
+    if kind == CROSS_ENTROPY:
+        t = np.full((n, k), eps / k)
+        t[rows, yc] += 1.0 - eps
+        return _softmax_loss(t, z)
+    if kind == MULTICLASS_HINGE:
+        with np.errstate(invalid="ignore"):
+            zy = z[rows, yc]
+            other = z.copy()
+            other[rows, yc] = -np.inf
+            j = np.argmax(other, axis=1)
+            m = 1.0 + other[rows, j] - zy
+            loss = np.maximum(m, 0.0)
+            loss = np.where(np.isnan(z).any(axis=1), np.nan, loss)
+            grad = np.zeros((n, k))
+            act = m > 0
+            grad[rows[act], j[act]] = 1.0
+            grad[rows[act], yc[act]] = -1.0
+            grad[np.isnan(z).any(axis=1)] = np.nan
+            hess = np.ones((n, k))
+        return loss, grad, hess
+    raise ValueError(f"unknown labels loss kind {kind}")  # pragma: no cover
+
+
+def _dense(kind, y, z, p):
+    t = y.astype(np.float64)
+    with np.errstate(all="ignore"):
+        loss, grad, hess = _softmax_loss(t, z)
+        if kind == KL_DIV:
+            loss = loss + np.sum(_times(t, np.log(t)), axis=1)
+        bad = (t < 0).any(axis=1)
+        loss = np.where(bad, np.nan, loss)
+        grad = np.where(bad[:, None], np.nan, grad)
+    return loss, grad, hess
+
+
+# ---------------------------------------------------------------- kernels
+def _weights(w, n):
+    return np.ones(n) if w.shape[0] == 0 else w
+
+
+def _finish_loss(loss, w, out):
+    with np.errstate(invalid="ignore"):
+        wl = np.where(w == 0, 0.0, w * loss)
+    if out.shape[0]:
+        out[...] = wl
+    return float(np.sum(wl)), float(np.sum(w))
+
+
+def _scaled(g, w, scale, out):
+    ww = w.reshape((-1,) + (1,) * (g.ndim - 1))
+    with np.errstate(invalid="ignore"):
+        out[...] = np.where(ww == 0, 0.0, (scale * ww) * g)
+    return int(np.isnan(out).sum())
+
+
+def _kernels(formula, with_cw=False):
+    def eff(y, raw, w, cw, params):
+        ww = _weights(w, raw.shape[0])
+        if with_cw:
+            ignore = params[1]
+            valid = y != ignore
+            yc = np.clip(y, 0, raw.shape[1] - 1)
+            c = cw[yc] if cw.shape[0] else np.ones(raw.shape[0])
+            ww = np.where(valid, ww * c, 0.0)
+        return ww
+
+    def unpack(args):
+        if with_cw:
+            kind, y, raw, w, cw, params, *rest = args
+        else:
+            kind, y, raw, w, params, *rest = args
+            cw = None
+        rf = raw.astype(np.float64)
+        return kind, y, rf, eff(y, raw, w, cw, params), params, rest
+
+    def loss(*args):
+        kind, y, raw, w, params, (out,) = unpack(args)
+        lo, _, _ = formula(kind, y, raw, params)
+        return _finish_loss(lo, w, out)
+
+    def gradient(*args):
+        kind, y, raw, w, params, (scale, grad) = unpack(args)
+        _, g, _ = formula(kind, y, raw, params)
+        return _scaled(g, w, scale, grad)
+
+    def loss_gradient(*args):
+        kind, y, raw, w, params, (scale, out, grad) = unpack(args)
+        lo, g, _ = formula(kind, y, raw, params)
+        _scaled(g, w, scale, grad)
+        return _finish_loss(lo, w, out)
+
+    def gradient_hessian(*args):
+        kind, y, raw, w, params, (grad, hess) = unpack(args)
+        _, g, h = formula(kind, y, raw, params)
+        return _scaled(g, w, 1.0, grad) + _scaled(h, w, 1.0, hess)
+
+    return loss, gradient, loss_gradient, gradient_hessian
+
+
+elem_loss, elem_gradient, elem_loss_gradient, elem_gradient_hessian = _kernels(_elem)
+pair_loss, pair_gradient, pair_loss_gradient, pair_gradient_hessian = _kernels(_pair)
+labels_loss, labels_gradient, labels_loss_gradient, labels_gradient_hessian = _kernels(
+    _labels, with_cw=True
+)
+dense_loss, dense_gradient, dense_loss_gradient, dense_gradient_hessian = _kernels(_dense)

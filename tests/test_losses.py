@@ -1,0 +1,466 @@
+"""The loss catalogue (fastloss.losses) on every backend that has a ``losses`` kernel module:
+values against independent formulas / scikit-learn's ``_loss`` / mpmath, derivatives against
+finite differences, fused methods against the separate ones, weights, dtypes, extremes, errors,
+and two integration checks (a multinomial logistic regression fit; a LightGBM custom objective)."""
+import importlib
+import math
+
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.special
+from sklearn._loss import loss as skl
+
+import fastloss
+import fastloss.losses as fl
+
+BACKENDS = []
+for _name in fastloss.available_backends():
+    try:
+        importlib.import_module(f"fastloss._{_name}.losses")
+        BACKENDS.append(_name)
+    except ImportError:
+        pass
+
+CAT = fl.CATALOGUE
+NAMES = sorted(CAT)
+K = 4
+N = 12
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    with fastloss.set_backend(request.param):
+        yield request.param
+
+
+def data(name, n=N, rng=None, dtype=np.float64):
+    """(y, raw) inside each loss's domain, away from kinks (for finite differences)."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    loss = CAT[name]
+    if loss.family == "labels":
+        return rng.integers(0, K, n), rng.normal(size=(n, K)).astype(dtype)
+    if loss.family == "dense":
+        return rng.dirichlet(np.ones(K), n).astype(dtype), rng.normal(size=(n, K)).astype(dtype)
+    if loss.family == "pair":
+        raw = rng.normal(scale=0.5, size=(n, 2)).astype(dtype)
+        return rng.uniform(0.1, 0.9, n).astype(dtype), raw
+    raw = rng.normal(size=n)
+    if name == "binary_cross_entropy_proba":
+        raw = rng.uniform(0.05, 0.95, n)
+    if name in ("binary_cross_entropy", "focal", "hinge", "binary_cross_entropy_proba"):
+        y = rng.integers(0, 2, n).astype(float)
+        if name == "hinge":
+            raw = np.where(rng.random(n) < 0.5, 1.0 - raw, raw) * 0.9  # margins away from 1
+    elif name == "poisson":
+        y = rng.poisson(2.0, n).astype(float)
+    else:
+        y = rng.normal(size=n)
+        raw = y + np.where(rng.random(n) < 0.5, -1, 1) * rng.uniform(0.05, 3.0, n)  # no ties
+    return y.astype(dtype), raw.astype(dtype)
+
+
+# ---------------------------------------------------------------- independent per-sample formulas
+def _sp(x):
+    return np.logaddexp(0.0, x)
+
+
+def _lse(z):
+    return scipy.special.logsumexp(z, axis=1)
+
+
+REF = {
+    "binary_cross_entropy": lambda y, r: y * _sp(-r) + (1 - y) * _sp(r),
+    "binary_cross_entropy_proba": lambda y, r: -(y * np.log(r) + (1 - y) * np.log(1 - r)),
+    "cross_entropy": lambda y, z: _lse(z) - z[np.arange(len(y)), y],
+    "soft_cross_entropy": lambda Y, z: -(Y * scipy.special.log_softmax(z, axis=1)).sum(1),
+    "kl_div": lambda Y, z: scipy.special.rel_entr(Y, scipy.special.softmax(z, axis=1)).sum(1),
+    "focal": lambda y, r: (
+        np.where(y == 1, 0.25, 0.75)
+        * (1 - np.where(y == 1, scipy.special.expit(r), 1 - scipy.special.expit(r))) ** 2
+        * (y * _sp(-r) + (1 - y) * _sp(r))
+    ),
+    "squared_error": lambda y, r: 0.5 * (r - y) ** 2,
+    "absolute_error": lambda y, r: np.abs(r - y),
+    "huber": lambda y, r: np.where(np.abs(r - y) <= 1, 0.5 * (r - y) ** 2, np.abs(r - y) - 0.5),
+    "log_cosh": lambda y, r: np.log(np.cosh(r - y)),
+    "pinball": lambda y, r: np.maximum(0.5 * (y - r), -0.5 * (y - r)),
+    "asymmetric_absolute_error": lambda y, r: np.where(r <= y, 2.0 * (y - r), r - y),
+    "poisson": lambda y, r: np.exp(r) - y * r,
+    "gaussian_nll": lambda y, r: -scipy.stats.norm.logpdf(y, r[:, 0], np.exp(0.5 * r[:, 1])),
+    "beta_nll": lambda y, r: -scipy.stats.beta.logpdf(y, np.exp(r[:, 0]), np.exp(r[:, 1])),
+    "hinge": lambda y, r: np.maximum(0, 1 - (2 * y - 1) * r),
+    "multiclass_hinge": lambda y, z: np.maximum(
+        0, 1 + np.max(np.where(np.eye(z.shape[1])[y] == 1, -np.inf, z), axis=1) - z[np.arange(len(y)), y]
+    ),
+}
+
+import scipy.stats  # noqa: E402  (used lazily above)
+
+
+def test_catalogue_complete():
+    assert set(REF) == set(CAT)
+    assert fl["huber"] is CAT["huber"]
+    assert fl.Huber(delta=2.0).delta == 2.0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_value_against_formula(backend, name):
+    y, raw = data(name)
+    got = CAT[name].loss(y, raw, reduction="none")
+    np.testing.assert_allclose(got, REF[name](y, raw), rtol=1e-12, atol=1e-13)
+    assert CAT[name].loss(y, raw) == pytest.approx(got.mean(), rel=1e-13)
+    assert CAT[name].loss(y, raw, reduction="sum") == pytest.approx(got.sum(), rel=1e-13)
+
+
+SKLEARN = {
+    "binary_cross_entropy": skl.HalfBinomialLoss(),
+    "cross_entropy": skl.HalfMultinomialLoss(n_classes=K),
+    "squared_error": skl.HalfSquaredError(),
+    "absolute_error": skl.AbsoluteError(),
+    "pinball": skl.PinballLoss(quantile=0.5),
+    "huber": skl.HuberLoss(delta=1.0),
+    "poisson": skl.HalfPoissonLoss(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SKLEARN))
+def test_against_sklearn(backend, name):
+    y, raw = data(name)
+    ref = SKLEARN[name]
+    yy = y.astype(np.float64)
+    w = np.random.default_rng(3).uniform(0.5, 2.0, y.shape[0])
+    rl, rg = ref.loss_gradient(yy, raw, sample_weight=w)
+    l, g = CAT[name].loss_gradient(y, raw, sample_weight=w)
+    np.testing.assert_allclose(l, rl, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(g, rg, rtol=1e-12, atol=1e-14)
+    rg2, rh = ref.gradient_hessian(yy, raw, sample_weight=w)
+    g2, h = CAT[name].gradient_hessian(y, raw, sample_weight=w)
+    np.testing.assert_allclose(g2, rg2, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h, rh, rtol=1e-12, atol=1e-14)
+
+
+def _fd(f, raw, h):
+    """4th-order central differences of sum(f(raw)) w.r.t. each entry of raw."""
+    out = np.empty_like(raw)
+    flat = out.reshape(-1)
+    for j in range(raw.size):
+        def at(step):
+            r = raw.copy().reshape(-1)
+            r[j] += step
+            return f(r.reshape(raw.shape))
+        flat[j] = (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h)
+    return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradient_and_hessian_finite_differences(backend, name):
+    loss = CAT[name]
+    y, raw = data(name, n=6)
+    if name == "binary_cross_entropy_proba":
+        raw = np.clip(raw, 0.2, 0.8)
+    g = loss.gradient(y, raw)
+    fd = _fd(lambda r: loss.loss(y, r, reduction="sum"), raw, 1e-4)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-7)
+    g2, h = loss.gradient_hessian(y, raw)
+    np.testing.assert_array_equal(g2, g)
+    if not loss.has_hessian:
+        np.testing.assert_array_equal(h, np.ones_like(raw))
+        return
+    # the hessian is the diagonal: d g_j / d raw_j
+    fdh = np.empty_like(raw).reshape(-1)
+    for j in range(raw.size):
+        fdh[j] = _fd(lambda r: loss.gradient(y, r).reshape(-1)[j], raw, 1e-4).reshape(-1)[j]
+    np.testing.assert_allclose(h.reshape(-1), fdh, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fused_weights_dtypes_out(backend, name):
+    loss = CAT[name]
+    y, raw = data(name, n=40)
+    w = np.random.default_rng(1).uniform(0, 3, 40)
+    w[3] = 0.0
+    l, g = loss.loss_gradient(y, raw, sample_weight=w)
+    np.testing.assert_array_equal(l, loss.loss(y, raw, sample_weight=w, reduction="none"))
+    np.testing.assert_array_equal(g, loss.gradient(y, raw, sample_weight=w))
+    l1, g1 = loss.loss_gradient(y, raw)
+    wcol = w.reshape((-1,) + (1,) * (raw.ndim - 1))
+    np.testing.assert_allclose(l, w * l1, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(g, wcol * g1, rtol=1e-14, atol=0)
+    g2, h2 = loss.gradient_hessian(y, raw, sample_weight=w)
+    _, h1 = loss.gradient_hessian(y, raw)
+    np.testing.assert_allclose(h2, wcol * h1, rtol=1e-14, atol=0)
+    # reductions of loss_gradient: the gradient of the reduced loss
+    m, gm = loss.loss_gradient(y, raw, sample_weight=w, reduction="mean")
+    assert m == pytest.approx(loss.loss(y, raw, sample_weight=w), rel=1e-13)
+    sw = w.sum() if loss.family != "labels" else w.sum()
+    np.testing.assert_allclose(gm, g / sw, rtol=1e-13, atol=1e-16)
+    s, gs = loss.loss_gradient(y, raw, sample_weight=w, reduction="sum")
+    assert s == pytest.approx(l.sum(), rel=1e-13)
+    np.testing.assert_array_equal(gs, g)
+    # out=
+    out = np.empty_like(raw)
+    assert loss.gradient(y, raw, sample_weight=w, out=out) is out
+    np.testing.assert_array_equal(out, g)
+    lo, go = np.empty(40), np.empty_like(raw)
+    r = loss.loss_gradient(y, raw, sample_weight=w, out=(lo, go))
+    assert r[0] is lo and r[1] is go
+    # float32 in, float32 out, close to the float64 result
+    l32, g32 = loss.loss_gradient(y.astype(np.float32) if y.dtype.kind == "f" else y,
+                                  raw.astype(np.float32), sample_weight=w)
+    assert l32.dtype == np.float32 and g32.dtype == np.float32
+    l64, g64 = loss.loss_gradient(y.astype(np.float32).astype(np.float64) if y.dtype.kind == "f" else y,
+                                  raw.astype(np.float32).astype(np.float64), sample_weight=w)
+    np.testing.assert_allclose(l32, l64, rtol=2e-6, atol=1e-6)
+    np.testing.assert_allclose(g32, g64, rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_extremes_limit_or_clear_error(backend, name):
+    """±1e4 and ±inf in raw: a finite/inf limit without nan, or a ValueError -- never a silent nan."""
+    loss = CAT[name]
+    y, raw = data(name, n=8)
+    flat = raw.reshape(-1).copy()
+    flat[:4] = [1e4, -1e4, np.inf, -np.inf]
+    raw = flat.reshape(raw.shape)
+    for method in ("loss", "gradient", "gradient_hessian"):
+        try:
+            res = getattr(loss, method)(y, raw, **({"reduction": "none"} if method == "loss" else {}))
+        except ValueError as exc:
+            assert "raw" in str(exc) or "undefined" in str(exc)
+            continue
+        for a in res if isinstance(res, tuple) else (res,):
+            assert not np.isnan(a).any(), (name, method)
+
+
+LIMITS = [
+    # (name, y, raw, loss, gradient)
+    ("binary_cross_entropy", 1.0, np.inf, 0.0, 0.0),
+    ("binary_cross_entropy", 1.0, -np.inf, np.inf, -1.0),
+    ("binary_cross_entropy", 0.0, -1e4, 0.0, 0.0),
+    ("binary_cross_entropy", 0.0, 1e4, 1e4, 1.0),
+    ("focal", 1.0, np.inf, 0.0, 0.0),
+    ("focal", 0.0, np.inf, np.inf, 0.75),
+    ("squared_error", 0.0, np.inf, np.inf, np.inf),
+    ("huber", 0.0, -np.inf, np.inf, -1.0),
+    ("log_cosh", 0.0, 1e4, 1e4 - math.log(2), 1.0),
+    ("poisson", 0.0, -np.inf, 0.0, 0.0),
+    ("poisson", 2.0, -np.inf, np.inf, -2.0),
+    ("poisson", 2.0, np.inf, np.inf, np.inf),
+    ("hinge", 1.0, np.inf, 0.0, 0.0),
+    ("hinge", 0.0, np.inf, np.inf, 1.0),
+]
+
+
+@pytest.mark.parametrize("name,y,r,lv,gv", LIMITS)
+def test_exact_limits(backend, name, y, r, lv, gv):
+    loss = CAT[name]
+    l, g = loss.loss_gradient([y], [r])
+    assert l[0] == pytest.approx(lv, rel=1e-12) and g[0] == pytest.approx(gv, rel=1e-12)
+
+
+def test_cross_entropy_inf_logits(backend):
+    ce = CAT["cross_entropy"]
+    z = np.array([[np.inf, 0.0, -np.inf], [np.inf, np.inf, 0.0], [1.0, -np.inf, 2.0]])
+    l, g = ce.loss_gradient([0, 0, 0], z)
+    np.testing.assert_allclose(l, [0.0, math.log(2), _lse(z[2:3, [0, 2]])[0] - 1.0])
+    np.testing.assert_allclose(g[0], [0, 0, 0])
+    np.testing.assert_allclose(g[1], [-0.5, 0.5, 0])
+    assert ce.loss([1], z[:1]) == np.inf
+    with pytest.raises(ValueError, match="all -inf"):
+        ce.loss([0], [[-np.inf, -np.inf]])
+
+
+def test_cross_entropy_options(backend):
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(30, K))
+    y = rng.integers(0, K, 30)
+    y[[2, 7]] = -1
+    cw = np.array([1.0, 2.0, 0.5, 3.0])
+    eps = 0.2
+    ce = fl.CrossEntropy(class_weight=cw, label_smoothing=eps, ignore_index=-1)
+    keep = y != -1
+    t = np.full((30, K), eps / K)
+    t[np.arange(30), np.where(keep, y, 0)] += 1 - eps
+    per = -(t * scipy.special.log_softmax(z, axis=1)).sum(1)
+    weff = np.where(keep, cw[np.where(keep, y, 0)], 0.0)
+    assert ce.loss(y, z) == pytest.approx((weff * per).sum() / weff.sum(), rel=1e-13)
+    np.testing.assert_allclose(ce.loss(y, z, reduction="none"), weff * per, rtol=1e-13)
+    g = ce.gradient(y, z)
+    ref_g = weff[:, None] * (scipy.special.softmax(z, axis=1) - t)
+    np.testing.assert_allclose(g, ref_g, rtol=1e-12, atol=1e-15)
+    m, gm = ce.loss_gradient(y, z, reduction="mean")
+    np.testing.assert_allclose(gm, ref_g / weff.sum(), rtol=1e-12, atol=1e-16)
+    with pytest.raises(ValueError, match="y_true"):
+        fl.CrossEntropy().loss([0, 5], z[:2])
+    with pytest.raises(ValueError, match="class_weight"):
+        fl.CrossEntropy(class_weight=[1.0, 2.0]).loss([0, 1], z[:2])
+
+
+def test_parameters_change_values(backend):
+    y, r = np.array([0.0, 1.0]), np.array([3.0, -0.5])
+    assert fl.Huber(delta=2.0).loss(y, r, reduction="none").tolist() == [2.0 * (3 - 1.0), 0.5 * 1.5**2]
+    assert fl.Pinball(quantile=0.9).loss(y, r, reduction="none") == pytest.approx([0.1 * 3, 0.9 * 1.5])
+    bce = fl.BinaryCrossEntropy(pos_weight=3.0).loss(y, r, reduction="none")
+    assert bce == pytest.approx([_sp(3.0), 3.0 * _sp(0.5)])
+    f = fl.Focal(gamma=0.0, alpha=None).loss(y, r, reduction="none")
+    assert f == pytest.approx(CAT["binary_cross_entropy"].loss(y, r, reduction="none"))
+    a = fl.AsymmetricAbsoluteError(alpha=3.0)
+    p = fl.Pinball(quantile=3.0 / 4.0)
+    assert a.loss(y, r, reduction="none") == pytest.approx(4.0 * p.loss(y, r, reduction="none"))
+    full = fl.Poisson(full=True).loss([3.0], [0.2], reduction="none")[0]
+    assert full == pytest.approx(-scipy.stats.poisson.logpmf(3, math.exp(0.2)), rel=1e-13)
+    assert fl.GaussianNLL(full=False).loss([0.0], [[0.0, 0.0]]) == 0.0
+
+
+def test_negative_nll_and_minimiser(backend):
+    """Continuous NLLs go negative (densities above 1) and are minimised where they should be."""
+    g = CAT["gaussian_nll"]
+    assert g.loss([0.0], [[0.0, math.log(0.01)]]) < 0
+    # fixed mean residual d: minimum over s at s = log d^2, and at mu = y
+    d = 0.3
+    res = scipy.optimize.minimize_scalar(lambda s: g.loss([d], [[0.0, s]]), bracket=(-5, 0))
+    assert res.x == pytest.approx(math.log(d * d), abs=1e-5)
+    b = CAT["beta_nll"]
+    y = np.random.default_rng(0).beta(5.0, 2.0, 4000)
+    assert b.loss(y, np.tile([[math.log(5.0), math.log(2.0)]], (y.size, 1))) < 0
+    fit = scipy.optimize.minimize(
+        lambda p: b.loss_gradient(y, np.tile(p, (y.size, 1)), reduction="mean")[0],
+        x0=[0.0, 0.0],
+        jac=lambda p: b.loss_gradient(y, np.tile(p, (y.size, 1)), reduction="mean")[1].sum(0),
+        method="L-BFGS-B",
+    )
+    ref = scipy.stats.beta.fit(y, floc=0, fscale=1)
+    np.testing.assert_allclose(np.exp(fit.x), ref[:2], rtol=1e-3)
+
+
+def test_errors_name_the_argument(backend):
+    sq = CAT["squared_error"]
+    with pytest.raises(ValueError, match="reduction"):
+        sq.loss([1.0], [1.0], reduction="avg")
+    with pytest.raises(ValueError, match="raw"):
+        sq.loss([1.0], [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="y_true"):
+        sq.loss([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="sample_weight"):
+        sq.loss([1.0], [1.0], sample_weight=[1.0, 2.0])
+    with pytest.raises(ValueError, match="raw contains NaN"):
+        sq.loss([1.0], [np.nan])
+    with pytest.raises(ValueError, match="0/1"):
+        CAT["focal"].loss([2.0], [0.0])
+    with pytest.raises(ValueError, match=r"\(0, 1\)"):
+        CAT["beta_nll"].loss([1.0], [[0.0, 0.0]])
+    with pytest.raises(ValueError, match="probabilities"):
+        CAT["binary_cross_entropy_proba"].loss([1.0], [1.5])
+    with pytest.raises(ValueError, match="non-negative"):
+        CAT["poisson"].loss([-1.0], [0.0])
+    with pytest.raises(ValueError, match="delta"):
+        fl.Huber(delta=0.0)
+    with pytest.raises(ValueError, match="quantile"):
+        fl.Pinball(quantile=1.0)
+
+
+def test_backends_agree_and_deterministic():
+    if len(BACKENDS) < 2:
+        pytest.skip("one backend")
+    rng = np.random.default_rng(9)
+    for name in NAMES:
+        y, raw = data(name, n=50, rng=rng)
+        res = {}
+        for b in BACKENDS:
+            with fastloss.set_backend(b):
+                res[b] = CAT[name].loss_gradient(y, raw) + CAT[name].gradient_hessian(y, raw)
+        for b in BACKENDS[1:]:
+            for a, c in zip(res[BACKENDS[0]], res[b]):
+                np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def test_parallel_path_matches_serial(backend):
+    """Big enough for the prange path: same sums for 1 and 2 threads (bitwise)."""
+    rng = np.random.default_rng(2)
+    n = 70_000
+    y, z = rng.integers(0, 3, n), rng.normal(size=(n, 3))
+    yb, r = rng.integers(0, 2, n).astype(float), rng.normal(size=n)
+    out = []
+    for threads in (1, 2):
+        fastloss.set_num_threads(threads)
+        out.append((CAT["cross_entropy"].loss_gradient(y, z, reduction="sum"),
+                    CAT["binary_cross_entropy"].loss(yb, r)))
+    assert out[0][0][0] == out[1][0][0] and out[0][1] == out[1][1]
+    np.testing.assert_array_equal(out[0][0][1], out[1][0][1])
+
+
+def test_digamma_trigamma():
+    from fastloss._numba import losses as nl
+    from fastloss._numpy import losses as npl
+
+    x = np.array([1e-300, 1e-8, 0.1, 0.5, 1.0, 2.5, 9.99, 10.0, 37.0, 1e5, 1e300])
+    np.testing.assert_allclose(npl.digamma(x), scipy.special.digamma(x), rtol=1e-14)
+    np.testing.assert_allclose([nl.digamma(v) for v in x], scipy.special.digamma(x), rtol=1e-14)
+    np.testing.assert_allclose(npl.trigamma(x), scipy.special.polygamma(1, x), rtol=5e-15)
+    np.testing.assert_allclose([nl.trigamma(v) for v in x], scipy.special.polygamma(1, x), rtol=5e-15)
+
+
+def test_mpmath_extreme_bce():
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    r = np.array([-700.0, -40.0, -1e-10, 1e-10, 40.0, 700.0])
+    y = np.array([1.0, 1.0, 0.0, 1.0, 0.0, 0.0])
+    ref = [float(mpmath.log1p(mpmath.exp(-mpmath.mpf(v))) if t == 1 else mpmath.log1p(mpmath.exp(mpmath.mpf(v))))
+           for t, v in zip(y, r)]
+    for b in BACKENDS:
+        with fastloss.set_backend(b):
+            np.testing.assert_allclose(CAT["binary_cross_entropy"].loss(y, r, reduction="none"), ref,
+                                       rtol=1e-15)
+
+
+def test_logistic_regression_matches_sklearn(backend):
+    """Multinomial logistic regression fitted with scipy + cross_entropy.loss_gradient reproduces
+    sklearn's LogisticRegression (same L2 penalty) on the iris data set."""
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    n, d = X.shape
+    k = 3
+    C = 1.0
+    ce = fl.CrossEntropy()
+    Xb = np.hstack([X, np.ones((n, 1))])
+
+    def fun(theta):
+        W = theta.reshape(d + 1, k)
+        l, g = ce.loss_gradient(y, Xb @ W, reduction="sum")
+        pen = 0.5 / C * np.sum(W[:d] ** 2)
+        grad = Xb.T @ g
+        grad[:d] += W[:d] / C
+        return l + pen, grad.ravel()
+
+    res = scipy.optimize.minimize(fun, np.zeros((d + 1) * k), jac=True, method="L-BFGS-B",
+                                  options={"gtol": 1e-10, "ftol": 1e-14, "maxiter": 2000})
+    W = res.x.reshape(d + 1, k)
+    ref = LogisticRegression(C=C, tol=1e-12, max_iter=10000).fit(X, y)
+    # softmax is invariant to a shift per feature; compare centred coefficients
+    ours = W[:d].T - W[:d].T.mean(0)
+    theirs = ref.coef_ - ref.coef_.mean(0)
+    np.testing.assert_allclose(ours, theirs, atol=2e-4)
+    np.testing.assert_allclose(W[d] - W[d].mean(), ref.intercept_ - ref.intercept_.mean(), atol=2e-4)
+
+
+def test_lightgbm_custom_objective():
+    lgb = pytest.importorskip("lightgbm")
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    bce = CAT["binary_cross_entropy"]
+
+    def objective(preds, train_data):
+        return bce.gradient_hessian(train_data.get_label(), preds)
+
+    params = {"verbose": -1, "num_leaves": 7, "learning_rate": 0.1, "min_data_in_leaf": 5,
+              "boost_from_average": False, "seed": 0, "deterministic": True}
+    built_in = lgb.train({**params, "objective": "binary"}, lgb.Dataset(X, y), num_boost_round=20)
+    custom = lgb.train({**params, "objective": objective}, lgb.Dataset(X, y), num_boost_round=20)
+    np.testing.assert_allclose(scipy.special.expit(custom.predict(X, raw_score=True)),
+                               built_in.predict(X), rtol=1e-6, atol=1e-8)
