@@ -11,7 +11,7 @@ from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 
 from fastloss._cython._common cimport (
-    floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads,
+    floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, fl_select,
     softplus1, row_max, lse_tail,
 )
 
@@ -200,11 +200,8 @@ cdef void _binary_block(const floating* p, const Py_ssize_t* y, const double* w,
     for i in range(start, stop):
         pv = p[i]
         _acc_observe(&a, <double>pv)
-        if y[i] == 1:
-            q = <double>pv
-        else:
-            one_minus = <floating>1.0 - pv
-            q = <double>one_minus
+        one_minus = <floating>1.0 - pv
+        q = fl_select(y[i] == 1, <double>pv, <double>one_minus)
         _acc_add(&a, w, have_w, i, -log(_clip(q, eps, hi)))
     _acc_store(&a, part)
 
@@ -247,7 +244,7 @@ cdef void _logits_binary_block(const floating* z, const Py_ssize_t* y, const dou
         zi = <double>z[i]
         if zi != zi:
             a.nnan += 1.0
-        _acc_add(&a, w, have_w, i, softplus1(-zi if y[i] == 1 else zi))
+        _acc_add(&a, w, have_w, i, softplus1(fl_select(y[i] == 1, -zi, zi)))
     _acc_store(&a, part)
 
 
