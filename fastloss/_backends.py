@@ -1,9 +1,12 @@
 """Backend registry and selection.
 
-``FASTLOSS_BACKEND=numba|cython|numpy`` picks the backend; by default numba if it is installed,
-else cython if the extension was built, else numpy. Backends are imported on first use, so
-``import fastloss`` never imports numba. ``set_backend(name)`` switches (and restores, when used
-as a context manager); ``set_num_threads(n)`` caps the threads of the compiled backends.
+``FASTLOSS_BACKEND=numba|cython|numpy`` or ``set_backend(name)`` (also a context manager) pins
+one backend. Left unpinned, the choice is made per call ("auto"): inputs of at most
+``AUTO_SMALL_MAX`` elements go to the Cython backend when it is built -- it loads in a few
+milliseconds and has the lowest per-call overhead, so a small call never imports Numba (0.6 s)
+nor compiles -- and larger ones to Numba, the primary engine; without Numba everything goes to
+Cython, without either to NumPy. Backends are imported on first use, so ``import fastloss`` never
+imports numba. ``set_num_threads(n)`` caps the threads of the compiled backends.
 """
 import importlib
 import importlib.util
@@ -14,7 +17,9 @@ BACKENDS = ("numba", "cython", "numpy")
 _MODULES = {"numba": "fastloss._numba", "cython": "fastloss._cython", "numpy": "fastloss._numpy"}
 
 _lock = threading.Lock()
-_state = {"name": None, "threads": None}
+_state = {"name": None, "threads": None, "env_read": False}
+# Largest input (elements) that auto mode sends to the Cython backend.
+AUTO_SMALL_MAX = 1 << 16
 _loaded = {}
 
 
@@ -36,20 +41,27 @@ def available_backends():
     return tuple(name for name in BACKENDS if _available(name))
 
 
-def _default_name():
-    env = os.environ.get("FASTLOSS_BACKEND", "").strip().lower()
-    if env:
-        _check_name(env, "FASTLOSS_BACKEND")
-        return env
-    for name in BACKENDS:
-        if _available(name):
-            return name
-    return "numpy"
+def _pinned_name():
+    """The backend pinned by set_backend() or FASTLOSS_BACKEND, or None in auto mode."""
+    if not _state["env_read"]:
+        env = os.environ.get("FASTLOSS_BACKEND", "").strip().lower()
+        if env and env != "auto":
+            _check_name(env, "FASTLOSS_BACKEND")
+            _state["name"] = env
+        _state["env_read"] = True
+    return _state["name"]
+
+
+def _auto_name(size):
+    avail = available_backends()
+    if "cython" in avail and ("numba" not in avail or (size is not None and size <= AUTO_SMALL_MAX)):
+        return "cython"
+    return avail[0]
 
 
 def _check_name(name, what="backend"):
     if not isinstance(name, str) or name.lower() not in BACKENDS:
-        raise ValueError(f"{what} must be one of {BACKENDS}, got {name!r}")
+        raise ValueError(f"{what} must be one of {BACKENDS} or 'auto', got {name!r}")
     if not _available(name.lower()):
         raise ValueError(f"{what}={name!r} is not available here; available: {available_backends()}")
 
@@ -68,32 +80,47 @@ def load(name):
     return module
 
 
-def current_name():
-    name = _state["name"]
+def current_name(size=None):
+    """Backend that serves a call on ``size`` elements (None: a large input)."""
+    return _pinned_name() or _auto_name(size)
+
+
+def kernels(size=None):
+    """The kernel module that serves a call on ``size`` elements (imported on first use)."""
+    name = _state["name"] if _state["env_read"] else _pinned_name()
     if name is None:
-        name = _state["name"] = _default_name()
-    return name
-
-
-def kernels():
-    """The kernel module of the active backend (imported on first call)."""
-    module = _loaded.get(_state["name"])
+        name = _auto_name(size)
+    module = _loaded.get(name)
     if module is None:
-        module = load(current_name())
+        module = load(name)
     return module
 
 
-def family(module_name, backend=None):
+def family(module_name, backend=None, size=None):
     """A kernel family module (e.g. ``"losses"``) of the active (or named) backend: families
-    beyond the core kernels live in their own module, ``fastloss._<backend>.<module_name>``."""
-    name = backend or current_name()
-    load(name)
-    return importlib.import_module(f"{_MODULES[name]}.{module_name}")
+    beyond the core kernels live in their own module, ``fastloss._<backend>.<module_name>``.
+    In auto mode a backend that lacks the family is skipped for the next one that has it."""
+    name = backend or current_name(size)
+    candidates = [name] if (backend or _pinned_name()) else [name] + [
+        b for b in available_backends() if b != name]
+    for candidate in candidates:
+        load(candidate)
+        try:
+            return importlib.import_module(f"{_MODULES[candidate]}.{module_name}")
+        except ImportError:
+            if candidate == candidates[-1]:
+                raise
+    raise ImportError(module_name)
 
 
 def get_backend():
-    """Name of the active backend."""
+    """Name of the backend that serves large inputs (the pinned one, if any)."""
     return current_name()
+
+
+def is_auto():
+    """True when no backend is pinned and the choice is made per call."""
+    return _pinned_name() is None
 
 
 class set_backend:
@@ -104,8 +131,12 @@ class set_backend:
     """
 
     def __init__(self, name):
+        if isinstance(name, str) and name.lower() == "auto":
+            self._previous = _pinned_name()
+            _state["name"] = None
+            return
         _check_name(name)
-        self._previous = current_name()
+        self._previous = _pinned_name()
         _state["name"] = name.lower()
 
     def __enter__(self):
@@ -116,7 +147,7 @@ class set_backend:
         return False
 
     def __repr__(self):
-        return f"set_backend({_state['name']!r})"
+        return f"set_backend({_state['name'] or 'auto'!r})"
 
 
 def set_num_threads(n):
@@ -153,6 +184,9 @@ def config():
         "python": sys.version.split()[0],
         "numpy": numpy.__version__,
         "backend": current_name(),
+        "backend_policy": (
+            f"auto: inputs <= {AUTO_SMALL_MAX} elements use {_auto_name(1)}, larger use {_auto_name(None)}"
+            if is_auto() else "pinned"),
         "available_backends": available_backends(),
         "cpu_count": os.cpu_count(),
     }

@@ -192,3 +192,27 @@ def test_cli_bench_quick_runs(tmp_path):
     data = json.loads(out_json.read_text())
     assert {r["contender"] for r in data["results"]} >= {"fastloss"}
     assert all(r["median_s"] > 0 for r in data["results"])
+
+
+@pytest.mark.skipif(not {"numba", "cython"} <= set(BACKENDS), reason="needs numba and cython")
+def test_auto_policy_small_calls_avoid_numba():
+    """Unpinned, a small call runs on Cython and never imports Numba; a large one uses Numba;
+    both agree with the pinned backends."""
+    res = _run_python("""
+        import sys, numpy as np, fastloss
+        from fastloss import _backends
+        assert _backends.is_auto()
+        y = np.array([0, 1, 1, 0]); p = np.array([0.1, 0.8, 0.7, 0.3])
+        small = fastloss.log_loss(y, p)
+        assert "numba" not in sys.modules, "a small call imported numba"
+        assert _backends.current_name(p.size) == "cython"
+        big = np.random.default_rng(0).normal(size=_backends.AUTO_SMALL_MAX + 1)
+        auto = fastloss.logsumexp(big)
+        assert "numba" in sys.modules and _backends.current_name(big.size) == "numba"
+        with fastloss.set_backend("cython"):
+            assert abs(fastloss.logsumexp(big) - auto) <= 1e-12 * abs(auto)
+            assert fastloss.log_loss(y, p) == small
+        print("ok")
+    """, env={"FASTLOSS_BACKEND": ""})
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == "ok"

@@ -189,7 +189,7 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
     work = np.ascontiguousarray(work) if work.dtype.isnative else np.ascontiguousarray(
         work, dtype=work.dtype.newbyteorder("="))
     eps = float(np.finfo(p.dtype).eps)
-    kern = _backends.kernels()
+    kern = _backends.kernels(work.size)
     if indicator is not None:
         stats = kern.log_loss_dense(work, indicator, w, eps)
     elif work.ndim == 1 or work.shape[1] == 1:
@@ -222,7 +222,7 @@ def log_loss_from_logits(y_true, logits, *, normalize=True, sample_weight=None, 
     w, codes, indicator = _prepare_targets(y_true, z, sample_weight, labels, lambda: None)
     work_dtype = np.float32 if z.dtype == np.float32 else np.float64
     work = np.ascontiguousarray(z, dtype=work_dtype)
-    kern = _backends.kernels()
+    kern = _backends.kernels(work.size)
     if indicator is not None:
         # soft / multilabel targets: Σ_k Y_k (logsumexp(z_i) - z_ik); rare, so done row-wise here
         lse = np.empty((work.shape[0], 1), dtype=work_dtype)

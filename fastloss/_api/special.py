@@ -47,8 +47,8 @@ def _kernel_dtype(result_dtype):
     return None, _F32 if result_dtype.itemsize < 4 else _F64
 
 
-def _module(override):
-    return _backends.load(override) if override else _backends.kernels()
+def _module(override, size):
+    return _backends.load(override) if override else _backends.kernels(size)
 
 
 def _scalar_or_array(res):
@@ -72,7 +72,7 @@ def _elementwise(kernel_name, func, x, out, result_dtype_of):
         and (not np.shares_memory(out, src) or out.ctypes.data == src.ctypes.data)
     )
     dst = out.reshape(-1) if direct else np.empty(src.shape[0], dtype=work)
-    getattr(_module(override), kernel_name)(src, dst)
+    getattr(_module(override, src.shape[0]), kernel_name)(src, dst)
     if direct:
         return out
     res = dst.reshape(arr.shape)
@@ -180,7 +180,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     axes = normalize_axes(axis, arr.ndim, func)
     out_shape = _reduced_shape(arr.shape, axes, keepdims)
     override, work = _kernel_dtype(result_dtype)
-    kern = _module(override)
+    kern = _module(override, arr.size)
 
     if arr.size == 0:
         res = np.full(out_shape, -np.inf, dtype=result_dtype)
@@ -230,7 +230,7 @@ def _softmax_like(kernel_name, func, x, axis):
     override, work = _kernel_dtype(result_dtype)
     if arr.size == 0:
         return np.empty(arr.shape, dtype=result_dtype)
-    kern = _module(override)
+    kern = _module(override, arr.size)
     ndim = arr.ndim
     run = axes == tuple(range(axes[0], axes[-1] + 1))
     perm = None
