@@ -5,16 +5,12 @@ Each ``*_block`` computes one block's partials; ``*_blocks`` runs every block (u
 thread count. Probabilities are read once: the same pass clips, takes the log, and gathers what
 validation needs (min, max, nan count, worst row-sum error). No n x k temporary is made.
 """
-import math
-
 import numpy as np
 from numba import njit, prange
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
-from .special import lse1, softplus1
-
-_JIT = dict(nogil=True, cache=True)
-_PAR = dict(nogil=True, cache=True, parallel=True)
+from ._math import log
+from .special import _JIT, _PAR, lse1, softplus1
 
 # partials layout: 0 Σw·l, 1 Σw, 2 min p, 3 max p, 4 #nan, 5 worst |row sum - 1|
 _NPART = 6
@@ -84,7 +80,7 @@ def labels_block(p, y, w, eps, start, stop, part):
             part[5] = dev
         q = np.float64(p[i, y[i]])
         q = eps if q < eps else (hi if q > hi else q)
-        _add(part, w, have_w, i, -math.log(q))
+        _add(part, w, have_w, i, -log(q))
 
 
 @njit(**_JIT)
@@ -103,7 +99,7 @@ def dense_block(p, Y, w, eps, start, stop, part):
             yt = Y[i, t]
             if yt != 0:
                 q = eps if v < eps else (hi if v > hi else v)
-                loss -= yt * math.log(q)
+                loss -= yt * log(q)
         dev = abs(row_sum - 1.0)
         if dev > part[5]:
             part[5] = dev
@@ -121,7 +117,7 @@ def binary_block(p, y, w, eps, start, stop, part):
         _observe(part, np.float64(pv))
         q = np.float64(pv) if y[i] == 1 else np.float64(one - pv)
         q = eps if q < eps else (hi if q > hi else q)
-        _add(part, w, have_w, i, -math.log(q))
+        _add(part, w, have_w, i, -log(q))
 
 
 @njit(**_JIT)
@@ -139,7 +135,7 @@ def logits_labels_block(z, y, w, start, stop, part):
             n_top = 0.0
             for t in range(k):
                 n_top += 1.0 if z[i, t] == np.inf else 0.0
-            loss = math.log(n_top)
+            loss = log(n_top)
         else:
             loss = lse1(z3, i, 0) - zy
         _add(part, w, have_w, i, loss)

@@ -4,36 +4,39 @@ Elementwise kernels take 1-D ``x`` and ``out``; row kernels see ``x`` as (m, k, 
 k. Each has a ``*_range`` form (serial, one block of work) and a ``*_par`` form that runs the same
 blocks under ``prange``; results do not depend on the number of threads.
 Math is done in float64 and rounded once into ``out``.
-"""
-import math
 
+exp/log/log1p come from ``_math`` (branch-free polynomials that LLVM vectorises; libm calls do
+not), and ``error_model="numpy"`` drops Numba's ZeroDivisionError check, whose branch would
+otherwise stop a loop with a division from vectorising (x / 0 then gives inf/nan, as in NumPy).
+"""
 import numpy as np
 from numba import njit, prange
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
+from ._math import exp, log, log1p
 
-_JIT = dict(nogil=True, cache=True)
-_PAR = dict(nogil=True, cache=True, parallel=True)
+_JIT = dict(nogil=True, cache=True, error_model="numpy")
+_PAR = dict(nogil=True, cache=True, parallel=True, error_model="numpy")
 
 
 # ---------------------------------------------------------------- scalar formulas
 @njit(inline="always", **_JIT)
 def expit1(x):
     """1 / (1 + exp(-x)), through e = exp(-|x|) <= 1 so nothing overflows."""
-    e = math.exp(-abs(x))
-    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+    e = exp(-abs(x))
+    return (1.0 if x >= 0 else e) / (1.0 + e)
 
 
 @njit(inline="always", **_JIT)
 def softplus1(x):
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); exact limits at +-inf, nan stays nan."""
-    return (x if x > 0.0 else 0.0) + math.log1p(math.exp(-abs(x)))
+    return (x if x > 0.0 else 0.0) + log1p(exp(-abs(x)))
 
 
 @njit(inline="always", **_JIT)
 def log_expit1(x):
     """log(expit(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|))."""
-    return (x if x < 0.0 else 0.0) - math.log1p(math.exp(-abs(x)))
+    return (x if x < 0.0 else 0.0) - log1p(exp(-abs(x)))
 
 
 # ---------------------------------------------------------------- elementwise maps
@@ -111,8 +114,8 @@ def lse1(x, i, j):
         v = np.float64(x[i, t, j])
         is_max = v == mx
         c += 1.0 if is_max else 0.0
-        s += 0.0 if is_max else math.exp(v - mx)
-    return mx + math.log(c) + math.log1p(s / c)
+        s += 0.0 if is_max else exp(v - mx)
+    return mx + log(c) + log1p(s / c)
 
 
 @njit(**_JIT)
@@ -152,12 +155,12 @@ def logsumexp_b_range(x, b, out, sign, start, stop):
             for t in range(k):
                 bv = np.float64(b[i, t, j])
                 if bv != 0:
-                    total += bv * math.exp(np.float64(x[i, t, j]) - shift)
+                    total += bv * exp(np.float64(x[i, t, j]) - shift)
             if seen_nan or total != total:
                 out[i, j] = np.nan
                 sign[i, j] = np.nan
             else:
-                out[i, j] = math.log(abs(total)) + shift
+                out[i, j] = log(abs(total)) + shift
                 sign[i, j] = 1.0 if total > 0 else (-1.0 if total < 0 else 0.0)
 
 
@@ -181,7 +184,7 @@ def softmax_range(x, out, start, stop):
                 mx = np.nan
             s = 0.0
             for t in range(k):
-                e = math.exp(np.float64(x[i, t, j]) - mx)
+                e = exp(np.float64(x[i, t, j]) - mx)
                 out[i, t, j] = e
                 s += e
             for t in range(k):
@@ -216,13 +219,13 @@ def log_softmax_range(x, out, start, stop):
                 if finite_max and v == mx:
                     c += 1.0
                 else:
-                    s += math.exp(v - mx)
+                    s += exp(v - mx)
             if seen_nan:
                 ls = np.nan
             elif finite_max:
-                ls = math.log(c) + math.log1p(s / c)
+                ls = log(c) + log1p(s / c)
             else:
-                ls = math.log(s) if s > 0 else (-np.inf if s == 0 else s)
+                ls = log(s) if s > 0 else (-np.inf if s == 0 else s)
             for t in range(k):
                 out[i, t, j] = (np.float64(x[i, t, j]) - mx) - ls
 
