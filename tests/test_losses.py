@@ -22,6 +22,9 @@ for _name in fastloss.available_backends():
     except ImportError:
         pass
 
+# numba's pedantic IR check warns about the inlined overloads of fastloss/_numba/_math.py (harmless)
+pytestmark = pytest.mark.filterwarnings("ignore::numba.core.errors.NumbaIRAssumptionWarning")
+
 CAT = fl.CATALOGUE
 NAMES = sorted(CAT)
 K = 4

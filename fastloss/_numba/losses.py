@@ -411,19 +411,52 @@ def _elem_h(kind, y, r, a, b):
 
 # ================================================================ generic elementwise loops
 # A row with weight 0 adds nothing and gets gradient 0, even where its loss is inf or undefined.
+# Loss loops work in chunks of _CHUNK: the per-sample losses go to a small buffer in a loop with no
+# loop-carried dependency (so LLVM vectorises the branch-free exp/log1p of _math), then the buffer
+# is summed with four accumulators in a fixed order. A plain `s += l` in the same loop would
+# serialise it (no fastmath reassociation here: _math's compensated sums must stay exact).
+_CHUNK = 256
+
+
+@njit(**_INL)
+def _sum_buf(buf, m):
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    j = 0
+    while j + 4 <= m:
+        a0 += buf[j]
+        a1 += buf[j + 1]
+        a2 += buf[j + 2]
+        a3 += buf[j + 3]
+        j += 4
+    while j < m:
+        a0 += buf[j]
+        j += 1
+    return (a0 + a1) + (a2 + a3)
+
+
 @njit(**_INL)
 def _loop_loss(kind, y, raw, w, a, b, out, start, stop):
     have_w = w.shape[0] > 0
     store = out.shape[0] > 0
+    buf = np.empty(_CHUNK)
     s = 0.0
-    for i in range(start, stop):
-        l = _elem_l(kind, np.float64(y[i]), np.float64(raw[i]), a, b)
+    for c0 in range(start, stop, _CHUNK):
+        m = min(_CHUNK, stop - c0)
         if have_w:
-            wi = w[i]
-            l = wi * l if wi != 0.0 else 0.0
+            for j in range(m):
+                l = _elem_l(kind, np.float64(y[c0 + j]), np.float64(raw[c0 + j]), a, b)
+                wi = w[c0 + j]
+                buf[j] = wi * l if wi != 0.0 else 0.0
+        else:
+            for j in range(m):
+                buf[j] = _elem_l(kind, np.float64(y[c0 + j]), np.float64(raw[c0 + j]), a, b)
         if store:
-            out[i] = l
-        s += l
+            for j in range(m):
+                out[c0 + j] = buf[j]
+        s += _sum_buf(buf, m)
     return s
 
 
@@ -447,22 +480,28 @@ def _loop_grad(kind, y, raw, w, a, b, scale, grad, start, stop):
 def _loop_loss_grad(kind, y, raw, w, a, b, scale, out, grad, start, stop):
     have_w = w.shape[0] > 0
     store = out.shape[0] > 0
+    buf = np.empty(_CHUNK)
     s = 0.0
-    for i in range(start, stop):
-        yi = np.float64(y[i])
-        ri = np.float64(raw[i])
-        l = _elem_l(kind, yi, ri, a, b)
-        g = _elem_g(kind, yi, ri, a, b)
-        if have_w:
-            wi = w[i]
-            l = wi * l if wi != 0.0 else 0.0
-            g = (scale * wi) * g if wi != 0.0 else 0.0
-        else:
-            g = scale * g
+    for c0 in range(start, stop, _CHUNK):
+        m = min(_CHUNK, stop - c0)
+        for j in range(m):
+            i = c0 + j
+            yi = np.float64(y[i])
+            ri = np.float64(raw[i])
+            l = _elem_l(kind, yi, ri, a, b)
+            g = _elem_g(kind, yi, ri, a, b)
+            if have_w:
+                wi = w[i]
+                l = wi * l if wi != 0.0 else 0.0
+                g = (scale * wi) * g if wi != 0.0 else 0.0
+            else:
+                g = scale * g
+            buf[j] = l
+            grad[i] = g
         if store:
-            out[i] = l
-        grad[i] = g
-        s += l
+            for j in range(m):
+                out[c0 + j] = buf[j]
+        s += _sum_buf(buf, m)
     return s
 
 
@@ -741,7 +780,7 @@ def _softmax_row(z, i, mode, grad, hess, gs, hs, tvals, st):
 
 
 @njit(**_INL)
-def _ce_row(z, i, yi, eps, mode, grad, hess, gs, hs):
+def _ce_row(z, i, yi, eps, mode, grad, hess, gs, hs, ebuf):
     """Cross-entropy of row i with label yi and label smoothing eps: target
     t_k = eps/K + (1 - eps)[k == yi]; l = lse(z) - Σ_k t_k z_k; gradient p - t; hessian p(1 - p).
     Fast path for finite rows (one pass for the max, one for exp, one for p); else the general
@@ -752,23 +791,26 @@ def _ce_row(z, i, yi, eps, mode, grad, hess, gs, hs):
         tvals = np.full(k, eps / k)
         tvals[yi] += 1.0 - eps
         return _softmax_row(z, i, mode, grad, hess, gs, hs, tvals, 1.0)
-    s = 0.0
-    zsum = 0.0
+    zy = np.float64(z[i, yi]) - mx
     for t in range(k):
-        v = np.float64(z[i, t]) - mx
-        zsum += v
-        s += _exp(v)
-    loss = math.log(s) - (np.float64(z[i, yi]) - mx)
+        ebuf[t] = np.float64(z[i, t]) - mx  # no loop-carried sum here: vectorisable
+    zsum = _sum_buf(ebuf, k) if eps != 0.0 else 0.0
+    for t in range(k):
+        ebuf[t] = _exp(ebuf[t])
+    s = _sum_buf(ebuf, k)
+    loss = math.log(s) - zy
     if eps != 0.0:
         # Σ t_k v_k = (1 - eps) v_y + eps/K Σ v_k; a -inf logit makes this +inf (its target is > 0)
-        loss = loss + eps * (np.float64(z[i, yi]) - mx) - (eps / k) * zsum
+        loss = loss + eps * zy - (eps / k) * zsum
     if mode != 0:
         inv = 1.0 / s
         off = eps / k
         for t in range(k):
-            p = _exp(np.float64(z[i, t]) - mx) * inv
+            p = ebuf[t] * inv
             grad[i, t] = gs * (p - off)
-            if mode == 3:
+        if mode == 3:
+            for t in range(k):
+                p = ebuf[t] * inv
                 hess[i, t] = hs * p * (1.0 - p)
         grad[i, yi] -= gs * (1.0 - eps)
     return loss
@@ -812,6 +854,7 @@ def labels_range(kind, y, raw, w, cw, eps, ignore, scale, out, grad, hess, mode,
     have_w = w.shape[0] > 0
     have_cw = cw.shape[0] > 0
     store = out.shape[0] > 0
+    ebuf = np.empty(k)
     s = 0.0
     sw = 0.0
     n_nan = 0
@@ -835,7 +878,7 @@ def labels_range(kind, y, raw, w, cw, eps, ignore, scale, out, grad, hess, mode,
             continue
         gs = wi * scale if mode != 3 else wi
         if kind == CROSS_ENTROPY:
-            loss = _ce_row(raw, i, yi, eps, mode, grad, hess, gs, wi)
+            loss = _ce_row(raw, i, yi, eps, mode, grad, hess, gs, wi, ebuf)
         else:
             loss = _mhinge_row(raw, i, yi, mode, grad, hess, gs, wi)
         l = wi * loss
