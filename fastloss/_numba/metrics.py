@@ -10,7 +10,10 @@ from numba import njit, prange
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._math import log
-from .special import _JIT, _PAR, lse1, softplus1
+from ._flags import JIT as _JIT
+from ._flags import PAR as _PAR
+from . import _tiled
+from .special import lse1, softplus1
 
 # partials layout: 0 Σw·l, 1 Σw, 2 min p, 3 max p, 4 #nan, 5 worst |row sum - 1|
 _NPART = 6
@@ -63,24 +66,103 @@ def _combine(parts):
     return total
 
 
+_LANES = 8
+
+
+@njit(inline="always", **_JIT)
+def _scan(part, p, start, stop):
+    """min, max (ignoring nan) and nan count of flat p[start:stop] into part[2:5].
+
+    Eight independent lanes (lane j sees entries j, j + 8, ...) turn the running min/max into
+    elementwise selects that vectorise; a single running min would be a serial dependency chain.
+    """
+    mn = np.full(_LANES, np.inf)
+    mx = np.full(_LANES, -np.inf)
+    nan = np.zeros(_LANES, dtype=np.int64)
+    n8 = start + (stop - start) // _LANES * _LANES
+    for i0 in range(start, n8, _LANES):
+        for j in range(_LANES):
+            v = np.float64(p[i0 + j])
+            mn[j] = v if v < mn[j] else mn[j]
+            mx[j] = v if v > mx[j] else mx[j]
+            nan[j] += 0 if v == v else 1
+    for i in range(n8, stop):
+        _observe(part, np.float64(p[i]))
+    for j in range(_LANES):
+        part[2] = min(part[2], mn[j])
+        part[3] = max(part[3], mx[j])
+        part[4] += nan[j]
+
+
+@njit(inline="always", **_JIT)
+def _add_losses(part, loss, w, have_w, start, n):
+    """part[0] += Σ w_i·loss_i (zero weights add nothing), part[1] += Σ w_i; four running sums
+    break the add latency chain (fixed order: deterministic)."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    sw = 0.0
+    n4 = n - n % 4
+    if have_w:
+        for j in range(0, n4, 4):
+            w0 = w[start + j]
+            w1 = w[start + j + 1]
+            w2 = w[start + j + 2]
+            w3 = w[start + j + 3]
+            s0 += 0.0 if w0 == 0.0 else w0 * loss[j]
+            s1 += 0.0 if w1 == 0.0 else w1 * loss[j + 1]
+            s2 += 0.0 if w2 == 0.0 else w2 * loss[j + 2]
+            s3 += 0.0 if w3 == 0.0 else w3 * loss[j + 3]
+            sw += (w0 + w1) + (w2 + w3)
+        for j in range(n4, n):
+            wj = w[start + j]
+            s0 += 0.0 if wj == 0.0 else wj * loss[j]
+            sw += wj
+    else:
+        for j in range(0, n4, 4):
+            s0 += loss[j]
+            s1 += loss[j + 1]
+            s2 += loss[j + 2]
+            s3 += loss[j + 3]
+        for j in range(n4, n):
+            s0 += loss[j]
+        sw = float(n)
+    part[0] += (s0 + s1) + (s2 + s3)
+    part[1] += sw
+
+
 @njit(**_JIT)
 def labels_block(p, y, w, eps, start, stop, part):
-    """l_i = -log(clip(p[i, y_i], eps, 1 - eps)); clipping as scikit-learn (eps of p's dtype)."""
+    """l_i = -log(clip(p[i, y_i], eps, 1 - eps)); clipping as scikit-learn (eps of p's dtype).
+
+    Three passes over the block while it is in cache: a branch-free range check of every entry,
+    the row sums (two running sums per row), and the clipped log of the picked entries (a
+    vectorised log over the block)."""
     k = p.shape[1]
-    have_w = w.shape[0] > 0
-    hi = 1.0 - eps
+    n = stop - start
+    _scan(part, p.reshape(p.shape[0] * k), start * k, stop * k)
+    worst = part[5]
     for i in range(start, stop):
-        row_sum = 0.0
-        for t in range(k):
-            v = np.float64(p[i, t])
-            _observe(part, v)
-            row_sum += v
-        dev = abs(row_sum - 1.0)
-        if dev > part[5]:
-            part[5] = dev
-        q = np.float64(p[i, y[i]])
+        a = 0.0
+        b = 0.0
+        for t in range(0, k - 1, 2):
+            a += np.float64(p[i, t])
+            b += np.float64(p[i, t + 1])
+        if k % 2:
+            a += np.float64(p[i, k - 1])
+        dev = abs((a + b) - 1.0)
+        worst = dev if dev > worst else worst
+    part[5] = worst
+    hi = 1.0 - eps
+    loss = np.empty(n)
+    for j in range(n):
+        loss[j] = np.float64(p[start + j, y[start + j]])
+    for j in range(n):
+        q = loss[j]
         q = eps if q < eps else (hi if q > hi else q)
-        _add(part, w, have_w, i, -log(q))
+        loss[j] = -log(q)
+    _add_losses(part, loss, w, w.shape[0] > 0, start, n)
 
 
 @njit(**_JIT)
@@ -109,47 +191,65 @@ def dense_block(p, Y, w, eps, start, stop, part):
 @njit(**_JIT)
 def binary_block(p, y, w, eps, start, stop, part):
     """l_i = -log(clip(p_i)) if y_i == 1 else -log(clip(1 - p_i)), 1 - p_i taken in p's dtype."""
-    have_w = w.shape[0] > 0
+    n = stop - start
+    _scan(part, p, start, stop)
     hi = 1.0 - eps
     one = p.dtype.type(1.0)
-    for i in range(start, stop):
-        pv = p[i]
-        _observe(part, np.float64(pv))
-        q = np.float64(pv) if y[i] == 1 else np.float64(one - pv)
+    loss = np.empty(n)
+    for j in range(n):
+        pv = p[start + j]
+        q = np.float64(pv) if y[start + j] == 1 else np.float64(one - pv)
         q = eps if q < eps else (hi if q > hi else q)
-        _add(part, w, have_w, i, -log(q))
+        loss[j] = -log(q)
+    _add_losses(part, loss, w, w.shape[0] > 0, start, n)
 
 
 @njit(**_JIT)
 def logits_labels_block(z, y, w, start, stop, part):
-    """l_i = logsumexp(z_i) - z[i, y_i]; if z[i, y_i] = +inf the loss is log(#(+inf) in row)."""
+    """l_i = logsumexp(z_i) - z[i, y_i]; if z[i, y_i] = +inf the loss is log(#(+inf) in row).
+    Short rows take the tiled logsumexp (vectorised across rows, see _tiled)."""
     k = z.shape[1]
-    have_w = w.shape[0] > 0
-    z3 = z.reshape((z.shape[0], k, 1))
+    n = stop - start
+    loss = np.empty(n)
+    if k <= _tiled.MAX_TILED_K:
+        buf, mx, cnt, s, bad = _tiled.new_scratch(k)
+        for i0 in range(start, stop, _tiled.TILE):
+            nt = min(_tiled.TILE, stop - i0)
+            _tiled.lse_tile(z, i0, nt, buf, mx, cnt, s, bad)
+            for j in range(nt):
+                part[4] += bad[j]
+                loss[i0 - start + j] = _tiled.lse_lane(mx, cnt, s, bad, j)
+    else:
+        z3 = z.reshape((z.shape[0], k, 1))
+        for i in range(start, stop):
+            for t in range(k):
+                if z[i, t] != z[i, t]:
+                    part[4] += 1.0
+            loss[i - start] = lse1(z3, i, 0)
     for i in range(start, stop):
-        for t in range(k):
-            if z[i, t] != z[i, t]:
-                part[4] += 1.0
         zy = np.float64(z[i, y[i]])
         if zy == np.inf:
             n_top = 0.0
             for t in range(k):
                 n_top += 1.0 if z[i, t] == np.inf else 0.0
-            loss = log(n_top)
+            loss[i - start] = log(n_top)
         else:
-            loss = lse1(z3, i, 0) - zy
-        _add(part, w, have_w, i, loss)
+            loss[i - start] -= zy
+    _add_losses(part, loss, w, w.shape[0] > 0, start, n)
 
 
 @njit(**_JIT)
 def logits_binary_block(z, y, w, start, stop, part):
     """l_i = softplus(-z_i) if y_i == 1 else softplus(z_i)  (= softplus(z) - y z, stably)."""
-    have_w = w.shape[0] > 0
-    for i in range(start, stop):
-        zi = np.float64(z[i])
-        if zi != zi:
-            part[4] += 1.0
-        _add(part, w, have_w, i, softplus1(-zi if y[i] == 1 else zi))
+    n = stop - start
+    loss = np.empty(n)
+    n_nan = 0
+    for j in range(n):
+        zi = np.float64(z[start + j])
+        n_nan += 0 if zi == zi else 1
+        loss[j] = softplus1(-zi if y[start + j] == 1 else zi)
+    part[4] += n_nan
+    _add_losses(part, loss, w, w.shape[0] > 0, start, n)
 
 
 # ------------------------------------------------------------------ block drivers

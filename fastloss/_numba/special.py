@@ -13,10 +13,10 @@ import numpy as np
 from numba import njit, prange
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
+from . import _tiled
+from ._flags import JIT as _JIT
+from ._flags import PAR as _PAR
 from ._math import exp, log, log1p
-
-_JIT = dict(nogil=True, cache=True, error_model="numpy")
-_PAR = dict(nogil=True, cache=True, parallel=True, error_model="numpy")
 
 
 # ---------------------------------------------------------------- scalar formulas
@@ -120,7 +120,10 @@ def lse1(x, i, j):
 
 @njit(**_JIT)
 def logsumexp_range(x, out, start, stop):
-    r = x.shape[2]
+    m, k, r = x.shape
+    if r == 1 and 0 < k <= _tiled.MAX_TILED_K:  # short rows: vectorised across rows
+        _tiled.logsumexp_rows(x.reshape((m, k)), out.reshape(m), start, stop)
+        return
     for i in range(start, stop):
         for j in range(r):
             out[i, j] = lse1(x, i, j)
@@ -175,8 +178,10 @@ def logsumexp_b_par(x, b, out, sign):
 def softmax_range(x, out, start, stop):
     """exp(x - m) / Σ exp(x - m) with m the row max; a nan, +inf or all -inf row gives nan,
     as scipy.special.softmax does."""
-    k = x.shape[1]
-    r = x.shape[2]
+    m_, k, r = x.shape
+    if r == 1 and 0 < k <= _tiled.MAX_TILED_K:
+        _tiled.softmax_rows(x.reshape((m_, k)), out.reshape((m_, k)), start, stop)
+        return
     for i in range(start, stop):
         for j in range(r):
             mx, seen_nan = row_max(x, i, j)
@@ -200,6 +205,19 @@ def softmax_par(x, out):
 
 @njit(**_JIT)
 def log_softmax_range(x, out, start, stop):
+    m_, k, r = x.shape
+    if r == 1 and 0 < k <= _tiled.MAX_TILED_K and stop > start:
+        special = np.zeros(stop - start, dtype=np.int8)
+        _tiled.log_softmax_rows(x.reshape((m_, k)), out.reshape((m_, k)), start, stop, special)
+        for i in range(start, stop):
+            if special[i - start]:
+                log_softmax_scalar(x, out, i, i + 1)
+        return
+    log_softmax_scalar(x, out, start, stop)
+
+
+@njit(**_JIT)
+def log_softmax_scalar(x, out, start, stop):
     """(x - m) - log Σ exp(x - m), m the row max or 0 when that max is not finite (scipy).
 
     For finite m the log-sum is log(c) + log1p(s / c) (c maxima, s the rest) so entries near

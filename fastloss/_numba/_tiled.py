@@ -1,0 +1,109 @@
+"""Row-wise logsumexp vectorised across rows, for the short rows of classification (K ~ 2-128).
+
+A loop over one short row cannot use the vector units: its max and sum are reductions, which LLVM
+will not reorder without fast-math. So a tile of TILE rows is transposed into a small buffer
+(buf[t, j] = x[i0 + j, t]) and every step runs over the tile's rows j, one lane per row: the
+running max, the count of maximal terms, and the sum of exp(v - max) are plain per-lane updates
+that vectorise, exp included (``_math.exp``). Each row's result depends on that row only, so tiling
+changes nothing numerically: lse = m + log(c) + log1p(s / c) as in ``special.lse1``.
+"""
+import numpy as np
+from numba import njit
+
+from ._math import exp, log, log1p
+from ._flags import JIT as _JIT
+
+TILE = 32
+# Rows longer than this go through the per-row kernels (their buffer would leave L1).
+MAX_TILED_K = 128
+
+
+@njit(**_JIT)
+def new_scratch(k):
+    """buf (k, TILE) and the per-lane state: max, count of maxima, sum, nan flag."""
+    return np.empty((k, TILE)), np.empty(TILE), np.empty(TILE), np.empty(TILE), np.empty(TILE)
+
+
+@njit(**_JIT)
+def lse_tile(x, i0, nt, buf, mx, cnt, s, bad):
+    """Fill mx, cnt, s, bad for rows i0 .. i0+nt of the 2-D array x (see module docstring)."""
+    k = x.shape[1]
+    for j in range(nt):
+        for t in range(k):
+            buf[t, j] = x[i0 + j, t]
+    for j in range(nt):
+        mx[j] = -np.inf
+        bad[j] = 0.0
+        cnt[j] = 0.0
+        s[j] = 0.0
+    for t in range(k):
+        for j in range(nt):
+            v = buf[t, j]
+            m = mx[j]
+            mx[j] = v if v > m else m
+            bad[j] += 0.0 if v == v else 1.0
+    for t in range(k):
+        for j in range(nt):
+            v = buf[t, j]
+            is_max = v == mx[j]
+            cnt[j] += 1.0 if is_max else 0.0
+            s[j] += 0.0 if is_max else exp(v - mx[j])
+
+
+@njit(inline="always", **_JIT)
+def lse_lane(mx, cnt, s, bad, j):
+    """The row's logsumexp from its lane state: +-inf max is the answer, a nan makes it nan."""
+    m = mx[j]
+    r = m + log(cnt[j]) + log1p(s[j] / cnt[j])
+    r = m if (m == np.inf or m == -np.inf) else r
+    return np.nan if bad[j] > 0.0 else r
+
+
+@njit(**_JIT)
+def logsumexp_rows(x, out, start, stop):
+    """out[i] = logsumexp(x[i, :]) for start <= i < stop; x 2-D C-contiguous, out 1-D."""
+    buf, mx, cnt, s, bad = new_scratch(x.shape[1])
+    for i0 in range(start, stop, TILE):
+        nt = min(TILE, stop - i0)
+        lse_tile(x, i0, nt, buf, mx, cnt, s, bad)
+        for j in range(nt):
+            out[i0 + j] = lse_lane(mx, cnt, s, bad, j)
+
+
+@njit(**_JIT)
+def softmax_rows(x, out, start, stop):
+    """out[i, :] = exp(x[i, :] - m) / Σ exp(x[i, :] - m); nan rows where scipy gives nan
+    (a nan, a +inf, or all -inf in the row)."""
+    k = x.shape[1]
+    buf, mx, cnt, s, bad = new_scratch(k)
+    for i0 in range(start, stop, TILE):
+        nt = min(TILE, stop - i0)
+        lse_tile(x, i0, nt, buf, mx, cnt, s, bad)
+        for j in range(nt):
+            i = i0 + j
+            m = mx[j]
+            total = cnt[j] + s[j]
+            if bad[j] > 0.0 or m == np.inf or m == -np.inf:
+                total = np.nan
+            for t in range(k):
+                out[i, t] = exp(np.float64(x[i, t]) - m) / total
+
+
+@njit(**_JIT)
+def log_softmax_rows(x, out, start, stop, special):
+    """out[i, :] = (x[i, :] - m) - (log(c) + log1p(s / c)). Rows with a nan or an infinite max
+    are only marked (special[i - start] = 1): the caller applies scipy's arithmetic to them."""
+    k = x.shape[1]
+    buf, mx, cnt, s, bad = new_scratch(k)
+    for i0 in range(start, stop, TILE):
+        nt = min(TILE, stop - i0)
+        lse_tile(x, i0, nt, buf, mx, cnt, s, bad)
+        for j in range(nt):
+            i = i0 + j
+            m = mx[j]
+            if bad[j] > 0.0 or m == np.inf or m == -np.inf:
+                special[i - start] = 1
+                continue
+            ls = log(cnt[j]) + log1p(s[j] / cnt[j])
+            for t in range(k):
+                out[i, t] = (np.float64(x[i, t]) - m) - ls
