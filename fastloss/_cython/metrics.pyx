@@ -4,7 +4,8 @@ tuples: fastloss/_numpy/metrics.py).
 Each ``_*_block`` computes one block's partials (Σw·l, Σw, min p, max p, #nan, worst |row sum - 1|)
 into 6 doubles; the drivers run every block (under ``prange`` for large inputs) into a
 preallocated array and add the partials serially in block order, so a result is bitwise identical
-for any thread count, and equal to the Numba backend's (same blocks, same operation order).
+for any thread count. Same blocks and operation order as the Numba backend; only exp/log differ
+(libm here, Numba's vectorised ``_math`` there: within an ulp per call, see _common.pxd).
 Probabilities are read once; no n x k temporary is made.
 """
 from cython.parallel cimport prange
