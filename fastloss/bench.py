@@ -99,6 +99,25 @@ def workloads(quick=False):
             d[0].astype(np.float64), d[1], n_threads=n_threads).mean()),
          "torch bce_with_logits": torch and (lambda d: torch.nn.functional.binary_cross_entropy_with_logits(
              torch_t(d[1]), torch_t(d[0].astype(np.float64))).item())}, N7)
+    losses = _optional("fastloss.losses")
+    if losses:
+        ce = losses.CATALOGUE["cross_entropy"]
+        bce = losses.CATALOGUE["binary_cross_entropy"]
+
+        def torch_ce_fwd_bwd(d):
+            z = torch_t(d[1]).requires_grad_(True)
+            torch.nn.functional.cross_entropy(z, torch_t(d[0]), reduction="sum").backward()
+            return z.grad
+
+        add(f"cross_entropy loss_gradient {N:.0e}x{K} f64", "losses", logits,
+            lambda d: ce.loss_gradient(d[0], d[1]),
+            {"sklearn._loss HalfMultinomialLoss": skloss and (lambda d: multi.loss_gradient(
+                d[0].astype(np.float64), d[1], n_threads=n_threads)),
+             "torch forward+backward": torch and torch_ce_fwd_bwd}, N * K)
+        add(f"binary_cross_entropy loss {N7:.0e}", "losses", bin_z,
+            lambda d: bce.loss(d[0], d[1], reduction="none"),
+            {"sklearn._loss HalfBinomialLoss": skloss and (lambda d: binom.loss(
+                d[0].astype(np.float64), d[1], n_threads=n_threads))}, N7)
     add(f"logsumexp axis=1 {N:.0e}x{K}", "special", lambda: logits()[1],
         lambda x: fastloss.logsumexp(x, axis=1),
         {"scipy.special.logsumexp": sp and (lambda x: sp.logsumexp(x, axis=1)),
