@@ -8,6 +8,7 @@ nor compiles -- and larger ones to Numba, the primary engine; without Numba ever
 Cython, without either to NumPy. Backends are imported on first use, so ``import fastloss`` never
 imports numba. ``set_num_threads(n)`` caps the threads of the compiled backends.
 """
+import functools
 import importlib
 import importlib.util
 import os
@@ -23,7 +24,9 @@ AUTO_SMALL_MAX = 1 << 16
 _loaded = {}
 
 
+@functools.lru_cache(maxsize=None)
 def _available(name):
+    """Whether backend ``name`` can be imported (looked up once per process)."""
     if name == "numpy":
         return True
     if name == "numba":
@@ -36,6 +39,7 @@ def _available(name):
     return False
 
 
+@functools.lru_cache(maxsize=None)
 def available_backends():
     """Names of the backends that can be used on this installation."""
     return tuple(name for name in BACKENDS if _available(name))
@@ -53,10 +57,9 @@ def _pinned_name():
 
 
 def _auto_name(size):
-    avail = available_backends()
-    if "cython" in avail and ("numba" not in avail or (size is not None and size <= AUTO_SMALL_MAX)):
+    if size is not None and size <= AUTO_SMALL_MAX and _available("cython"):
         return "cython"
-    return avail[0]
+    return available_backends()[0]
 
 
 def _check_name(name, what="backend"):
