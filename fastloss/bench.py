@@ -155,6 +155,51 @@ def _time_once(fn, data, inner):
     return (time.perf_counter() - t0) / inner
 
 
+_READ_KERNEL = []
+
+
+def _read_kernel():
+    """A parallel sum over the input's bytes (as uint64 words): the memory-bandwidth floor that a
+    kernel reading the same input cannot beat."""
+    if not _READ_KERNEL:
+        from numba import njit, prange
+
+        @njit(parallel=True, nogil=True, cache=True)
+        def read_all(words):
+            total = np.uint64(0)
+            for i in prange(words.shape[0]):
+                total += words[i]
+            return total
+
+        _READ_KERNEL.append(read_all)
+    return _READ_KERNEL[0]
+
+
+def _floor_seconds(data, repeats):
+    """Median time of one parallel read of every input array (None without numba)."""
+    try:
+        kernel = _read_kernel()
+    except ImportError:
+        return None
+    import fastloss
+
+    arrays = [a for a in (data if isinstance(data, tuple) else (data,)) if isinstance(a, np.ndarray)]
+    words = [np.ascontiguousarray(a).reshape(-1).view(np.uint8)[: a.nbytes // 8 * 8].view(np.uint64)
+             for a in arrays]
+    import numba
+
+    numba.set_num_threads(max(1, min(fastloss.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    for w in words:
+        kernel(w)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for w in words:
+            kernel(w)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
 def _peak_memory(fn, data):
     """Peak bytes allocated through NumPy/Python while fn runs (tracemalloc)."""
     gc.collect()
@@ -192,6 +237,7 @@ def run(quick=False, repeats=None, min_time=None, only=None, log=print):
                 times[label].append(_time_once(fn, data, inner[label]))
         ours = float(np.median(times["fastloss"]))
         in_bytes = _input_bytes(data)
+        floor = _floor_seconds(data, repeats) if wl.size >= 100_000 else None
         for label in contenders:
             med = float(np.median(times[label]))
             entry = {
@@ -200,8 +246,13 @@ def run(quick=False, repeats=None, min_time=None, only=None, log=print):
             }
             if wl.family != "latency" and wl.size >= 10_000:
                 entry["peak_extra_memory_x_input"] = _peak_memory(contenders[label], data) / in_bytes
+            if floor is not None:
+                entry["floor_s"] = floor
+                entry["fraction_of_floor"] = floor / med
             results.append(entry)
         line = f"{wl.name:<42} fastloss {_fmt(ours):>9}"
+        if floor is not None:
+            line += f" ({floor / ours:.0%} of read floor)"
         for label in wl.peers:
             r = [e for e in results if e["workload"] == wl.name and e["contender"] == label][0]
             line += f" | {label} {_fmt(r['median_s'])} ({r['ratio']:.1f}x)"
@@ -233,8 +284,8 @@ def machine():
 
 
 def markdown_table(results):
-    lines = ["| workload | fastloss | peer | peer time | peer / fastloss | extra memory (x input): fastloss / peer |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| workload | fastloss | at read floor | peer | peer time | peer / fastloss | extra memory (x input): fastloss / peer |",
+             "|---|---|---|---|---|---|---|"]
     by_wl = {}
     for e in results:
         by_wl.setdefault(e["workload"], []).append(e)
@@ -246,7 +297,8 @@ def markdown_table(results):
             mem = ""
             if "peak_extra_memory_x_input" in e:
                 mem = f"{ours['peak_extra_memory_x_input']:.2f} / {e['peak_extra_memory_x_input']:.2f}"
-            lines.append(f"| {name} | {_fmt(ours['median_s'])} | {e['contender']} | "
+            floor = f"{ours['fraction_of_floor']:.0%}" if "fraction_of_floor" in ours else ""
+            lines.append(f"| {name} | {_fmt(ours['median_s'])} | {floor} | {e['contender']} | "
                          f"{_fmt(e['median_s'])} | **{e['ratio']:.1f}x** | {mem} |")
     return "\n".join(lines)
 
