@@ -104,32 +104,44 @@ log_sigmoid = log_expit
 
 
 # ------------------------------------------------------------------ reductions
-def _as_3d(arr, axes, work):
-    """View ``arr`` as C-contiguous (m, k, r) reducing over ``axes`` (k = their product).
+class _Layout:
+    """``arr`` seen as C-contiguous (m, k, r), reducing over ``axes`` (k = their product).
 
-    Returns (x3, kept_shape, restore): ``restore(res2d)`` maps a (m, r) result back to
-    ``kept_shape`` in the original axis order. A copy is made only when the reduced axes are
-    not one contiguous run of a C- (or F-) ordered array, or the dtype/byte order differs.
+    A copy is made only when the reduced axes are not one contiguous run of a C- (or F-)
+    ordered array, or the dtype/byte order differs. ``reduced(res2)`` maps an (m, r) result back
+    to the kept axes in their original order; ``full(res3)`` maps an (m, k, r) result back to
+    ``arr``'s shape.
     """
-    ndim = arr.ndim
-    run = axes == tuple(range(axes[0], axes[-1] + 1)) if axes else True
-    if arr.flags.f_contiguous and not arr.flags.c_contiguous and run:
-        # the transpose of a Fortran array is C-ordered: reduce the mirrored axes there
-        t_axes = tuple(sorted(ndim - 1 - a for a in axes))
-        x3, kept, restore = _as_3d(arr.T, t_axes, work)
-        return x3, kept[::-1], lambda res: restore(res).T
-    if not run:
-        kept_axes = [a for a in range(ndim) if a not in axes]
-        arr = np.transpose(arr, kept_axes + list(axes))
-        axes = tuple(range(len(kept_axes), ndim))
-    shape = arr.shape
-    lo, hi = axes[0], axes[-1] + 1
-    m = math.prod(shape[:lo])
-    k = math.prod(shape[lo:hi])
-    r = math.prod(shape[hi:])
-    x3 = kernel_input(arr, work).reshape(m, k, r)
-    kept = shape[:lo] + shape[hi:]
-    return x3, kept, lambda res: res.reshape(kept)
+
+    def __init__(self, arr, axes, work):
+        ndim = arr.ndim
+        run = axes == tuple(range(axes[0], axes[-1] + 1))
+        self.perm = None
+        if arr.flags.f_contiguous and not arr.flags.c_contiguous and run:
+            # the transpose of a Fortran array is C-ordered: reduce the mirrored axes there
+            arr = arr.T
+            axes = tuple(sorted(ndim - 1 - a for a in axes))
+            self.perm = "T"
+        elif not run:
+            kept_axes = [a for a in range(ndim) if a not in axes]
+            self.perm = kept_axes + list(axes)
+            arr = np.transpose(arr, self.perm)
+            axes = tuple(range(len(kept_axes), ndim))
+        self.shape = shape = arr.shape
+        lo, hi = axes[0], axes[-1] + 1
+        self.kept = shape[:lo] + shape[hi:]
+        self.x3 = kernel_input(arr, work).reshape(
+            math.prod(shape[:lo]), math.prod(shape[lo:hi]), math.prod(shape[hi:]))
+
+    def reduced(self, res2):
+        res = res2.reshape(self.kept)
+        return res.T if self.perm == "T" else res
+
+    def full(self, res3):
+        res = res3.reshape(self.shape)
+        if self.perm == "T":
+            return res.T
+        return res if self.perm is None else np.transpose(res, np.argsort(self.perm))
 
 
 def _reduced_shape(shape, axes, keepdims):
@@ -187,7 +199,9 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         sign = np.sign(res)  # scipy reports sign(-inf) = -1 for empty input
         return (_scalar_or_array(res), _scalar_or_array(sign)) if return_sign else _scalar_or_array(res)
 
-    x3, kept, restore = _as_3d(arr, axes, work)
+    layout = _Layout(arr, axes, work)
+    x3 = layout.x3
+    restore = layout.reduced
     if b is None:
         m, k, r = x3.shape
         if m * r == 1 and k > SERIAL_MAX_ELEMENTS and kern.PARALLEL:
@@ -202,7 +216,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
                 sign.astype(result_dtype))
         return _scalar_or_array(res.astype(result_dtype, copy=False))
 
-    b3, _, _ = _as_3d(b_arr, axes, work)
+    b3 = _Layout(b_arr, axes, work).x3
     m, k, r = x3.shape
     res2 = np.empty((m, r), dtype=work)
     sign2 = np.empty((m, r), dtype=work)
@@ -231,33 +245,10 @@ def _softmax_like(kernel_name, func, x, axis):
     if arr.size == 0:
         return np.empty(arr.shape, dtype=result_dtype)
     kern = _module(override, arr.size)
-    ndim = arr.ndim
-    run = axes == tuple(range(axes[0], axes[-1] + 1))
-    perm = None
-    if arr.flags.f_contiguous and not arr.flags.c_contiguous and run:
-        src = arr.T
-        axes = tuple(sorted(ndim - 1 - a for a in axes))
-        perm = "T"
-    elif not run:
-        kept_axes = [a for a in range(ndim) if a not in axes]
-        perm = kept_axes + list(axes)
-        src = np.transpose(arr, perm)
-        axes = tuple(range(len(kept_axes), ndim))
-    else:
-        src = arr
-    shape = src.shape
-    lo, hi = axes[0], axes[-1] + 1
-    m = math.prod(shape[:lo])
-    k = math.prod(shape[lo:hi])
-    r = math.prod(shape[hi:])
-    x3 = kernel_input(src, work).reshape(m, k, r)
-    out3 = np.empty((m, k, r), dtype=work)
-    getattr(kern, kernel_name)(x3, out3)
-    res = out3.reshape(shape)
-    if perm == "T":
-        res = res.T
-    elif perm is not None:
-        res = np.transpose(res, np.argsort(perm))
+    layout = _Layout(arr, axes, work)
+    out3 = np.empty(layout.x3.shape, dtype=work)
+    getattr(kern, kernel_name)(layout.x3, out3)
+    res = layout.full(out3)
     res = res.astype(result_dtype, copy=False)
     return res.reshape(())[()] if was_0d else res
 
