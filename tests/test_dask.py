@@ -105,7 +105,9 @@ def test_special_functions(arrays):
     for name in ("expit", "sigmoid", "log_expit", "log_sigmoid", "softplus"):
         lazy = getattr(fd, name)(x)
         assert isinstance(lazy, da.Array)
-        np.testing.assert_array_equal(lazy.compute(), getattr(fastloss, name)(z))
+        # blocks and the whole array may be served by different backends in auto mode (Cython
+        # for small inputs, Numba for large): they agree to an ulp, not bitwise
+        np.testing.assert_allclose(lazy.compute(), getattr(fastloss, name)(z), rtol=1e-15, atol=1e-300)
     f32 = _da(z.astype(np.float32), 30_000)
     assert fd.expit(f32).dtype == np.float32 and fd.expit(f32).compute().dtype == np.float32
 
