@@ -63,6 +63,23 @@ cdef extern from *:
     int flx_max_threads() noexcept nogil
     double flx_lgamma(double x) noexcept nogil
 
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    /* c ? a : b without a branch (a bit mask; both sides are computed): data-dependent choices
+     * (random labels, signs) would otherwise mispredict; the value is the same. */
+    static inline double flx_sel(int c, double a, double b) {
+        uint64_t ia, ib, m = (uint64_t)0 - (uint64_t)(c != 0);
+        memcpy(&ia, &a, sizeof ia);
+        memcpy(&ib, &b, sizeof ib);
+        ia = (ia & m) | (ib & ~m);
+        memcpy(&a, &ia, sizeof a);
+        return a;
+    }
+    """
+    double flx_sel(bint c, double a, double b) noexcept nogil
+
 NAME = "cython"
 
 cdef Py_ssize_t ELEMENT_BLOCK = _EB
@@ -206,13 +223,13 @@ cdef inline void _ab(const double[::1] params, double* a, double* b) noexcept:
 
 # ================================================================ scalar helpers
 cdef inline double _times(double c, double v) noexcept nogil:
-    """c * v with 0 * anything = 0: a zero coefficient removes an infinite term."""
-    return 0.0 if c == 0.0 else c * v
+    """c * v with 0 * anything = 0: a zero coefficient removes an infinite term (branch-free)."""
+    return flx_sel(c == 0.0, 0.0, c * v)
 
 
 cdef inline double _sigmoid(double r, double e) noexcept nogil:
-    """sigma(r) given e = exp(-|r|) <= 1: nothing overflows."""
-    return 1.0 / (1.0 + e) if r >= 0.0 else e / (1.0 + e)
+    """sigma(r) given e = exp(-|r|) <= 1: nothing overflows (numerator 1 or e, branch-free)."""
+    return flx_sel(r >= 0.0, 1.0, e) / (1.0 + e)
 
 
 cdef double digamma(double x) noexcept nogil:
@@ -265,8 +282,8 @@ def py_trigamma(double x):
 cdef inline double _l_bce(double y, double r, double a, double b) noexcept nogil:
     cdef double c1 = a * y, c0 = 1.0 - y
     cdef double lp = log1p(exp(-fabs(r)))
-    cdef double sp_neg = (-r if r < 0.0 else 0.0) + lp
-    cdef double sp_pos = (r if r > 0.0 else 0.0) + lp
+    cdef double sp_neg = flx_sel(r < 0.0, -r, 0.0) + lp
+    cdef double sp_pos = flx_sel(r > 0.0, r, 0.0) + lp
     return _times(c1, sp_neg) + _times(c0, sp_pos)
 
 
