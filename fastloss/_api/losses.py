@@ -138,16 +138,16 @@ class Loss:
         )
 
     # ---------------------------------------------------------------- kernel calls
-    def _kernels(self):
+    def _kernels(self, size=None):
         try:
-            return _backends.family("losses")
+            return _backends.family("losses", size=size)
         except ImportError:
             # a backend built before its losses module existed (e.g. an older Cython build):
             # the NumPy reference computes the same values
             return _backends.family("losses", backend="numpy")
 
     def _call(self, op, y, work, w, *args):
-        fn = getattr(self._kernels(), f"{self.family}_{op}")
+        fn = getattr(self._kernels(work.size), f"{self.family}_{op}")
         if self.family == "labels":
             return fn(self.kind, y, work, w, self._class_weight(), self._params(work.dtype), *args)
         return fn(self.kind, y, work, w, self._params(work.dtype), *args)

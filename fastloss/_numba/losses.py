@@ -801,7 +801,8 @@ def _ce_row(z, i, yi, eps, mode, grad, hess, gs, hs, ebuf):
     loss = math.log(s) - zy
     if eps != 0.0:
         # Σ t_k v_k = (1 - eps) v_y + eps/K Σ v_k; a -inf logit makes this +inf (its target is > 0)
-        loss = loss + eps * zy - (eps / k) * zsum
+        # a -inf logit with a positive smoothed target costs +inf (inf - inf would give nan)
+        loss = _INF if zsum == -_INF else loss + eps * zy - (eps / k) * zsum
     if mode != 0:
         inv = 1.0 / s
         off = eps / k
