@@ -33,6 +33,23 @@ def _integer_codes(y):
     return classes.astype(y.dtype, copy=False), np.ascontiguousarray(codes, dtype=np.intp)
 
 
+def _codes_in_classes(y, classes):
+    """Codes of integer y in sorted integer classes via a lookup table (O(n), no sort), or None
+    when y has a value outside classes (the caller raises) or the range is too wide."""
+    lo = int(classes[0])
+    hi = int(classes[-1])
+    if hi - lo >= _DENSE_RANGE or int(y.min()) < lo or int(y.max()) > hi:
+        return None
+    lookup = np.full(hi - lo + 1, -1, dtype=np.intp)
+    lookup[classes.astype(np.int64) - lo] = np.arange(classes.shape[0], dtype=np.intp)
+    if lo == 0 and hi + 1 == classes.shape[0] and y.dtype == np.intp:
+        return y  # labels are exactly 0..K-1: the codes are y itself
+    codes = lookup[(y - lo).astype(np.intp, copy=False)]
+    if (codes < 0).any():
+        return None
+    return codes
+
+
 def _unique_labels(y, original):
     if y.dtype.kind == "f":
         if np.isnan(y).any():
@@ -83,6 +100,10 @@ def encode_targets(y_true, labels):
                 UserWarning,
                 stacklevel=4,
             )
+        if y.dtype.kind in "iu" and classes.dtype.kind in "iu" and y.size:
+            codes = _codes_in_classes(y, classes)
+            if codes is not None:
+                return codes, None, classes
         try:
             inside = np.isin(y, classes)
         except TypeError:
