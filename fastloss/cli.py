@@ -11,6 +11,13 @@ def _cmd_info(args):
 
 
 def _cmd_bench(args):
+    import os
+
+    # Round-robin timing on few cores: an OpenMP pool that keeps spinning after a peer's call
+    # (torch, sklearn's prange loops) would steal the cores from whoever runs next. Passive
+    # waiting makes each contender pay only for its own work. Set before those libraries load.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("KMP_BLOCKTIME", "0")
     import fastloss
     from fastloss import bench
 
