@@ -176,6 +176,14 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     empty input or all -inf, +inf if any term is +inf, nan if any is nan. With ``b``, terms
     with b == 0 are dropped; a negative sum gives nan unless ``return_sign=True``.
     """
+    if (b is None and not keepdims and not return_sign and type(a) is np.ndarray and a.ndim == 1
+            and (a.dtype == _F64 or a.dtype == _F32) and a.flags.c_contiguous
+            and 0 < a.shape[0] <= SERIAL_MAX_ELEMENTS and (axis is None or (
+                type(axis) is int and axis in (0, -1)))):
+        # the common tiny call (one short native vector): skip the general bookkeeping
+        res = np.empty((1, 1), dtype=a.dtype)
+        _backends.kernels(a.shape[0]).logsumexp(a.reshape(1, a.shape[0], 1), res)
+        return res[0, 0]
     func = "logsumexp"
     arr = as_real_array(a, "a", func)
     if b is not None:
