@@ -217,15 +217,34 @@ def _input_bytes(data):
     return data.nbytes
 
 
-def run(quick=False, repeats=None, min_time=None, only=None, log=print):
-    """Run every workload; returns a list of result dicts (one per contender)."""
+def _pinned(backend, fn):
+    import fastloss
+
+    def call(data):
+        with fastloss.set_backend(backend):
+            return fn(data)
+
+    return call
+
+
+def run(quick=False, repeats=None, min_time=None, only=None, log=print, cython_column=None):
+    """Run every workload; returns a list of result dicts (one per contender). With
+    ``cython_column`` (default: when the Cython backend is built and Numba serves large inputs)
+    fastloss pinned to its Cython backend is timed as an extra contender."""
+    import fastloss
+
+    if cython_column is None:
+        cython_column = "cython" in fastloss.available_backends() and fastloss.get_backend() != "cython"
     repeats = repeats or (3 if quick else 5)
     results = []
     for wl in workloads(quick):
         if only and only not in wl.name:
             continue
         data = wl.make()
-        contenders = {"fastloss": wl.ours, **wl.peers}
+        contenders = {"fastloss": wl.ours}
+        if cython_column:
+            contenders["fastloss, cython backend"] = _pinned("cython", wl.ours)
+        contenders.update(wl.peers)
         # warm-up (compiles numba kernels, fills caches) and inner-loop size per contender
         inner = {}
         for label, fn in contenders.items():
@@ -253,7 +272,7 @@ def run(quick=False, repeats=None, min_time=None, only=None, log=print):
         line = f"{wl.name:<42} fastloss {_fmt(ours):>9}"
         if floor is not None:
             line += f" ({floor / ours:.0%} of read floor)"
-        for label in wl.peers:
+        for label in list(contenders)[1:]:
             r = [e for e in results if e["workload"] == wl.name and e["contender"] == label][0]
             line += f" | {label} {_fmt(r['median_s'])} ({r['ratio']:.1f}x)"
         log(line)
