@@ -90,13 +90,7 @@ def current_name(size=None):
 
 def kernels(size=None):
     """The kernel module that serves a call on ``size`` elements (imported on first use)."""
-    name = _state["name"] if _state["env_read"] else _pinned_name()
-    if name is None:
-        name = _auto_name(size)
-    module = _loaded.get(name)
-    if module is None:
-        module = load(name)
-    return module
+    return load(current_name(size))
 
 
 def family(module_name, backend=None, size=None):
@@ -106,14 +100,14 @@ def family(module_name, backend=None, size=None):
     name = backend or current_name(size)
     candidates = [name] if (backend or _pinned_name()) else [name] + [
         b for b in available_backends() if b != name]
-    for candidate in candidates:
+    for candidate in candidates[:-1]:
         load(candidate)
         try:
             return importlib.import_module(f"{_MODULES[candidate]}.{module_name}")
         except ImportError:
-            if candidate == candidates[-1]:
-                raise
-    raise ImportError(module_name)
+            continue
+    load(candidates[-1])
+    return importlib.import_module(f"{_MODULES[candidates[-1]]}.{module_name}")
 
 
 def get_backend():

@@ -9,9 +9,6 @@ class InvalidParameterError(ValueError, TypeError):
     """A parameter has the wrong type or value (both a ValueError and a TypeError, as sklearn)."""
 
 
-KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def as_real_array(x, name, func):
     """``np.asarray(x)`` for real numeric input; TypeError naming ``name`` for anything else."""
     if x is None:
@@ -85,7 +82,7 @@ def is_array_like(x):
     if isinstance(x, numbers.Number) or np.isscalar(x):
         return False
     if isinstance(x, np.ndarray):
-        return x.ndim > 0 or True
+        return True
     return hasattr(x, "__len__") or hasattr(x, "shape") or hasattr(x, "__array__")
 
 

@@ -11,12 +11,12 @@ import numpy as np
 
 from .. import _backends
 from .._labels import encode_targets
-from .._validation import check_bool, require_array_like
+from .._validation import check_bool, kernel_input, require_array_like
 
 _PROBA_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16))
 
 
-def _num_samples(x, name):
+def _num_samples(x):
     if hasattr(x, "shape") and len(getattr(x, "shape")) > 0:
         return int(x.shape[0])
     if hasattr(x, "shape"):
@@ -91,7 +91,7 @@ def _coerce_weights(sample_weight, n):
 
 
 def _check_lengths(*arrays):
-    lengths = [_num_samples(a, "") for a in arrays if a is not None]
+    lengths = [_num_samples(a) for a in arrays if a is not None]
     if len(set(lengths)) > 1:
         raise ValueError(
             "Found input variables with inconsistent numbers of samples: %r" % [int(x) for x in lengths]
@@ -185,9 +185,9 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
     w, codes, indicator = _prepare_targets(
         y_true, p, sample_weight, labels, p_errors_then_rowsum_warning
     )
-    work = p if p.dtype != np.float16 else p.astype(np.float32)
-    work = np.ascontiguousarray(work) if work.dtype.isnative else np.ascontiguousarray(
-        work, dtype=work.dtype.newbyteorder("="))
+    # float16 is scored in float32 (clipped at float16's eps below); other dtypes as they are
+    work_dtype = np.dtype(np.float32) if p.dtype.itemsize == 2 else p.dtype.newbyteorder("=")
+    work = kernel_input(p, work_dtype)
     eps = float(np.finfo(p.dtype).eps)
     kern = _backends.kernels(work.size)
     if indicator is not None:
@@ -221,7 +221,7 @@ def log_loss_from_logits(y_true, logits, *, normalize=True, sample_weight=None, 
     z = _coerce_scores(logits)
     w, codes, indicator = _prepare_targets(y_true, z, sample_weight, labels, lambda: None)
     work_dtype = np.float32 if z.dtype == np.float32 else np.float64
-    work = np.ascontiguousarray(z, dtype=work_dtype)
+    work = kernel_input(z, np.dtype(work_dtype))
     kern = _backends.kernels(work.size)
     if indicator is not None:
         # soft / multilabel targets: Σ_k Y_k (logsumexp(z_i) - z_ik); rare, so done row-wise here

@@ -33,6 +33,12 @@ def _logaddexp_dtype(dtype):
     return np.logaddexp(0, np.zeros(1, dtype)).dtype
 
 
+@functools.lru_cache(maxsize=64)
+def _exp_dtype(dtype):
+    """Result dtype of np.exp(x) (scipy's softmax dtype rule; bool is refused before)."""
+    return np.exp(np.zeros(1, dtype)).dtype
+
+
 def _floating_dtype(dtype):
     """scipy's force_floating promotion: real floats stay, anything else becomes float64."""
     return np.dtype(dtype.type) if dtype.kind == "f" else _F64
@@ -162,7 +168,7 @@ def _lse_1d_parallel(kern, x3, work):
     parts[:q] = part_head
     tail = flat[q * ELEMENT_BLOCK:]
     part_tail = np.empty((1, 1), dtype=work)
-    kern.logsumexp(np.ascontiguousarray(tail).reshape(1, -1, 1), part_tail)
+    kern.logsumexp(tail.reshape(1, -1, 1), part_tail)
     parts[q] = part_tail[0]
     res = np.empty((1, 1), dtype=np.float64)
     kern.logsumexp(parts.reshape(1, q + 1, 1), res)
@@ -242,7 +248,7 @@ def _softmax_like(kernel_name, func, x, axis):
     if arr.dtype.kind == "b":
         raise TypeError(f"{func}(): x must be numeric, got boolean (scipy.special.{func} "
                         "does not support it either)")
-    result_dtype = np.exp(np.zeros(1, arr.dtype)).dtype
+    result_dtype = _exp_dtype(arr.dtype)
     was_0d = arr.ndim == 0
     if was_0d:
         arr = arr.reshape(1)

@@ -50,37 +50,26 @@ def _run(size, serial, parallel, *args):
     return serial(*args)
 
 
-def _map(serial_range, parallel):
-    def kernel(x, out):
-        n = x.shape[0]
-        if n <= SERIAL_MAX_ELEMENTS or _threads["n"] == 1:
-            serial_range(x, out, 0, n)
-        else:
-            _run(n, lambda a, o: serial_range(a, o, 0, a.shape[0]), parallel, x, out)
+def _over_rows(serial_range, parallel):
+    """Kernel ``f(x, *outs)`` for a ``*_range(x, *outs, start, stop)`` over x's first axis and
+    its prange twin."""
 
-    return kernel
+    def serial(x, *outs):
+        serial_range(x, *outs, 0, x.shape[0])
 
-
-expit = _map(_s.expit_range, _s.expit_par)
-softplus = _map(_s.softplus_range, _s.softplus_par)
-log_expit = _map(_s.log_expit_range, _s.log_expit_par)
-
-
-def _rows(serial_range, parallel):
     def kernel(x, *outs):
-        m = x.shape[0]
-        if x.size <= SERIAL_MAX_ELEMENTS or _threads["n"] == 1:
-            serial_range(x, *outs, 0, m)
-        else:
-            _run(x.size, lambda *a: serial_range(*a, 0, m), parallel, x, *outs)
+        _run(x.size, serial, parallel, x, *outs)
 
     return kernel
 
 
-logsumexp = _rows(_s.logsumexp_range, _s.logsumexp_par)
-logsumexp_b = _rows(_s.logsumexp_b_range, _s.logsumexp_b_par)
-softmax = _rows(_s.softmax_range, _s.softmax_par)
-log_softmax = _rows(_s.log_softmax_range, _s.log_softmax_par)
+expit = _over_rows(_s.expit_range, _s.expit_par)
+softplus = _over_rows(_s.softplus_range, _s.softplus_par)
+log_expit = _over_rows(_s.log_expit_range, _s.log_expit_par)
+logsumexp = _over_rows(_s.logsumexp_range, _s.logsumexp_par)
+logsumexp_b = _over_rows(_s.logsumexp_b_range, _s.logsumexp_b_par)
+softmax = _over_rows(_s.softmax_range, _s.softmax_par)
+log_softmax = _over_rows(_s.log_softmax_range, _s.log_softmax_par)
 
 
 def _probability_tuple(t):

@@ -1,9 +1,10 @@
 """Numba log-loss kernels (see fastloss/_numpy/metrics.py for the contract and return tuples).
 
-Each ``*_block`` computes one block's partials; ``*_blocks`` runs every block (under prange when
-``parallel``) and adds the partials in block order, so the result is bitwise identical for any
-thread count. Probabilities are read once: the same pass clips, takes the log, and gathers what
-validation needs (min, max, nan count, worst row-sum error). No n x k temporary is made.
+Each ``*_block`` computes one block's partials; ``*_serial`` and ``*_par`` run every block (the
+latter under prange) and add the partials in block order, so the result is bitwise identical for
+any thread count. Validation (min, max, nan count, worst row-sum error) is gathered from the same
+block while it is in cache, not in a separate sweep over the input. No n x k temporary is made;
+per-block buffers hold at most one block of per-sample losses.
 """
 import numpy as np
 from numba import njit, prange
