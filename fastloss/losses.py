@@ -28,6 +28,7 @@ from ._api.losses import (
     KLDiv,
     LogCosh,
     Loss,
+    LossSums,
     MulticlassHinge,
     Pinball,
     Poisson,
@@ -40,7 +41,7 @@ CATALOGUE = {cls.name: cls() for cls in CLASSES}
 # module-level aliases: fastloss.losses.cross_entropy is CATALOGUE["cross_entropy"]
 globals().update(CATALOGUE)
 
-__all__ = ["CATALOGUE", "Loss"] + [cls.__name__ for cls in CLASSES] + list(CATALOGUE)
+__all__ = ["CATALOGUE", "Loss", "LossSums"] + [cls.__name__ for cls in CLASSES] + list(CATALOGUE)
 
 
 class _CatalogueModule(types.ModuleType):

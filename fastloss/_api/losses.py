@@ -6,6 +6,7 @@ other real raw is computed in float64. Targets are converted to raw's dtype (int
 int64). A nan anywhere in a result raises ValueError, with the cause found on that slow path only.
 """
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -14,6 +15,15 @@ from .._numpy import losses as K
 from .._validation import as_real_array, check_out
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+class LossSums(NamedTuple):
+    """Mergeable partial sums of a loss over some rows (``Loss.sums``): add the fields of several
+    parts with ``math.fsum`` and ``sum_wl / sum_w`` is the mean over all of them."""
+
+    sum_wl: float  #: Σ w_i l_i
+    sum_w: float  #: Σ w_i, the mean's denominator (ignore_index rows and class weights applied)
+    n: int  #: rows seen
 
 
 def _param(value, name, cls, *, low=None, high=None, low_open=False, high_open=False):
@@ -173,6 +183,19 @@ class Loss:
         if sum_wl != sum_wl:
             self._raise_undefined(y, work, w, func)
         return _reduce(sum_wl, sum_w, reduction, func)
+
+    def sums(self, y_true, raw, *, sample_weight=None):
+        """The mergeable partials ``LossSums(sum_wl, sum_w, n)`` of this loss on these rows.
+
+        Validation is that of ``loss`` (same errors); the parts of a split data set add up (with
+        ``math.fsum``) to the sums of the whole, which is how ``fastloss score`` and
+        ``fastloss.dask`` compute exact means chunk by chunk."""
+        func = self._func("sums")
+        y, work, w, shape, dtype = self._coerce(y_true, raw, sample_weight, func)
+        sum_wl, sum_w = self._call("loss", y, work, w, np.empty(0, dtype=dtype))
+        if sum_wl != sum_wl:
+            self._raise_undefined(y, work, w, func)
+        return LossSums(float(sum_wl), float(sum_w), int(work.shape[0]))
 
     def gradient(self, y_true, raw, *, sample_weight=None, out=None):
         func = self._func("gradient")
