@@ -50,7 +50,7 @@ def lse_tile(x, i0, nt, buf, mx, cnt, s, bad):
             s[j] += 0.0 if is_max else exp(v - mx[j])
 
 
-@njit(inline="always", **_JIT)
+@njit(forceinline=True, **_JIT)
 def lse_lane(mx, cnt, s, bad, j):
     """The row's logsumexp from its lane state: +-inf max is the answer, a nan makes it nan."""
     m = mx[j]

@@ -47,7 +47,7 @@ NAME = "numba"
 # error_model="numpy": a division by zero gives inf/nan (handled as values) instead of raising.
 _JIT = dict(nogil=True, cache=True, error_model="numpy")
 _PAR = dict(nogil=True, cache=True, parallel=True, error_model="numpy")
-_INL = dict(inline="always", nogil=True, cache=True, error_model="numpy")
+_INL = dict(forceinline=True, nogil=True, cache=True, error_model="numpy")
 _INF = np.inf
 _NAN = np.nan
 _LOG2 = math.log(2.0)

@@ -20,7 +20,7 @@ from .special import lse1, softplus1
 _NPART = 6
 
 
-@njit(inline="always", **_JIT)
+@njit(forceinline=True, **_JIT)
 def _init(part):
     part[0] = 0.0
     part[1] = 0.0
@@ -30,7 +30,7 @@ def _init(part):
     part[5] = 0.0
 
 
-@njit(inline="always", **_JIT)
+@njit(forceinline=True, **_JIT)
 def _add(part, w, have_w, i, loss):
     """Accumulate w_i * loss_i; a zero weight adds nothing even if the loss is infinite."""
     if have_w:
@@ -43,7 +43,7 @@ def _add(part, w, have_w, i, loss):
         part[1] += 1.0
 
 
-@njit(inline="always", **_JIT)
+@njit(forceinline=True, **_JIT)
 def _observe(part, v):
     if v < part[2]:
         part[2] = v
@@ -70,7 +70,7 @@ def _combine(parts):
 _LANES = 8
 
 
-@njit(inline="always", **_JIT)
+@njit(forceinline=True, **_JIT)
 def _scan(part, p, start, stop):
     """min, max (ignoring nan) and nan count of flat p[start:stop] into part[2:5].
 
@@ -95,7 +95,7 @@ def _scan(part, p, start, stop):
         part[4] += nan[j]
 
 
-@njit(inline="always", **_JIT)
+@njit(forceinline=True, **_JIT)
 def _add_losses(part, loss, w, have_w, start, n):
     """part[0] += Σ w_i·loss_i (zero weights add nothing), part[1] += Σ w_i; four running sums
     break the add latency chain (fixed order: deterministic)."""

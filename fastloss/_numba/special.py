@@ -20,20 +20,20 @@ from ._math import exp, log, log1p
 
 
 # ---------------------------------------------------------------- scalar formulas
-@njit(inline="always", **_JIT)
+@njit(forceinline=True, **_JIT)
 def expit1(x):
     """1 / (1 + exp(-x)), through e = exp(-|x|) <= 1 so nothing overflows."""
     e = exp(-abs(x))
     return (1.0 if x >= 0 else e) / (1.0 + e)
 
 
-@njit(inline="always", **_JIT)
+@njit(forceinline=True, **_JIT)
 def softplus1(x):
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); exact limits at +-inf, nan stays nan."""
     return (x if x > 0.0 else 0.0) + log1p(exp(-abs(x)))
 
 
-@njit(inline="always", **_JIT)
+@njit(forceinline=True, **_JIT)
 def log_expit1(x):
     """log(expit(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|))."""
     return (x if x < 0.0 else 0.0) - log1p(exp(-abs(x)))
@@ -80,7 +80,7 @@ def log_expit_par(x, out):
 
 
 # ---------------------------------------------------------------- row reductions
-@njit(inline="always", **_JIT)
+@njit(forceinline=True, **_JIT)
 def row_max(x, i, j):
     """Max of x[i, :, j] ignoring nan, and whether a nan was seen."""
     k = x.shape[1]
@@ -95,7 +95,7 @@ def row_max(x, i, j):
     return mx, seen_nan
 
 
-@njit(inline="always", **_JIT)
+@njit(forceinline=True, **_JIT)
 def lse1(x, i, j):
     """logsumexp of x[i, :, j] = m + log(c) + log1p(s / c), with m the max, c its multiplicity
     and s the sum of exp(v - m) over the other terms (Blanchard, Higham & Higham 2021): keeping
