@@ -1,6 +1,7 @@
 """Build script: compiles the Cython backend (fastloss/_cython/*.pyx) with OpenMP when available.
 
-Every .pyx in fastloss/_cython becomes one extension module. OpenMP is detected by compiling a
+Every .pyx in fastloss/_cython becomes one extension module; losses.pyx is generated first from
+losses.pyx.tp and the formulas of fastloss/_formulas.py (fastloss/_cython/generate.py). OpenMP is detected by compiling a
 tiny program with -fopenmp; when the compiler lacks it the extensions are built serial (the
 `prange` loops then run on one thread) and `fastloss info` reports "openmp: no".
 Set FASTLOSS_NATIVE=1 to add -march=native (never the default: wheels must run anywhere).
@@ -36,7 +37,18 @@ def _compiler_supports_openmp():
             return False
 
 
+def _generate_sources():
+    """losses.pyx is written from losses.pyx.tp and fastloss/_formulas.py (generate.py)."""
+    sys.path.insert(0, os.path.join(HERE, CYTHON_DIR))
+    try:
+        import generate
+    finally:
+        sys.path.pop(0)
+    generate.generate()
+
+
 def _extensions():
+    _generate_sources()
     sources = sorted(glob.glob(os.path.join(CYTHON_DIR, "*.pyx")))
     if not sources:
         return []

@@ -1,5 +1,5 @@
 """The loss catalogue: one object per loss, each with ``loss``, ``gradient``, ``loss_gradient``
-and ``gradient_hessian`` (see ``fastloss._api.losses.Loss`` and docs/losses.md).
+and ``gradient_hessian`` (see ``fastloss._api.losses.Loss``; the contract of each loss is fastloss/_catalogue.py).
 
 >>> import fastloss.losses as fl
 >>> fl.CATALOGUE["cross_entropy"].loss([0, 1], [[2.0, 0.0], [0.0, 1.0]])
@@ -13,28 +13,9 @@ one instance of every loss with default parameters.
 import sys
 import types
 
-from ._api.losses import (
-    CLASSES,
-    AbsoluteError,
-    AsymmetricAbsoluteError,
-    BetaNLL,
-    BinaryCrossEntropy,
-    BinaryCrossEntropyProba,
-    CrossEntropy,
-    Focal,
-    GaussianNLL,
-    Hinge,
-    Huber,
-    KLDiv,
-    LogCosh,
-    Loss,
-    LossSums,
-    MulticlassHinge,
-    Pinball,
-    Poisson,
-    SoftCrossEntropy,
-    SquaredError,
-)
+from ._api.losses import CLASSES, Loss, LossSums
+
+globals().update({cls.__name__: cls for cls in CLASSES})
 
 CATALOGUE = {cls.name: cls() for cls in CLASSES}
 

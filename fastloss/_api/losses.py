@@ -1,5 +1,7 @@
 """The loss catalogue's Python side: validation, dtypes, shapes, reductions, ``out=``; one kernel
 call per method (kernels: ``_backends.family("losses")``, contract in fastloss/_numpy/losses.py).
+The classes are made from the contract (fastloss/_catalogue.py): a loss's name, shape, target,
+named parameters and domains are read there, nothing here is per loss.
 
 dtype rule: float32 raw stays float32 (outputs float32, math in float64 inside the kernels); any
 other real raw is computed in float64. Targets are converted to raw's dtype (integer labels to
@@ -11,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _backends
-from .._numpy import losses as K
+from .. import _catalogue
 from .._validation import as_real_array, check_out
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -61,23 +63,86 @@ class Loss:
     """
 
     name = "loss"
-    family = "elem"
-    kind = -1
-    has_hessian = True
-    #: number of raw columns (None: any K >= 1; 0: 1-D raw)
-    raw_columns = 0
-    #: what y_true holds: "real", "labels" (integer classes) or "distribution" (n, K)
-    target = "real"
+    spec = None  # the contract entry (fastloss._catalogue.Spec)
+
+    def __init__(self, **params):
+        cls = type(self).__name__
+        self._values = {}
+        for prm in self.spec.params:
+            if prm.kind == "dtype_eps":
+                continue
+            value = params.pop(prm.name, prm.default)
+            if prm.kind == "bool":
+                value = bool(value)
+            elif not (prm.kind == "optional" and value is None):
+                value = _param(value, prm.name, cls, low=prm.low, high=prm.high,
+                               low_open=prm.low_open, high_open=prm.high_open)
+            self._values[prm.name] = value
+        if self.spec.target == "labels":
+            self.class_weight = _class_vector(params.pop("class_weight", None), "class_weight", cls)
+            ignore_index = params.pop("ignore_index", -100)
+            if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
+                raise TypeError(f"{cls}: ignore_index must be an int, got {ignore_index!r}")
+            self.ignore_index = int(ignore_index)
+            if self.spec.per_class:
+                self._values[self.spec.per_class] = _class_vector(
+                    params.pop(self.spec.per_class, None), self.spec.per_class, cls)
+        if params:
+            raise TypeError(f"{cls}() got unexpected keyword argument(s) {sorted(params)}")
+
+    def __getattr__(self, name):
+        values = self.__dict__.get("_values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def has_hessian(self):
+        return self.spec.has_hessian
+
+    @property
+    def shape(self):
+        """"elementwise" (raw (n,)), "paired" (raw (n, 2)) or "rows" (raw (n, K))."""
+        return self.spec.shape
+
+    @property
+    def target(self):
+        return self.spec.target
+
+    @property
+    def raw_columns(self):
+        """Number of raw columns (None: any K >= 1; 0: 1-D raw)."""
+        return 0 if self.spec.shape == _catalogue.ELEMENTWISE else self.spec.columns
 
     # ---------------------------------------------------------------- parameters
     def _params(self, dtype):
-        return np.zeros(2)
+        """The scalar parameters in the contract's order, as the formulas take them."""
+        out = []
+        for prm in self.spec.params:
+            if prm.kind == "dtype_eps":
+                out.append(float(np.finfo(dtype).eps))
+                continue
+            v = self._values[prm.name]
+            out.append(-1.0 if v is None else float(v))
+        return out
 
     def _class_weight(self):
-        return np.empty(0)
+        cw = getattr(self, "class_weight", None)
+        return _EMPTY if cw is None else cw
+
+    def _class_factor(self):
+        cf = self._values.get(self.spec.per_class) if self.spec.per_class else None
+        return _EMPTY if cf is None else cf
 
     def get_params(self):
-        return {}
+        out = {}
+        for k, v in self._values.items():
+            out[k] = v.tolist() if isinstance(v, np.ndarray) else v
+        if self.spec.target == "labels":
+            cw = self.class_weight
+            out["class_weight"] = None if cw is None else cw.tolist()
+            out["ignore_index"] = self.ignore_index
+        return out
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -129,10 +194,6 @@ class Loss:
             raise ValueError(f"{func}(): y_true must have shape ({n},), got {y.shape}")
         return np.ascontiguousarray(y, dtype=work.dtype)
 
-    def _domain_error(self, y, work):
-        """A message when y_true (or raw) is outside the loss's domain, else None (slow path)."""
-        return None
-
     def _raise_undefined(self, y, work, w, func):
         with np.errstate(invalid="ignore"):
             if np.isnan(work).any():
@@ -156,14 +217,29 @@ class Loss:
             # the NumPy reference computes the same values
             return _backends.family("losses", backend="numpy")
 
-    def _call(self, op, y, work, w, *args):
-        fn = getattr(self._kernels(work.size), f"{self.family}_{op}")
-        if self.family == "labels":
-            return fn(self.kind, y, work, w, self._class_weight(), self._params(work.dtype), *args)
-        return fn(self.kind, y, work, w, self._params(work.dtype), *args)
+    def _call(self, op, y, work, w, scale=1.0, out=None, grad=None, hess=None):
+        """One kernel call: (Σ w l, Σ w, nan count in grad/hess)."""
+        e1 = np.empty(0, dtype=work.dtype)
+        e2 = np.empty((0,) * work.ndim, dtype=work.dtype)
+        kern = self._kernels(work.size)
+        return kern.compute(self.name, op, y, work, w, self._class_weight(), self._class_factor(),
+                            getattr(self, "ignore_index", -100), self._params(work.dtype),
+                            float(scale), e1 if out is None else out, e2 if grad is None else grad,
+                            e2 if hess is None else hess)
 
     def _sum_w(self, y, w, n):
         return float(n) if w.shape[0] == 0 else float(np.sum(w))
+
+    def _domain_error(self, y, work):
+        """A message when y_true (or raw) is outside the loss's domain, else None (slow path)."""
+        yd, rd = self.spec.y_domain, self.spec.raw_domain
+        if rd == "probability" and ((work < 0).any() or (work > 1).any()):
+            return "raw must hold probabilities in [0, 1]"
+        if yd in _Y_DOMAINS:
+            ok, msg = _Y_DOMAINS[yd]
+            if not ok(y).all():
+                return msg.format(name=self.name)
+        return None
 
     # ---------------------------------------------------------------- public methods
     def loss(self, y_true, raw, *, sample_weight=None, reduction="mean", out=None):
@@ -173,13 +249,13 @@ class Loss:
         n = work.shape[0]
         if reduction == "none":
             target, final = _target_array(out, (n,), dtype, func)
-            sum_wl, sum_w = self._call("loss", y, work, w, target)
+            sum_wl, sum_w, _ = self._call("loss", y, work, w, out=target)
             if sum_wl != sum_wl:
                 self._raise_undefined(y, work, w, func)
             return _finish(target, final)
         if out is not None:
             raise ValueError(f"{func}(): out is only used with reduction='none'")
-        sum_wl, sum_w = self._call("loss", y, work, w, np.empty(0, dtype=dtype))
+        sum_wl, sum_w, _ = self._call("loss", y, work, w)
         if sum_wl != sum_wl:
             self._raise_undefined(y, work, w, func)
         return _reduce(sum_wl, sum_w, reduction, func)
@@ -192,7 +268,7 @@ class Loss:
         ``fastloss.dask`` compute exact means chunk by chunk."""
         func = self._func("sums")
         y, work, w, shape, dtype = self._coerce(y_true, raw, sample_weight, func)
-        sum_wl, sum_w = self._call("loss", y, work, w, np.empty(0, dtype=dtype))
+        sum_wl, sum_w, _ = self._call("loss", y, work, w)
         if sum_wl != sum_wl:
             self._raise_undefined(y, work, w, func)
         return LossSums(float(sum_wl), float(sum_w), int(work.shape[0]))
@@ -201,7 +277,7 @@ class Loss:
         func = self._func("gradient")
         y, work, w, shape, dtype = self._coerce(y_true, raw, sample_weight, func)
         target, final = _target_array(out, shape, dtype, func)
-        n_nan = self._call("gradient", y, work, w, 1.0, target.reshape(work.shape))
+        _, _, n_nan = self._call("gradient", y, work, w, grad=target.reshape(work.shape))
         if n_nan:
             self._raise_undefined(y, work, w, func)
         return _finish(target, final)
@@ -225,8 +301,8 @@ class Loss:
             if loss_out is not None:
                 raise ValueError(f"{func}(): a loss out array is only used with reduction='none'")
             ltarget = lfinal = np.empty(0, dtype=dtype)
-        sum_wl, sum_w = self._call("loss_gradient", y, work, w, scale, ltarget,
-                                   gtarget.reshape(work.shape))
+        sum_wl, sum_w, _ = self._call("loss_gradient", y, work, w, scale, out=ltarget,
+                                      grad=gtarget.reshape(work.shape))
         if sum_wl != sum_wl:
             self._raise_undefined(y, work, w, func)
         grad = _finish(gtarget, gfinal)
@@ -240,8 +316,8 @@ class Loss:
         grad_out, hess_out = _pair_out(out, func)
         gtarget, gfinal = _target_array(grad_out, shape, dtype, func)
         htarget, hfinal = _target_array(hess_out, shape, dtype, func)
-        n_nan = self._call("gradient_hessian", y, work, w, gtarget.reshape(work.shape),
-                           htarget.reshape(work.shape))
+        _, _, n_nan = self._call("gradient_hessian", y, work, w, grad=gtarget.reshape(work.shape),
+                                 hess=htarget.reshape(work.shape))
         if n_nan:
             self._raise_undefined(y, work, w, func)
         return _finish(gtarget, gfinal), _finish(htarget, hfinal)
@@ -306,255 +382,28 @@ def _reduce(sum_wl, sum_w, reduction, func):
 
 
 # ================================================================ the catalogue's classes
-class _Elementwise(Loss):
-    family = "elem"
-    raw_columns = 0
+_EMPTY = np.empty(0)
+
+_Y_DOMAINS = {
+    "binary": (lambda y: np.isin(y, (0, 1)), "y_true must hold 0/1 labels for {name}"),
+    "signed_binary": (lambda y: np.isin(y, (-1, 0, 1)), "y_true must hold labels -1/+1 or 0/1 for {name}"),
+    "nonnegative": (lambda y: y >= 0, "y_true must be non-negative for {name}"),
+    "open_unit": (lambda y: (y > 0) & (y < 1), "y_true must be in the open interval (0, 1) for {name}"),
+}
 
 
-class BinaryCrossEntropy(_Elementwise):
-    """Binary cross-entropy from logits: l = pos_weight·y·softplus(-raw) + (1-y)·softplus(raw)
-    (= -pos_weight·y·log σ(raw) - (1-y)·log(1-σ(raw)); PyTorch's BCEWithLogitsLoss; with
-    pos_weight=1 scikit-learn's HalfBinomialLoss). y in [0, 1] (soft labels allowed).
-    gradient σ(raw)(pos_weight·y + 1 - y) - pos_weight·y; hessian σ(1-σ)(pos_weight·y + 1 - y)."""
-
-    name = "binary_cross_entropy"
-    kind = K.BCE
-
-    def __init__(self, pos_weight=1.0):
-        self.pos_weight = _param(pos_weight, "pos_weight", type(self).__name__, low=0.0, low_open=True)
-
-    def _params(self, dtype):
-        return np.array([self.pos_weight, 0.0])
-
-    def get_params(self):
-        return {"pos_weight": self.pos_weight}
-
-
-class BinaryCrossEntropyProba(_Elementwise):
-    """Binary cross-entropy from probabilities (raw = P(y=1)), clipped to [eps, 1-eps] with eps
-    the machine epsilon of raw's dtype, as sklearn.metrics.log_loss: l = -y log p - (1-y) log(1-p).
-    gradient -y/p + (1-y)/(1-p) and hessian y/p² + (1-y)/(1-p)², both at the clipped p. raw
-    outside [0, 1] raises ValueError."""
-
-    name = "binary_cross_entropy_proba"
-    kind = K.BCE_PROBA
-
-    def _params(self, dtype):
-        return np.array([float(np.finfo(dtype).eps), 0.0])
-
-    def _domain_error(self, y, work):
-        if (work < 0).any() or (work > 1).any():
-            return "raw must hold probabilities in [0, 1]"
+def _class_vector(value, name, cls):
+    """A per-class vector (class_weight, or a loss's per-class parameter): finite, >= 0, 1-D."""
+    if value is None:
         return None
-
-
-class Focal(_Elementwise):
-    """Sigmoid focal loss (Lin et al. 2017; torchvision.ops.sigmoid_focal_loss) on logits, y in
-    {0, 1}: l = α_t (1 - p_t)^γ · BCE(raw, y), p_t = σ(raw) if y = 1 else 1 - σ(raw),
-    α_t = α if y = 1 else 1 - α (no α weighting when alpha is None). gamma = 0 and alpha=None
-    give binary_cross_entropy."""
-
-    name = "focal"
-    kind = K.FOCAL
-
-    def __init__(self, gamma=2.0, alpha=0.25):
-        cls = type(self).__name__
-        self.gamma = _param(gamma, "gamma", cls, low=0.0)
-        self.alpha = None if alpha is None else _param(alpha, "alpha", cls, low=0.0, high=1.0)
-
-    def _params(self, dtype):
-        return np.array([self.gamma, -1.0 if self.alpha is None else self.alpha])
-
-    def get_params(self):
-        return {"gamma": self.gamma, "alpha": self.alpha}
-
-    def _domain_error(self, y, work):
-        if not np.isin(y, (0, 1)).all():
-            return "y_true must hold 0/1 labels for the focal loss"
-        return None
-
-
-class SquaredError(_Elementwise):
-    """Half squared error l = (raw - y)²/2 (scikit-learn's HalfSquaredError): the half makes the
-    gradient the residual raw - y and the hessian 1, what gradient boosting expects (LightGBM's
-    l2 objective uses exactly these); its minimiser is the same as that of (raw - y)²."""
-
-    name = "squared_error"
-    kind = K.SQUARED
-
-
-class AbsoluteError(_Elementwise):
-    """Absolute error l = |raw - y|; gradient sign(raw - y) with -1 at a tie (scikit-learn).
-    No hessian (0 almost everywhere): gradient_hessian returns ones (see has_hessian)."""
-
-    name = "absolute_error"
-    kind = K.ABSOLUTE
-    has_hessian = False
-
-
-class Huber(_Elementwise):
-    """Huber loss, l = d²/2 if |d| <= delta else delta(|d| - delta/2), d = raw - y (scikit-learn's
-    HuberLoss with a fixed delta). gradient clip(d, -delta, delta); hessian 1 inside, 0 outside."""
-
-    name = "huber"
-    kind = K.HUBER
-
-    def __init__(self, delta=1.0):
-        self.delta = _param(delta, "delta", type(self).__name__, low=0.0, low_open=True)
-
-    def _params(self, dtype):
-        return np.array([self.delta, 0.0])
-
-    def get_params(self):
-        return {"delta": self.delta}
-
-
-class LogCosh(_Elementwise):
-    """Log-cosh l = log(cosh(raw - y)) (stable form |d| + log1p(exp(-2|d|)) - log 2);
-    gradient tanh(d); hessian sech²(d)."""
-
-    name = "log_cosh"
-    kind = K.LOG_COSH
-
-
-class Pinball(_Elementwise):
-    """Pinball / quantile loss, l = q(y - raw) if y >= raw else (1 - q)(raw - y) (scikit-learn's
-    PinballLoss); gradient -q or 1 - q (-q at a tie). No hessian: gradient_hessian returns ones."""
-
-    name = "pinball"
-    kind = K.PINBALL
-    has_hessian = False
-
-    def __init__(self, quantile=0.5):
-        self.quantile = _param(quantile, "quantile", type(self).__name__, low=0.0, high=1.0,
-                               low_open=True, high_open=True)
-
-    def _params(self, dtype):
-        return np.array([self.quantile, 0.0])
-
-    def get_params(self):
-        return {"quantile": self.quantile}
-
-
-class AsymmetricAbsoluteError(_Elementwise):
-    """Asymmetric absolute error: l = alpha(y - raw) when raw <= y (under-prediction), raw - y
-    otherwise. alpha = 1 is absolute_error; it equals (1 + alpha) × pinball(alpha / (1 + alpha)).
-    No hessian: gradient_hessian returns ones."""
-
-    name = "asymmetric_absolute_error"
-    kind = K.ASYMMETRIC
-    has_hessian = False
-
-    def __init__(self, alpha=2.0):
-        self.alpha = _param(alpha, "alpha", type(self).__name__, low=0.0, low_open=True)
-
-    def _params(self, dtype):
-        return np.array([self.alpha, 0.0])
-
-    def get_params(self):
-        return {"alpha": self.alpha}
-
-
-class Poisson(_Elementwise):
-    """Poisson negative log-likelihood with log link, raw = log(mean): l = exp(raw) - y·raw
-    (scikit-learn's HalfPoissonLoss, PyTorch's PoissonNLLLoss(log_input=True)); full=True adds
-    log(y!) = lgamma(y + 1), the exact NLL. gradient exp(raw) - y, hessian exp(raw). y >= 0."""
-
-    name = "poisson"
-    kind = K.POISSON
-
-    def __init__(self, full=False):
-        self.full = bool(full)
-
-    def _params(self, dtype):
-        return np.array([1.0 if self.full else 0.0, 0.0])
-
-    def get_params(self):
-        return {"full": self.full}
-
-    def _domain_error(self, y, work):
-        if (y < 0).any():
-            return "y_true must be non-negative counts for the Poisson loss"
-        return None
-
-
-class Hinge(_Elementwise):
-    """Binary hinge l = max(0, 1 - s·raw), s = +1 for y = 1 and -1 for y = 0 or -1 (labels ±1 or
-    0/1). Subgradient -s inside the margin, 0 outside. No hessian: gradient_hessian returns ones."""
-
-    name = "hinge"
-    kind = K.HINGE
-    has_hessian = False
-
-    def _domain_error(self, y, work):
-        if not np.isin(y, (-1, 0, 1)).all():
-            return "y_true must hold labels -1/+1 or 0/1 for the hinge loss"
-        return None
-
-
-class _Pair(Loss):
-    family = "pair"
-    raw_columns = 2
-
-
-class GaussianNLL(_Pair):
-    """Heteroscedastic Gaussian NLL, raw = (mean, log variance) as two columns:
-    l = (s + (y - μ)² e^{-s}) / 2 + log(2π)/2 (full=True, the exact NLL; full=False drops the
-    constant, as PyTorch's GaussianNLLLoss). It is a negative log *density* and is negative
-    wherever the density exceeds 1 — legitimate; it is minimised at μ = y, s = log((y - μ)²)."""
-
-    name = "gaussian_nll"
-    kind = K.GAUSSIAN_NLL
-
-    def __init__(self, full=True):
-        self.full = bool(full)
-
-    def _params(self, dtype):
-        return np.array([1.0 if self.full else 0.0, 0.0])
-
-    def get_params(self):
-        return {"full": self.full}
-
-
-class BetaNLL(_Pair):
-    """Beta NLL, raw = (log a, log b) as two columns, 0 < y < 1:
-    l = lnΓ(a) + lnΓ(b) - lnΓ(a + b) - (a - 1) log y - (b - 1) log(1 - y). A negative log density:
-    negative values are legitimate. Gradient a(ψ(a) - ψ(a+b) - log y) (and likewise for b);
-    hessian diagonal adds a²(ψ'(a) - ψ'(a+b))."""
-
-    name = "beta_nll"
-    kind = K.BETA_NLL
-
-    def _domain_error(self, y, work):
-        if not ((y > 0) & (y < 1)).all():
-            return "y_true must be in the open interval (0, 1) for the Beta NLL"
-        return None
+    v = as_real_array(value, name, cls).astype(np.float64)
+    if v.ndim != 1 or not np.isfinite(v).all() or (v < 0).any():
+        raise ValueError(f"{cls}: {name} must be a 1-D array of finite weights >= 0")
+    return v
 
 
 class _Labels(Loss):
-    family = "labels"
-    raw_columns = None
-    target = "labels"
-
-    def __init__(self, class_weight=None, ignore_index=-100):
-        cls = type(self).__name__
-        if class_weight is None:
-            self.class_weight = None
-        else:
-            cw = as_real_array(class_weight, "class_weight", cls).astype(np.float64)
-            if cw.ndim != 1 or not np.isfinite(cw).all() or (cw < 0).any():
-                raise ValueError(f"{cls}: class_weight must be a 1-D array of finite weights >= 0")
-            self.class_weight = cw
-        if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
-            raise TypeError(f"{cls}: ignore_index must be an int, got {ignore_index!r}")
-        self.ignore_index = int(ignore_index)
-
-    def _class_weight(self):
-        return np.empty(0) if self.class_weight is None else self.class_weight
-
-    def get_params(self):
-        cw = None if self.class_weight is None else self.class_weight.tolist()
-        return {"class_weight": cw, "ignore_index": self.ignore_index}
+    """Integer-label losses (target "labels"): label checks, class_weight and ignore_index."""
 
     def _coerce_y(self, y_true, work, func):
         y = as_real_array(y_true, "y_true", func)
@@ -569,10 +418,10 @@ class _Labels(Loss):
                 raise ValueError(f"{func}(): y_true must hold integer class labels")
             y = yi
         y = np.ascontiguousarray(y, dtype=np.int64)
-        if self.class_weight is not None and self.class_weight.shape[0] != k:
-            raise ValueError(
-                f"{func}(): class_weight has {self.class_weight.shape[0]} entries, raw has {k} classes"
-            )
+        for vname in ("class_weight", self.spec.per_class):
+            v = self._values.get(vname) if vname != "class_weight" else self.class_weight
+            if v is not None and v.shape[0] != k:
+                raise ValueError(f"{func}(): {vname} has {v.shape[0]} entries, raw has {k} classes")
         if n:
             lo, hi = int(y.min()), int(y.max())
             if lo < 0 or hi >= k:
@@ -600,48 +449,8 @@ class _Labels(Loss):
         super()._raise_undefined(y, work, w, func)
 
 
-class CrossEntropy(_Labels):
-    """Multiclass cross-entropy from logits, integer labels y in [0, K):
-    l = logsumexp(raw) - Σ_k t_k raw_k with t = (1 - ε) onehot(y) + ε/K (ε = label_smoothing);
-    scikit-learn's HalfMultinomialLoss and PyTorch's CrossEntropyLoss. class_weight[y] multiplies
-    the sample weight of a row (its whole smoothed loss); rows with y == ignore_index have weight
-    0 (excluded from the mean's denominator). gradient softmax(raw) - t; hessian diagonal
-    p(1 - p). +inf logits take the limit (p uniform over them)."""
-
-    name = "cross_entropy"
-    kind = K.CROSS_ENTROPY
-
-    def __init__(self, class_weight=None, label_smoothing=0.0, ignore_index=-100):
-        super().__init__(class_weight, ignore_index)
-        self.label_smoothing = _param(label_smoothing, "label_smoothing", type(self).__name__,
-                                      low=0.0, high=1.0)
-
-    def _params(self, dtype):
-        return np.array([self.label_smoothing, float(self.ignore_index)])
-
-    def get_params(self):
-        p = super().get_params()
-        p["label_smoothing"] = self.label_smoothing
-        return p
-
-
-class MulticlassHinge(_Labels):
-    """Crammer–Singer multiclass hinge: l = max(0, 1 + max_{k≠y} raw_k - raw_y). Subgradient +1 at
-    the (first) best wrong class and -1 at y when the margin is violated. No hessian:
-    gradient_hessian returns ones. class_weight and ignore_index as for cross_entropy."""
-
-    name = "multiclass_hinge"
-    kind = K.MULTICLASS_HINGE
-    has_hessian = False
-
-    def _params(self, dtype):
-        return np.array([0.0, float(self.ignore_index)])
-
-
-class _Dense(Loss):
-    family = "dense"
-    raw_columns = None
-    target = "distribution"
+class _Distribution(Loss):
+    """Target-distribution losses: y_true (n, K) like raw."""
 
     def _domain_error(self, y, work):
         if (y < 0).any():
@@ -655,40 +464,16 @@ class _Dense(Loss):
         super()._raise_undefined(y, work, w, func)
 
 
-class SoftCrossEntropy(_Dense):
-    """Cross-entropy from logits against target distributions Y (n, K):
-    l = Σ_k Y_k (logsumexp(raw) - raw_k); gradient (Σ_k Y_k) softmax(raw) - Y; hessian diagonal
-    (Σ Y) p(1 - p). Rows of Y need not sum to 1 (the loss is linear in Y)."""
-
-    name = "soft_cross_entropy"
-    kind = K.SOFT_CROSS_ENTROPY
+_BASES = {"real": Loss, "labels": _Labels, "distribution": _Distribution}
 
 
-class KLDiv(_Dense):
-    """KL divergence KL(Y || softmax(raw)) = Σ_k Y_k (log Y_k - log softmax(raw)_k), 0 log 0 = 0:
-    soft_cross_entropy minus the entropy of Y, so the same gradient and hessian. PyTorch's
-    kl_div(log_softmax(raw), Y, reduction="sum") per row."""
+def _make_class(spec):
+    names = [p.name for p in spec.params if p.kind != "dtype_eps"]
+    if spec.target == "labels":
+        names += ["class_weight"] + ([spec.per_class] if spec.per_class else []) + ["ignore_index"]
+    doc = spec.doc + ("\n\n    Parameters: " + ", ".join(names) if names else "")
+    return type(spec.class_name, (_BASES[spec.target],),
+                {"name": spec.name, "spec": spec, "__doc__": doc, "__module__": "fastloss.losses"})
 
-    name = "kl_div"
-    kind = K.KL_DIV
 
-
-CLASSES = (
-    BinaryCrossEntropy,
-    BinaryCrossEntropyProba,
-    CrossEntropy,
-    SoftCrossEntropy,
-    Focal,
-    KLDiv,
-    SquaredError,
-    AbsoluteError,
-    Huber,
-    LogCosh,
-    Pinball,
-    AsymmetricAbsoluteError,
-    Poisson,
-    GaussianNLL,
-    BetaNLL,
-    Hinge,
-    MulticlassHinge,
-)
+CLASSES = tuple(_make_class(spec) for spec in _catalogue.SPECS)

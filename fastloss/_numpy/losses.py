@@ -1,38 +1,24 @@
-"""Reference loss kernels (NumPy), and the kernel contract every backend's ``losses`` module follows.
+"""Reference loss kernels (NumPy): written independently of fastloss/_formulas.py, vectorised and
+readable -- the oracle the tests compare the compiled backends against. Also the statement of the
+kernel contract every backend's ``losses`` module follows:
 
-Kernel contract (``fastloss._numba.losses``, ``fastloss._cython.losses``, this module)
-======================================================================================
-A loss belongs to one of four families, by the shape of ``raw`` and of the target. Each family has
-four kernels; ``kind`` (an int, the constants below) selects the per-sample formula inside it.
+    compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess)
+        -> (sum_wl, sum_w, n_nan)
 
-============  ==================  ===================  =========================================
-family        y                   raw                  losses (kind constants)
-============  ==================  ===================  =========================================
-``elem``      (n,) raw's dtype    (n,) float32/64      BCE, BCE_PROBA, FOCAL, SQUARED, ABSOLUTE,
-                                                       HUBER, LOG_COSH, PINBALL, ASYMMETRIC,
-                                                       POISSON, HINGE
-``pair``      (n,) raw's dtype    (n, 2)               GAUSSIAN_NLL, BETA_NLL
-``labels``    (n,) int64          (n, K)               CROSS_ENTROPY, MULTICLASS_HINGE
-``dense``     (n, K) raw's dtype  (n, K)               SOFT_CROSS_ENTROPY, KL_DIV
-============  ==================  ===================  =========================================
-
-Signatures (``F`` is the family prefix; the ``labels`` kernels take ``cw`` after ``w``)::
-
-    F_loss(kind, y, raw, w, [cw,] params, out) -> (sum_wl, sum_w)
-    F_gradient(kind, y, raw, w, [cw,] params, scale, grad) -> n_nan
-    F_loss_gradient(kind, y, raw, w, [cw,] params, scale, out, grad) -> (sum_wl, sum_w)
-    F_gradient_hessian(kind, y, raw, w, [cw,] params, grad, hess) -> n_nan
-
+- ``name``: a loss of fastloss/_catalogue.py; ``op``: "loss", "gradient", "loss_gradient" or
+  "gradient_hessian". ``params``: the loss's scalar parameters in the contract's order (floats).
+- ``y``: (n,) in raw's dtype (real targets), int64 labels, or (n, K) target distributions.
 - ``w``: float64 (n,) sample weights, or length 0 for "no weights" (every weight 1).
-- ``cw``: float64 (K,) class weights, or length 0. The effective weight of row i is
-  ``w[i] * cw[y[i]]``; a row whose label equals ``params[1]`` (ignore_index) has weight 0.
-- ``params``: float64 array of the loss parameters (meaning per kind, documented at each formula;
-  unused entries are 0). ``scale``: a float multiplying every gradient (1/Σw for a "mean").
+- ``cw``: float64 (K,) class weights or length 0 (labels losses): the weight of row i is
+  ``w[i] * cw[y[i]]``, 0 when ``y[i] == ignore``. ``cf``: float64 (K,) values of the loss's
+  per-class parameter, or length 0 (every class 1).
+- ``scale`` multiplies every gradient (1/Σw for a "mean"); hessians are never scaled.
 - ``out``: raw's dtype, (n,), receives ``w_i * l_i``; length 0 means "only return the sums".
-- ``grad``/``hess``: raw's shape and dtype, receive ``scale * w_i * dl_i/draw`` and
-  ``w_i * d2l_i/draw2`` (the diagonal). A row of weight 0 gets exact zeros whatever its loss.
+  ``grad``/``hess``: raw's shape and dtype (length 0 when the op does not write them), receive
+  ``scale * w_i * dl_i/draw`` and ``w_i * d2l_i/draw2`` (the diagonal). A row of weight 0 gets
+  exact zeros whatever its loss.
 - ``sum_wl`` = Σ w_i l_i over rows with w_i != 0 (nan when a loss is undefined); ``sum_w`` = Σ w_i
-  (the effective weights; n when unweighted). ``n_nan`` counts nan entries written to grad/hess.
+  (the effective weights); ``n_nan`` counts nan entries written to grad/hess.
 - Math is float64; results are rounded once into the outputs. Compiled backends add the sums over
   fixed blocks in block order (bitwise identical for any number of threads).
 An undefined value (nan input, y outside the loss's domain, inf - inf) is written as nan; the API
@@ -42,24 +28,7 @@ import math
 
 import numpy as np
 
-# ---------------------------------------------------------------- kind constants (shared)
-BCE = 0  # params: pos_weight
-BCE_PROBA = 1  # params: eps (clip)
-FOCAL = 2  # params: gamma, alpha (alpha < 0: no alpha weighting)
-SQUARED = 3
-ABSOLUTE = 4
-HUBER = 5  # params: delta
-LOG_COSH = 6
-PINBALL = 7  # params: quantile
-ASYMMETRIC = 8  # params: alpha (weight of under-prediction)
-POISSON = 9  # params: full (1.0: add log(y!))
-HINGE = 10
-GAUSSIAN_NLL = 20  # params: full (1.0: add log(2 pi)/2)
-BETA_NLL = 21
-CROSS_ENTROPY = 30  # params: label_smoothing, ignore_index
-MULTICLASS_HINGE = 31  # params: -, ignore_index
-SOFT_CROSS_ENTROPY = 40
-KL_DIV = 41
+from .. import _catalogue
 
 NAME = "numpy"
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -120,9 +89,9 @@ def trigamma(x):
 
 # ---------------------------------------------------------------- per-sample formulas
 # Each returns (loss, gradient, hessian) as float64 arrays, derivatives w.r.t. raw.
-def _elem(kind, y, r, p):
+def _elementwise(name, y, r, p):
     with np.errstate(all="ignore"):
-        if kind == BCE:
+        if name == "binary_cross_entropy":
             pw = p[0]
             c1 = pw * y
             c0 = 1.0 - y
@@ -130,7 +99,7 @@ def _elem(kind, y, r, p):
             loss = _times(c1, _softplus(-r)) + _times(c0, _softplus(r))
             grad = sig * (c1 + c0) - c1
             hess = sig * (1.0 - sig) * (c1 + c0)
-        elif kind == BCE_PROBA:
+        elif name == "binary_cross_entropy_proba":
             eps = p[0]
             q = np.clip(r, eps, 1.0 - eps)
             loss = -(_times(y, np.log(q)) + _times(1.0 - y, np.log1p(-q)))
@@ -138,7 +107,7 @@ def _elem(kind, y, r, p):
             hess = y / (q * q) + (1.0 - y) / ((1.0 - q) * (1.0 - q))
             bad = (r < 0) | (r > 1)
             loss, grad, hess = (np.where(bad, np.nan, v) for v in (loss, grad, hess))
-        elif kind == FOCAL:
+        elif name == "focal":
             gamma, alpha = p[0], p[1]
             s = np.where(y == 1, 1.0, np.where(y == 0, -1.0, np.nan))
             u = s * r
@@ -153,17 +122,17 @@ def _elem(kind, y, r, p):
             grad = -s * at * a * b
             hess = at * a * su * (gamma * b - q * (gamma * (big_l - 1.0) - 1.0))
             hess = np.where(u == -np.inf, 0.0, hess)
-        elif kind == SQUARED:
+        elif name == "squared_error":
             d = r - y
             loss = 0.5 * d * d
             grad = d
             hess = np.ones_like(d)
-        elif kind == ABSOLUTE:
+        elif name == "absolute_error":
             d = r - y
             loss = np.abs(d)
             grad = np.where(d > 0, 1.0, np.where(d <= 0, -1.0, np.nan))
             hess = np.ones_like(d)
-        elif kind == HUBER:
+        elif name == "huber":
             delta = p[0]
             d = r - y
             ad = np.abs(d)
@@ -171,26 +140,26 @@ def _elem(kind, y, r, p):
             loss = np.where(inside, 0.5 * d * d, delta * (ad - 0.5 * delta))
             grad = np.where(inside, d, delta * np.sign(d))
             hess = np.where(inside, 1.0, np.where(ad > delta, 0.0, np.nan))
-        elif kind == LOG_COSH:
+        elif name == "log_cosh":
             d = r - y
             ad = np.abs(d)
             loss = ad + np.log1p(np.exp(-2.0 * ad)) - math.log(2.0)
             t = np.tanh(d)
             grad = t
             hess = 1.0 / np.cosh(d) ** 2
-        elif kind == PINBALL:
+        elif name == "pinball":
             tau = p[0]
             d = y - r
             loss = np.where(d >= 0, tau * d, (tau - 1.0) * d)
             grad = np.where(d >= 0, -tau, np.where(d < 0, 1.0 - tau, np.nan))
             hess = np.ones_like(d)
-        elif kind == ASYMMETRIC:
+        elif name == "asymmetric_absolute_error":
             alpha = p[0]
             d = y - r
             loss = np.where(d >= 0, alpha * d, -d)
             grad = np.where(d >= 0, -alpha, np.where(d < 0, 1.0, np.nan))
             hess = np.ones_like(d)
-        elif kind == POISSON:
+        elif name == "poisson":
             full = p[0]
             e = np.exp(r)
             loss = np.where(r == np.inf, np.inf, e - _times(y, r))
@@ -200,7 +169,7 @@ def _elem(kind, y, r, p):
             hess = e
             bad = y < 0
             loss, grad, hess = (np.where(bad, np.nan, v) for v in (loss, grad, hess))
-        elif kind == HINGE:
+        elif name == "hinge":
             s = np.where(y == 1, 1.0, np.where((y == 0) | (y == -1), -1.0, np.nan))
             m = 1.0 - s * r
             loss = np.maximum(m, 0.0)
@@ -208,16 +177,16 @@ def _elem(kind, y, r, p):
             grad = np.where(m > 0, -s, np.where(m <= 0, 0.0, np.nan))
             hess = np.where(np.isnan(m), np.nan, 1.0)
         else:  # pragma: no cover
-            raise ValueError(f"unknown elementwise loss kind {kind}")
+            raise ValueError(f"unknown elementwise loss {name}")
     return loss, grad, hess
 
 
-def _pair(kind, y, r, p):
+def _paired(name, y, r, p):
     """(n,) losses and (n, 2) gradients / hessians for the two-column losses."""
     r0 = r[:, 0]
     r1 = r[:, 1]
     with np.errstate(all="ignore"):
-        if kind == GAUSSIAN_NLL:
+        if name == "gaussian_nll":
             # l = (s + (y - mu)^2 exp(-s)) / 2 [+ log(2 pi)/2],  raw = (mu, s = log variance)
             full = p[0]
             d = y - r0
@@ -230,7 +199,7 @@ def _pair(kind, y, r, p):
             g1 = 0.5 * (1.0 - q)
             h0 = iv
             h1 = 0.5 * q
-        elif kind == BETA_NLL:
+        elif name == "beta_nll":
             # raw = (log a, log b); l = lnB(a, b) - (a - 1) log y - (b - 1) log(1 - y)
             a = np.exp(r0)
             b = np.exp(r1)
@@ -250,7 +219,7 @@ def _pair(kind, y, r, p):
             bad = ~((y > 0) & (y < 1))
             loss, g0, g1, h0, h1 = (np.where(bad, np.nan, v) for v in (loss, g0, g1, h0, h1))
         else:  # pragma: no cover
-            raise ValueError(f"unknown pair loss kind {kind}")
+            raise ValueError(f"unknown paired loss {name}")
     return loss, np.stack([g0, g1], axis=1), np.stack([h0, h1], axis=1)
 
 
@@ -287,16 +256,16 @@ def _softmax_loss(t, z):
     return loss, grad, hess
 
 
-def _labels(kind, y, z, p):
+def _labels(name, y, z, p, cf):
     n, k = z.shape
-    eps = p[0]
+    eps = p[0] if p else 0.0
     rows = np.arange(n)
     yc = np.clip(y, 0, k - 1)
-    if kind == CROSS_ENTROPY:
+    if name == "cross_entropy":
         t = np.full((n, k), eps / k)
         t[rows, yc] += 1.0 - eps
         return _softmax_loss(t, z)
-    if kind == MULTICLASS_HINGE:
+    if name == "multiclass_hinge":
         with np.errstate(invalid="ignore"):
             zy = z[rows, yc]
             other = z.copy()
@@ -312,14 +281,16 @@ def _labels(kind, y, z, p):
             grad[np.isnan(z).any(axis=1)] = np.nan
             hess = np.ones((n, k))
         return loss, grad, hess
-    raise ValueError(f"unknown labels loss kind {kind}")  # pragma: no cover
+    if name == "multiclass_focal":
+        return _multiclass_focal(y, z, p[0], cf)
+    raise ValueError(f"unknown labels loss {name}")  # pragma: no cover
 
 
-def _dense(kind, y, z, p):
+def _distribution(name, y, z, p):
     t = y.astype(np.float64)
     with np.errstate(all="ignore"):
         loss, grad, hess = _softmax_loss(t, z)
-        if kind == KL_DIV:
+        if name == "kl_div":
             loss = loss + np.sum(_times(t, np.log(t)), axis=1)
         bad = (t < 0).any(axis=1)
         loss = np.where(bad, np.nan, loss)
@@ -327,17 +298,85 @@ def _dense(kind, y, z, p):
     return loss, grad, hess
 
 
-# ---------------------------------------------------------------- kernels
-def _weights(w, n):
-    return np.ones(n) if w.shape[0] == 0 else w
+def _multiclass_focal(y, z, gamma, cf):
+    """l = -alpha_y (1 - p_y)**gamma log p_y, p = softmax(z). Derivatives by the chain rule through
+    p_y (independently of _formulas: dl/dz_j = dl/dp_y * p_y ([j == y] - p_j), and the diagonal of
+    the hessian from d/dz_j of that)."""
+    n, k = z.shape
+    rows = np.arange(n)
+    with np.errstate(all="ignore"):
+        logp = z - _logsumexp_rows(z)[:, None]
+        p = np.exp(logp)
+        lpy = logp[rows, y]
+        py = p[rows, y]
+        q = 1.0 - py
+        a = cf[y] if cf.shape[0] else np.ones(n)
+        loss = a * np.where(q == 0, 0.0, q**gamma) * -lpy
+        # f(p_y) = -q^g log p_y: f' and f'' in p_y
+        qg1 = np.where(q == 0, 0.0, gamma * q ** (gamma - 1.0)) if gamma else np.zeros(n)
+        qg2 = (np.where(q == 0, 0.0, gamma * (gamma - 1.0) * q ** (gamma - 2.0)) if gamma
+               else np.zeros(n))
+        qg = np.where(q == 0, 0.0, q**gamma) if gamma else np.ones(n)
+        f1 = qg1 * lpy - qg / py
+        f2 = -qg2 * lpy + 2.0 * qg1 / py + qg / (py * py)
+        onehot = np.zeros((n, k))
+        onehot[rows, y] = 1.0
+        dpy = py[:, None] * (onehot - p)  # d p_y / d z_j
+        d2py = dpy * (onehot - p) - py[:, None] * p * (1.0 - p)  # d2 p_y / d z_j2
+        grad = a[:, None] * f1[:, None] * dpy
+        hess = a[:, None] * (f2[:, None] * dpy * dpy + f1[:, None] * d2py)
+        bad = ~np.isfinite(z).all(axis=1)
+        loss = np.where(bad, np.nan, loss)
+        grad = np.where(bad[:, None], np.nan, grad)
+        hess = np.where(bad[:, None], np.nan, hess)
+    return loss, grad, hess
 
 
-def _finish_loss(loss, w, out):
-    with np.errstate(invalid="ignore"):
-        wl = np.where(w == 0, 0.0, w * loss)
-    if out.shape[0]:
-        out[...] = wl
-    return float(np.sum(wl)), float(np.sum(w))
+# ---------------------------------------------------------------- the contract function
+_FORMULA = {"elementwise": _elementwise, "paired": _paired}
+
+
+def _effective_weights(spec, y, n, w, cw, ignore):
+    ww = np.ones(n) if w.shape[0] == 0 else w
+    if spec.target != "labels":
+        return ww
+    valid = y != ignore
+    k_safe = np.where(valid, y, 0)
+    c = cw[k_safe] if cw.shape[0] else np.ones(n)
+    return np.where(valid, ww * c, 0.0)
+
+
+def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess):
+    spec = _catalogue.spec(name)
+    n = raw.shape[0]
+    r = raw.astype(np.float64)
+    p = [float(v) for v in params]
+    ww = _effective_weights(spec, y, n, w, cw, ignore)
+    if spec.shape == "rows":
+        if spec.target == "labels":
+            yc = np.clip(y, 0, raw.shape[1] - 1)
+            lo, g, h = _labels(name, yc, r, p, cf)
+        else:
+            lo, g, h = _distribution(name, y, r, p)
+    else:
+        lo, g, h = _FORMULA[spec.shape](name, y.astype(np.float64), r, p)
+        if spec.shape == "elementwise" and not spec.has_hessian:
+            h = np.where(np.isnan(r) | np.isnan(y.astype(np.float64)), np.nan, 1.0)
+    n_nan = 0
+    if op in ("gradient", "loss_gradient"):
+        n_nan += _scaled(g, ww, scale, grad)
+    if op == "gradient_hessian":
+        n_nan += _scaled(g, ww, 1.0, grad) + _scaled(h, ww, 1.0, hess)
+    sum_wl = np.nan
+    if op in ("loss", "loss_gradient"):
+        with np.errstate(invalid="ignore"):
+            wl = np.where(ww == 0, 0.0, ww * lo)
+        if out.shape[0]:
+            out[...] = wl
+        sum_wl = float(np.sum(wl))
+    else:
+        sum_wl = 0.0
+    return sum_wl, float(np.sum(ww)), n_nan
 
 
 def _scaled(g, w, scale, out):
@@ -345,55 +384,3 @@ def _scaled(g, w, scale, out):
     with np.errstate(invalid="ignore"):
         out[...] = np.where(ww == 0, 0.0, (scale * ww) * g)
     return int(np.isnan(out).sum())
-
-
-def _kernels(formula, with_cw=False):
-    def eff(y, raw, w, cw, params):
-        ww = _weights(w, raw.shape[0])
-        if with_cw:
-            ignore = params[1]
-            valid = y != ignore
-            yc = np.clip(y, 0, raw.shape[1] - 1)
-            c = cw[yc] if cw.shape[0] else np.ones(raw.shape[0])
-            ww = np.where(valid, ww * c, 0.0)
-        return ww
-
-    def unpack(args):
-        if with_cw:
-            kind, y, raw, w, cw, params, *rest = args
-        else:
-            kind, y, raw, w, params, *rest = args
-            cw = None
-        rf = raw.astype(np.float64)
-        return kind, y, rf, eff(y, raw, w, cw, params), params, rest
-
-    def loss(*args):
-        kind, y, raw, w, params, (out,) = unpack(args)
-        lo, _, _ = formula(kind, y, raw, params)
-        return _finish_loss(lo, w, out)
-
-    def gradient(*args):
-        kind, y, raw, w, params, (scale, grad) = unpack(args)
-        _, g, _ = formula(kind, y, raw, params)
-        return _scaled(g, w, scale, grad)
-
-    def loss_gradient(*args):
-        kind, y, raw, w, params, (scale, out, grad) = unpack(args)
-        lo, g, _ = formula(kind, y, raw, params)
-        _scaled(g, w, scale, grad)
-        return _finish_loss(lo, w, out)
-
-    def gradient_hessian(*args):
-        kind, y, raw, w, params, (grad, hess) = unpack(args)
-        _, g, h = formula(kind, y, raw, params)
-        return _scaled(g, w, 1.0, grad) + _scaled(h, w, 1.0, hess)
-
-    return loss, gradient, loss_gradient, gradient_hessian
-
-
-elem_loss, elem_gradient, elem_loss_gradient, elem_gradient_hessian = _kernels(_elem)
-pair_loss, pair_gradient, pair_loss_gradient, pair_gradient_hessian = _kernels(_pair)
-labels_loss, labels_gradient, labels_loss_gradient, labels_gradient_hessian = _kernels(
-    _labels, with_cw=True
-)
-dense_loss, dense_gradient, dense_loss_gradient, dense_gradient_hessian = _kernels(_dense)

@@ -1,0 +1,177 @@
+"""The Numba loss engine: one compiled kernel per (loss, operation), built from the formulas of
+fastloss/_formulas.py and the loops of fastloss/_numba/skeletons.py, compiled lazily for the dtypes
+a call brings and cached on disk.
+
+How a kernel is made: the formula functions are copied with ``exp``/``log``/``log1p`` rebound to
+the vectorisable fastloss/_numba/_math.py and jitted with ``forceinline`` (LLVM's alwaysinline:
+inlined at the LLVM level, which keeps compile time low and lets loops with exp/log vectorise);
+a skeleton is copied with its formula names bound to that loss's functions and the operation's
+mode, under its own qualified name (``elementwise_loss__huber__<tag>``), so Numba's cache keeps
+one entry per kernel. ``<tag>`` hashes _formulas.py and _math.py: Numba checks only the
+skeleton's own file for staleness, the tag makes a changed formula a new cache entry.
+No runtime ``kind``: a kernel holds one loss's formulas, which is what keeps compiles in seconds.
+"""
+import hashlib
+import types
+
+import numpy as np
+from numba import njit
+
+from .. import _catalogue, _formulas
+from .._catalogue import ELEMENTWISE, PAIRED, ROWS
+from .._constants import ELEMENT_BLOCK, ROW_BLOCK
+from . import _blocks, _math, skeletons
+from ._flags import JIT
+
+_INLINE = dict(JIT, forceinline=True)
+_MODES = {"loss": 0, "gradient": 1, "loss_gradient": 2, "gradient_hessian": 3}
+
+
+def _tag():
+    h = hashlib.sha256()
+    for module in (_formulas, _math):
+        with open(module.__file__, "rb") as fh:
+            h.update(fh.read())
+    return h.hexdigest()[:10]
+
+
+_TAG = _tag()
+
+
+def _copy(fn, namespace, qualname):
+    new = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__)
+    new.__qualname__ = qualname
+    new.__module__ = fn.__module__
+    new.__doc__ = fn.__doc__
+    return new
+
+
+def _jit_module_functions(module, namespace, suffix, options):
+    for name, fn in list(vars(module).items()):
+        if isinstance(fn, types.FunctionType) and fn.__module__ == module.__name__:
+            namespace[name] = njit(**options)(_copy(fn, namespace, f"{name}__{suffix}"))
+
+
+# the formulas, jitted once (shared by every kernel)
+FORMULAS = dict(vars(_formulas))
+FORMULAS.update(exp=_math.exp, log=_math.log, log1p=_math.log1p)
+_jit_module_functions(_formulas, FORMULAS, _TAG, _INLINE)
+
+
+@njit(**_INLINE)
+def _unused_scalar(*args):
+    return 0.0
+
+
+@njit(**_INLINE)
+def _unused_pair(*args):
+    return 0.0, 0.0
+
+
+_unit = FORMULAS["unit_hessian"]
+
+
+@njit(**_INLINE)
+def _unit_hessian(y, r, *p):
+    """The convention hessian of losses without one (parameters ignored)."""
+    return _unit(y, r)
+
+
+_SKELETON = {
+    (ELEMENTWISE, "loss"): "elementwise_loss",
+    (ELEMENTWISE, "gradient"): "elementwise_gradient",
+    (ELEMENTWISE, "loss_gradient"): "elementwise_loss_gradient",
+    (ELEMENTWISE, "gradient_hessian"): "elementwise_gradient_hessian",
+}
+_HELPERS = ("sum_chunk", "_write_row", "_zero_row")
+
+
+def _bindings(spec, op):
+    """The names a skeleton calls, bound to this loss's formulas (stand-ins where op needs none)."""
+    f = FORMULAS
+    name = spec.name
+    if spec.shape == ROWS:
+        return {"ROW": f[f"{name}_row"]}
+    unused = _unused_pair if spec.shape == PAIRED else _unused_scalar
+    b = {"LOSS": unused, "GRADIENT": unused, "HESSIAN": unused, "LOSS_GRADIENT": _unused_pair}
+    if op in ("loss", "loss_gradient"):
+        b["LOSS"] = f[f"{name}_loss"]
+    if op != "loss":
+        b["GRADIENT"] = f[f"{name}_gradient"]
+    if op == "gradient_hessian":
+        b["HESSIAN"] = f[f"{name}_hessian"] if spec.has_hessian else _unit_hessian
+    if op == "loss_gradient" and spec.shape == ELEMENTWISE:
+        b["LOSS_GRADIENT"] = f[f"{name}_loss_gradient"] if spec.fused else _fused(name)
+    return b
+
+
+_FUSED = {}
+
+
+def _fused(name):
+    """loss and gradient side by side, for losses without a hand-fused formula (LLVM shares their
+    common subexpressions after inlining)."""
+    if name not in _FUSED:
+        loss, grad = FORMULAS[f"{name}_loss"], FORMULAS[f"{name}_gradient"]
+
+        def pair(y, r, *p):
+            return loss(y, r, *p), grad(y, r, *p)
+
+        # closure cells are the two dispatchers: Numba's cache keys on them, and this function is
+        # only ever inlined into a cached kernel, so it is not cached itself
+        _FUSED[name] = njit(forceinline=True, nogil=True, error_model="numpy")(pair)
+    return _FUSED[name]
+
+
+_KERNELS = {}
+
+
+def kernel(name, op):
+    """The compiled (lazily, per dtype) kernel of one loss and operation."""
+    key = (name, op)
+    if key not in _KERNELS:
+        spec = _catalogue.spec(name)
+        if spec.shape == ROWS:
+            skel = "rows_labels" if spec.target == "labels" else "rows_distribution"
+        elif spec.shape == PAIRED:
+            skel = "paired"
+        else:
+            skel = _SKELETON[(spec.shape, op)]
+        suffix = f"{name}__{op}__{_TAG}"
+        namespace = dict(vars(skeletons))
+        namespace.update(_bindings(spec, op))
+        namespace["MODE"] = _MODES[op]
+        _jit_module_functions_subset(namespace, suffix)
+        fn = getattr(skeletons, skel)
+        _KERNELS[key] = njit(**JIT)(_copy(fn, namespace, f"{skel}__{suffix}"))
+    return _KERNELS[key]
+
+
+def _jit_module_functions_subset(namespace, suffix):
+    for helper in _HELPERS:
+        fn = getattr(skeletons, helper)
+        namespace[helper] = njit(**_INLINE)(_copy(fn, namespace, f"{helper}__{suffix}"))
+
+
+def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess, threads):
+    """Run one loss operation; returns (Σ w l, Σ w, nan count), partials added in block order."""
+    spec = _catalogue.spec(name)
+    k = kernel(name, op)
+    n = raw.shape[0]
+    block = ROW_BLOCK if spec.shape == ROWS else ELEMENT_BLOCK
+    n_blocks = max(1, (n + block - 1) // block)
+    p = tuple(float(v) for v in params)
+    if spec.shape == ROWS:
+        args = (y, raw, w, cw, cf, int(ignore), p, float(scale), out, grad, hess)
+    else:
+        args = (y, raw, w, p, float(scale), out, grad, hess)
+    parts = _blocks.run(k, args, n_blocks, raw.size, threads)
+    return _in_order(parts[:, 0]), _in_order(parts[:, 1]), int(parts[:, 2].sum())
+
+
+def _in_order(col):
+    """Partials added in block order (a plain sequential sum): thread-count independent."""
+    total = 0.0
+    for v in col.tolist():
+        total += v
+    return total

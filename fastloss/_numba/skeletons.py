@@ -1,0 +1,316 @@
+"""The loss loops, written once; fastloss/_numba/engine.py compiles one copy per (loss, operation).
+
+These are plain Python functions, never jitted as they are: the engine copies one with its formula
+names bound -- ``LOSS``, ``GRADIENT``, ``HESSIAN``, ``LOSS_GRADIENT`` (elementwise, paired) or
+``ROW`` (rows), and ``MODE`` (which outputs: 0 loss, 1 gradient, 2 loss + gradient, 3 gradient +
+hessian) -- and jits the copy, so each compiled loop holds one loss's formulas and nothing else.
+Names an operation does not use are bound to stand-ins that cost nothing to compile.
+
+Every skeleton computes blocks ``b0 .. b1`` of fixed size and writes, per block, ``parts[blk] =
+(Σ w l, Σ w, number of nan written to grad/hess)``; the caller adds the partials in block order,
+so a result does not depend on how blocks are spread over threads. Arguments: ``y`` targets,
+``raw``, ``w`` sample weights (float64, length 0: all 1), ``p`` the loss's parameters (a tuple of
+floats), ``scale`` multiplies gradients (1/Σw for a mean; hessians are never scaled), ``out`` the
+per-sample w*l (length 0: not stored), ``grad``/``hess`` raw's shape. A row of weight 0 adds
+nothing and gets exact zeros, whatever its loss.
+"""
+import numpy as np
+
+from .._constants import ELEMENT_BLOCK, ROW_BLOCK
+
+# Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
+# (so LLVM vectorises the branch-free math), then add the buffer with 8 accumulators in a fixed
+# order: a plain `s += l` in the same loop would serialise it (no fast-math reassociation: the
+# compensated steps of _math must stay exact).
+CHUNK = 256
+
+# bound by the engine (these defaults only make the module importable and readable)
+LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = ROW = None
+MODE = 0
+
+
+def sum_chunk(buf, m):
+    """buf[0:m] added with 8 accumulators, combined pairwise (a fixed order)."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    j = 0
+    while j + 8 <= m:
+        a0 += buf[j]
+        a1 += buf[j + 1]
+        a2 += buf[j + 2]
+        a3 += buf[j + 3]
+        a4 += buf[j + 4]
+        a5 += buf[j + 5]
+        a6 += buf[j + 6]
+        a7 += buf[j + 7]
+        j += 8
+    while j < m:
+        a0 += buf[j]
+        j += 1
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+
+
+# ================================================================ elementwise: raw (n,)
+def elementwise_loss(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
+    n = raw.shape[0]
+    have_w = w.shape[0] > 0
+    store = out.shape[0] > 0
+    buf = np.empty(CHUNK)
+    for blk in range(b0, b1):
+        lo = blk * ELEMENT_BLOCK
+        hi = min(n, lo + ELEMENT_BLOCK)
+        s = 0.0
+        sw = 0.0
+        for c0 in range(lo, hi, CHUNK):
+            m = min(CHUNK, hi - c0)
+            if have_w:
+                for j in range(m):
+                    wi = w[c0 + j]
+                    l = LOSS(np.float64(y[c0 + j]), np.float64(raw[c0 + j]), *p)
+                    buf[j] = wi * l if wi != 0.0 else 0.0
+                for j in range(m):
+                    sw += w[c0 + j]
+            else:
+                for j in range(m):
+                    buf[j] = LOSS(np.float64(y[c0 + j]), np.float64(raw[c0 + j]), *p)
+                sw += m
+            if store:
+                for j in range(m):
+                    out[c0 + j] = buf[j]
+            s += sum_chunk(buf, m)
+        parts[blk, 0] = s
+        parts[blk, 1] = sw
+        parts[blk, 2] = 0.0
+
+
+def elementwise_gradient(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
+    n = raw.shape[0]
+    have_w = w.shape[0] > 0
+    for blk in range(b0, b1):
+        lo = blk * ELEMENT_BLOCK
+        hi = min(n, lo + ELEMENT_BLOCK)
+        n_nan = 0
+        for i in range(lo, hi):
+            g = GRADIENT(np.float64(y[i]), np.float64(raw[i]), *p)
+            if have_w:
+                wi = w[i]
+                g = (scale * wi) * g if wi != 0.0 else 0.0
+            else:
+                g = scale * g
+            grad[i] = g
+            n_nan += 1 if g != g else 0
+        parts[blk, 0] = 0.0
+        parts[blk, 1] = 0.0
+        parts[blk, 2] = n_nan
+
+
+def elementwise_loss_gradient(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
+    n = raw.shape[0]
+    have_w = w.shape[0] > 0
+    store = out.shape[0] > 0
+    buf = np.empty(CHUNK)
+    for blk in range(b0, b1):
+        lo = blk * ELEMENT_BLOCK
+        hi = min(n, lo + ELEMENT_BLOCK)
+        s = 0.0
+        sw = 0.0
+        n_nan = 0
+        for c0 in range(lo, hi, CHUNK):
+            m = min(CHUNK, hi - c0)
+            for j in range(m):
+                i = c0 + j
+                l, g = LOSS_GRADIENT(np.float64(y[i]), np.float64(raw[i]), *p)
+                if have_w:
+                    wi = w[i]
+                    sw += wi
+                    l = wi * l if wi != 0.0 else 0.0
+                    g = (scale * wi) * g if wi != 0.0 else 0.0
+                else:
+                    g = scale * g
+                buf[j] = l
+                grad[i] = g
+                n_nan += 1 if g != g else 0
+            if not have_w:
+                sw += m
+            if store:
+                for j in range(m):
+                    out[c0 + j] = buf[j]
+            s += sum_chunk(buf, m)
+        parts[blk, 0] = s
+        parts[blk, 1] = sw
+        parts[blk, 2] = n_nan
+
+
+def elementwise_gradient_hessian(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
+    n = raw.shape[0]
+    have_w = w.shape[0] > 0
+    for blk in range(b0, b1):
+        lo = blk * ELEMENT_BLOCK
+        hi = min(n, lo + ELEMENT_BLOCK)
+        n_nan = 0
+        for i in range(lo, hi):
+            yi = np.float64(y[i])
+            ri = np.float64(raw[i])
+            g = GRADIENT(yi, ri, *p)
+            h = HESSIAN(yi, ri, *p)
+            if have_w:
+                wi = w[i]
+                g = wi * g if wi != 0.0 else 0.0
+                h = wi * h if wi != 0.0 else 0.0
+            grad[i] = g
+            hess[i] = h
+            n_nan += (1 if g != g else 0) + (1 if h != h else 0)
+        parts[blk, 0] = 0.0
+        parts[blk, 1] = 0.0
+        parts[blk, 2] = n_nan
+
+
+# ================================================================ paired: raw (n, 2)
+def paired(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
+    n = raw.shape[0]
+    have_w = w.shape[0] > 0
+    store = out.shape[0] > 0
+    for blk in range(b0, b1):
+        lo = blk * ELEMENT_BLOCK
+        hi = min(n, lo + ELEMENT_BLOCK)
+        s = 0.0
+        sw = 0.0
+        n_nan = 0
+        for i in range(lo, hi):
+            wi = w[i] if have_w else 1.0
+            sw += wi
+            if wi == 0.0:
+                if store:
+                    out[i] = 0.0
+                if MODE != 0:
+                    grad[i, 0] = 0.0
+                    grad[i, 1] = 0.0
+                if MODE == 3:
+                    hess[i, 0] = 0.0
+                    hess[i, 1] = 0.0
+                continue
+            yi = np.float64(y[i])
+            r0 = np.float64(raw[i, 0])
+            r1 = np.float64(raw[i, 1])
+            if MODE == 0 or MODE == 2:
+                l = wi * LOSS(yi, r0, r1, *p)
+                s += l
+                if store:
+                    out[i] = l
+            if MODE != 0:
+                g0, g1 = GRADIENT(yi, r0, r1, *p)
+                gs = wi * scale if MODE != 3 else wi
+                grad[i, 0] = gs * g0
+                grad[i, 1] = gs * g1
+                n_nan += (1 if g0 != g0 else 0) + (1 if g1 != g1 else 0)
+            if MODE == 3:
+                h0, h1 = HESSIAN(yi, r0, r1, *p)
+                hess[i, 0] = wi * h0
+                hess[i, 1] = wi * h1
+                n_nan += (1 if h0 != h0 else 0) + (1 if h1 != h1 else 0)
+        parts[blk, 0] = s
+        parts[blk, 1] = sw
+        parts[blk, 2] = n_nan
+
+
+# ================================================================ rows: raw (n, K)
+def _write_row(i, k, wi, gs, zrow, grow, hrow, grad, hess, loss):
+    """Weighted gradient / hessian row i from the formula's unweighted rows; nan count."""
+    n_nan = 0
+    if MODE != 0:
+        for t in range(k):
+            grad[i, t] = gs * grow[t]
+    if MODE == 3:
+        for t in range(k):
+            hess[i, t] = wi * hrow[t]
+    if MODE != 0 and loss != loss:
+        n_nan = k
+    return n_nan
+
+
+def _zero_row(i, k, store, out, grad, hess):
+    if store:
+        out[i] = 0.0
+    if MODE != 0:
+        for t in range(k):
+            grad[i, t] = 0.0
+    if MODE == 3:
+        for t in range(k):
+            hess[i, t] = 0.0
+
+
+def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1):
+    """Integer labels y; a row's weight is w[i] * cw[y[i]] (0 when y[i] == ignore); cf[y[i]]
+    (1 when cf is empty) reaches the formula as its per-class parameter."""
+    n, k = raw.shape
+    have_w = w.shape[0] > 0
+    have_cw = cw.shape[0] > 0
+    have_cf = cf.shape[0] > 0
+    store = out.shape[0] > 0
+    zrow = np.empty(k)
+    grow = np.empty(k)
+    hrow = np.empty(k)
+    for blk in range(b0, b1):
+        lo = blk * ROW_BLOCK
+        hi = min(n, lo + ROW_BLOCK)
+        s = 0.0
+        sw = 0.0
+        n_nan = 0
+        for i in range(lo, hi):
+            yi = y[i]
+            wi = 0.0
+            if yi != ignore:
+                wi = w[i] if have_w else 1.0
+                if have_cw:
+                    wi *= cw[yi]
+            sw += wi
+            if wi == 0.0:
+                _zero_row(i, k, store, out, grad, hess)
+                continue
+            for t in range(k):
+                zrow[t] = raw[i, t]
+            loss = ROW(zrow, grow, hrow, MODE, k, yi, cf[yi] if have_cf else 1.0, *p)
+            l = wi * loss
+            s += l
+            if store:
+                out[i] = l
+            n_nan += _write_row(i, k, wi, wi * scale if MODE != 3 else wi, zrow, grow, hrow, grad,
+                                hess, loss)
+        parts[blk, 0] = s
+        parts[blk, 1] = sw
+        parts[blk, 2] = n_nan
+
+
+def rows_distribution(Y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1):
+    """Target distributions Y (n, K); cw, cf, ignore are unused (same signature as rows_labels)."""
+    n, k = raw.shape
+    have_w = w.shape[0] > 0
+    store = out.shape[0] > 0
+    zrow = np.empty(k)
+    trow = np.empty(k)
+    grow = np.empty(k)
+    hrow = np.empty(k)
+    for blk in range(b0, b1):
+        lo = blk * ROW_BLOCK
+        hi = min(n, lo + ROW_BLOCK)
+        s = 0.0
+        sw = 0.0
+        n_nan = 0
+        for i in range(lo, hi):
+            wi = w[i] if have_w else 1.0
+            sw += wi
+            if wi == 0.0:
+                _zero_row(i, k, store, out, grad, hess)
+                continue
+            for t in range(k):
+                zrow[t] = raw[i, t]
+                trow[t] = Y[i, t]
+            loss = ROW(zrow, grow, hrow, MODE, k, trow, *p)
+            l = wi * loss
+            s += l
+            if store:
+                out[i] = l
+            n_nan += _write_row(i, k, wi, wi * scale if MODE != 3 else wi, zrow, grow, hrow, grad,
+                                hess, loss)
+        parts[blk, 0] = s
+        parts[blk, 1] = sw
+        parts[blk, 2] = n_nan
