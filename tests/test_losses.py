@@ -4,12 +4,12 @@ finite differences, fused methods against the separate ones, weights, dtypes, ex
 and two integration checks (a multinomial logistic regression fit; a LightGBM custom objective)."""
 import importlib
 import math
+import types
 
 import numpy as np
 import pytest
 import scipy.optimize
 import scipy.special
-from sklearn._loss import loss as skl
 
 import fastloss
 import fastloss.losses as fl
@@ -24,10 +24,10 @@ for _name in fastloss.available_backends():
 
 # numba's pedantic IR check about the inlined _math overloads is filtered in pyproject.toml
 
+from registry import LIMITS, REF, SKLEARN, VARIANTS, K, _lse, _sp, data  # noqa: E402,F401  (tests/registry.py)
+
 CAT = fl.CATALOGUE
 NAMES = sorted(CAT)
-K = 4
-N = 12
 
 
 @pytest.fixture(params=BACKENDS)
@@ -36,72 +36,11 @@ def backend(request):
         yield request.param
 
 
-def data(name, n=N, rng=None, dtype=np.float64):
-    """(y, raw) inside each loss's domain, away from kinks (for finite differences)."""
-    rng = np.random.default_rng(0) if rng is None else rng
-    loss = CAT[name]
-    if loss.family == "labels":
-        return rng.integers(0, K, n), rng.normal(size=(n, K)).astype(dtype)
-    if loss.family == "dense":
-        return rng.dirichlet(np.ones(K), n).astype(dtype), rng.normal(size=(n, K)).astype(dtype)
-    if loss.family == "pair":
-        raw = rng.normal(scale=0.5, size=(n, 2)).astype(dtype)
-        return rng.uniform(0.1, 0.9, n).astype(dtype), raw
-    raw = rng.normal(size=n)
-    if name == "binary_cross_entropy_proba":
-        raw = rng.uniform(0.05, 0.95, n)
-    if name in ("binary_cross_entropy", "focal", "hinge", "binary_cross_entropy_proba"):
-        y = rng.integers(0, 2, n).astype(float)
-        if name == "hinge":
-            raw = np.where(rng.random(n) < 0.5, 1.0 - raw, raw) * 0.9  # margins away from 1
-    elif name == "poisson":
-        y = rng.poisson(2.0, n).astype(float)
-    else:
-        y = rng.normal(size=n)
-        raw = y + np.where(rng.random(n) < 0.5, -1, 1) * rng.uniform(0.05, 3.0, n)  # no ties
-    return y.astype(dtype), raw.astype(dtype)
-
-
-# ---------------------------------------------------------------- independent per-sample formulas
-def _sp(x):
-    return np.logaddexp(0.0, x)
-
-
-def _lse(z):
-    return scipy.special.logsumexp(z, axis=1)
-
-
-REF = {
-    "binary_cross_entropy": lambda y, r: y * _sp(-r) + (1 - y) * _sp(r),
-    "binary_cross_entropy_proba": lambda y, r: -(y * np.log(r) + (1 - y) * np.log(1 - r)),
-    "cross_entropy": lambda y, z: _lse(z) - z[np.arange(len(y)), y],
-    "soft_cross_entropy": lambda Y, z: -(Y * scipy.special.log_softmax(z, axis=1)).sum(1),
-    "kl_div": lambda Y, z: scipy.special.rel_entr(Y, scipy.special.softmax(z, axis=1)).sum(1),
-    "focal": lambda y, r: (
-        np.where(y == 1, 0.25, 0.75)
-        * (1 - np.where(y == 1, scipy.special.expit(r), 1 - scipy.special.expit(r))) ** 2
-        * (y * _sp(-r) + (1 - y) * _sp(r))
-    ),
-    "squared_error": lambda y, r: 0.5 * (r - y) ** 2,
-    "absolute_error": lambda y, r: np.abs(r - y),
-    "huber": lambda y, r: np.where(np.abs(r - y) <= 1, 0.5 * (r - y) ** 2, np.abs(r - y) - 0.5),
-    "log_cosh": lambda y, r: np.log(np.cosh(r - y)),
-    "pinball": lambda y, r: np.maximum(0.5 * (y - r), -0.5 * (y - r)),
-    "asymmetric_absolute_error": lambda y, r: np.where(r <= y, 2.0 * (y - r), r - y),
-    "poisson": lambda y, r: np.exp(r) - y * r,
-    "gaussian_nll": lambda y, r: -scipy.stats.norm.logpdf(y, r[:, 0], np.exp(0.5 * r[:, 1])),
-    "beta_nll": lambda y, r: -scipy.stats.beta.logpdf(y, np.exp(r[:, 0]), np.exp(r[:, 1])),
-    "hinge": lambda y, r: np.maximum(0, 1 - (2 * y - 1) * r),
-    "multiclass_hinge": lambda y, z: np.maximum(
-        0, 1 + np.max(np.where(np.eye(z.shape[1])[y] == 1, -np.inf, z), axis=1) - z[np.arange(len(y)), y]
-    ),
-}
-
-import scipy.stats  # noqa: E402  (used lazily above)
-
-
 def test_catalogue_complete():
-    assert set(REF) == set(CAT)
+    """The registry covers the catalogue, the catalogue the contract."""
+    from fastloss import _catalogue
+
+    assert set(REF) == set(CAT) == set(_catalogue.BY_NAME)
     assert fl["huber"] is CAT["huber"]
     assert fl.Huber(delta=2.0).delta == 2.0
 
@@ -115,15 +54,30 @@ def test_value_against_formula(backend, name):
     assert CAT[name].loss(y, raw, reduction="sum") == pytest.approx(got.sum(), rel=1e-13)
 
 
-SKLEARN = {
-    "binary_cross_entropy": skl.HalfBinomialLoss(),
-    "cross_entropy": skl.HalfMultinomialLoss(n_classes=K),
-    "squared_error": skl.HalfSquaredError(),
-    "absolute_error": skl.AbsoluteError(),
-    "pinball": skl.PinballLoss(quantile=0.5),
-    "huber": skl.HuberLoss(delta=1.0),
-    "poisson": skl.HalfPoissonLoss(),
-}
+@pytest.mark.parametrize("name,kwargs,ref", [(n, kw, f) for n, vs in sorted(VARIANTS.items())
+                                             for kw, f in vs])
+def test_parameter_variants(backend, name, kwargs, ref):
+    loss = type(CAT[name])(**kwargs)
+    y, raw = data(name)
+    np.testing.assert_allclose(loss.loss(y, raw, reduction="none"), ref(y, raw), rtol=1e-11, atol=1e-13)
+    fd = _fd(lambda r: loss.loss(y, r, reduction="sum"), raw, 1e-4)
+    np.testing.assert_allclose(loss.gradient(y, raw), fd, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+def test_multiclass_focal_is_focal_for_two_classes(backend, gamma):
+    """softmax over (z0, z1) is the sigmoid of z1 - z0: MulticlassFocal(K=2) == Focal(alpha=None)."""
+    rng = np.random.default_rng(5)
+    z = rng.normal(scale=2, size=(50, 2))
+    y = rng.integers(0, 2, 50)
+    mf, f = fl.MulticlassFocal(gamma=gamma), fl.Focal(gamma=gamma, alpha=None)
+    r = z[:, 1] - z[:, 0]
+    np.testing.assert_allclose(mf.loss(y, z, reduction="none"),
+                               f.loss(y.astype(float), r, reduction="none"), rtol=1e-12, atol=1e-14)
+    g2 = mf.gradient(y, z)
+    g1 = f.gradient(y.astype(float), r)
+    np.testing.assert_allclose(g2[:, 1], g1, rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(g2[:, 0], -g1, rtol=1e-11, atol=1e-14)
 
 
 @pytest.mark.parametrize("name", sorted(SKLEARN))
@@ -195,7 +149,7 @@ def test_fused_weights_dtypes_out(backend, name):
     # reductions of loss_gradient: the gradient of the reduced loss
     m, gm = loss.loss_gradient(y, raw, sample_weight=w, reduction="mean")
     assert m == pytest.approx(loss.loss(y, raw, sample_weight=w), rel=1e-13)
-    sw = w.sum() if loss.family != "labels" else w.sum()
+    sw = w.sum()
     np.testing.assert_allclose(gm, g / sw, rtol=1e-13, atol=1e-16)
     s, gs = loss.loss_gradient(y, raw, sample_weight=w, reduction="sum")
     assert s == pytest.approx(l.sum(), rel=1e-13)
@@ -233,25 +187,6 @@ def test_extremes_limit_or_clear_error(backend, name):
             continue
         for a in res if isinstance(res, tuple) else (res,):
             assert not np.isnan(a).any(), (name, method)
-
-
-LIMITS = [
-    # (name, y, raw, loss, gradient)
-    ("binary_cross_entropy", 1.0, np.inf, 0.0, 0.0),
-    ("binary_cross_entropy", 1.0, -np.inf, np.inf, -1.0),
-    ("binary_cross_entropy", 0.0, -1e4, 0.0, 0.0),
-    ("binary_cross_entropy", 0.0, 1e4, 1e4, 1.0),
-    ("focal", 1.0, np.inf, 0.0, 0.0),
-    ("focal", 0.0, np.inf, np.inf, 0.75),
-    ("squared_error", 0.0, np.inf, np.inf, np.inf),
-    ("huber", 0.0, -np.inf, np.inf, -1.0),
-    ("log_cosh", 0.0, 1e4, 1e4 - math.log(2), 1.0),
-    ("poisson", 0.0, -np.inf, 0.0, 0.0),
-    ("poisson", 2.0, -np.inf, np.inf, -2.0),
-    ("poisson", 2.0, np.inf, np.inf, np.inf),
-    ("hinge", 1.0, np.inf, 0.0, 0.0),
-    ("hinge", 0.0, np.inf, np.inf, 1.0),
-]
 
 
 @pytest.mark.parametrize("name,y,r,lv,gv", LIMITS)
@@ -393,14 +328,24 @@ def test_parallel_path_matches_serial(backend):
 
 
 def test_digamma_trigamma():
-    nl = pytest.importorskip("fastloss._numba.losses")
+    """The formulas' psi and psi' (as Python, and as Numba compiles them) and the NumPy reference's."""
+    from fastloss import _formulas
     from fastloss._numpy import losses as npl
 
+    impls = [_formulas]
+    try:
+        from fastloss._numba import engine
+
+        impls.append(types.SimpleNamespace(digamma=engine.FORMULAS["digamma"],
+                                           trigamma=engine.FORMULAS["trigamma"]))
+    except ImportError:
+        pass
     x = np.array([1e-300, 1e-8, 0.1, 0.5, 1.0, 2.5, 9.99, 10.0, 37.0, 1e5, 1e300])
     np.testing.assert_allclose(npl.digamma(x), scipy.special.digamma(x), rtol=1e-14)
-    np.testing.assert_allclose([nl.digamma(v) for v in x], scipy.special.digamma(x), rtol=1e-14)
     np.testing.assert_allclose(npl.trigamma(x), scipy.special.polygamma(1, x), rtol=5e-15)
-    np.testing.assert_allclose([nl.trigamma(v) for v in x], scipy.special.polygamma(1, x), rtol=5e-15)
+    for m in impls:
+        np.testing.assert_allclose([m.digamma(float(v)) for v in x], scipy.special.digamma(x), rtol=1e-14)
+        np.testing.assert_allclose([m.trigamma(float(v)) for v in x], scipy.special.polygamma(1, x), rtol=5e-15)
 
 
 def test_mpmath_extreme_bce():
