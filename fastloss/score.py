@@ -602,13 +602,9 @@ def catalogue_partials(obj, y, raw, w, where=""):
     """
     name = getattr(obj, "name", type(obj).__name__)
     try:
-        if all(hasattr(obj, a) for a in ("_coerce", "_call", "_raise_undefined")):
-            func = obj._func("loss") if hasattr(obj, "_func") else name
-            yy, work, ww, _shape, dtype = obj._coerce(y, raw, w, func)
-            sum_wl, sum_w = obj._call("loss", yy, work, ww, np.empty(0, dtype=dtype))
-            if sum_wl != sum_wl:
-                obj._raise_undefined(yy, work, ww, func)
-            return float(sum_wl), float(sum_w)
+        if hasattr(obj, "sums"):
+            parts = obj.sums(y, raw, sample_weight=w)
+            return parts.sum_wl, parts.sum_w
         sum_wl = float(obj.loss(y, raw, sample_weight=w, reduction="sum"))
         sum_w = float(raw.shape[0]) if w is None else float(np.sum(w))
     except (ValueError, TypeError) as exc:

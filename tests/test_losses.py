@@ -22,7 +22,7 @@ for _name in fastloss.available_backends():
     except ImportError:
         pass
 
-# numba's pedantic IR check about the inlined _math overloads is filtered in pyproject.toml
+
 
 from registry import LIMITS, REF, SKLEARN, VARIANTS, K, _lse, _sp, data  # noqa: E402,F401  (tests/registry.py)
 

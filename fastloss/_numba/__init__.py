@@ -5,16 +5,7 @@ The functions here have the backend contract's signatures (fastloss/_numpy is th
 choose per call between the serial kernel (small inputs, or when parallel use is unsafe) and the
 prange kernel. Both walk the same blocks, so the choice never changes a result.
 """
-import warnings
-
 from . import _cache_guard, _threading
-
-# Inlining the _math overloads into prange bodies trips a pedantic internal check in Numba
-# (NumbaIRAssumptionWarning, "variable ... is not in scope"); the generated code is correct and
-# tested, so keep the noise away from users.
-from numba.core.errors import NumbaIRAssumptionWarning  # noqa: E402
-
-warnings.filterwarnings("ignore", category=NumbaIRAssumptionWarning)
 
 CACHE_DIR = _cache_guard.ensure_cache_dir()
 _threading.configure()
