@@ -441,13 +441,14 @@ def cross_entropy_row(z, g, h, mode, k, y, cfy, label_smoothing):
             if mode == 3:
                 h[j] = p * (1.0 - p)
         return loss
+    # exp in a loop of its own (no loop-carried sum: it vectorises), then the sums
+    for j in range(k):
+        g[j] = exp(z[j] - mx)  # g holds e_j until the gradient is written
     s = 0.0
     zsum = 0.0
     for j in range(k):
-        v = z[j] - mx
-        zsum += v
-        g[j] = exp(v)  # g holds e_j until the gradient is written
         s += g[j]
+        zsum += z[j] - mx
     zy = z[y] - mx
     loss = log(s) - zy
     if eps != 0.0:
@@ -522,10 +523,11 @@ def multiclass_focal_row(z, g, h, mode, k, y, cfy, gamma):
     mx = row_max(z, k)
     if mx != mx or mx == -inf or mx == inf:
         return undefined_row(g, h, mode, k) if mx != inf else multiclass_focal_inf_row(z, g, h, mode, k, y, cfy, gamma)
+    for j in range(k):
+        g[j] = exp(z[j] - mx)
     s = 0.0
     so = 0.0
     for j in range(k):
-        g[j] = exp(z[j] - mx)
         s += g[j]
         so += g[j] if j != y else 0.0
     inv = 1.0 / s
