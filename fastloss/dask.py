@@ -35,7 +35,9 @@ except ImportError as exc:  # pragma: no cover - exercised without dask only
 
 import fastloss
 
-from .score import ChunkScorer, Partials, ScoreError, chunk_classes, merge_classes, prepare_labels
+from ._score.errors import ScoreError
+from ._score.labels import chunk_classes, merge_classes, prepare_labels
+from ._score.partials import ChunkScorer, get_catalogue_loss
 
 __all__ = [
     "log_loss", "log_loss_from_logits", "loss", "logsumexp", "softmax", "log_softmax",
@@ -214,8 +216,6 @@ def loss(name, y_true, raw, *, sample_weight=None, reduction="mean", threads=Non
     if name == "log_loss":
         return log_loss(y_true, raw, sample_weight=sample_weight, normalize=reduction == "mean",
                         threads=threads)
-    from .score import get_catalogue_loss
-
     try:
         get_catalogue_loss(name)
     except ScoreError as exc:
