@@ -20,8 +20,6 @@ from .errors import ScoreError, one_line
 class NpySource:
     """A .npy file read sequentially, chunk by chunk, into reused buffers (no memmap)."""
 
-    kind = "npy"
-
     def __init__(self, path, role):
         self.path = os.fspath(path)
         self.role = role
@@ -129,8 +127,6 @@ def _arrow_to_numpy(col, path, name, role):
 
 class ParquetSource:
     """Columns of a Parquet file, read by record batches (row groups) with pyarrow."""
-
-    kind = "parquet"
 
     def __init__(self, path, columns, role):
         try:
