@@ -12,6 +12,7 @@ from ._backends import (
     set_backend,
     set_num_threads,
     show_config,
+    thread_limit,
 )
 from ._api.special import (
     expit,
@@ -44,4 +45,5 @@ __all__ = [
     "sigmoid",
     "softmax",
     "softplus",
+    "thread_limit",
 ]

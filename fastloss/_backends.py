@@ -6,8 +6,10 @@ one backend. Left unpinned, the choice is made per call ("auto"): inputs of at m
 milliseconds and has the lowest per-call overhead, so a small call never imports Numba (0.6 s)
 nor compiles -- and larger ones to Numba, the primary engine; without Numba everything goes to
 Cython, without either to NumPy. Backends are imported on first use, so ``import fastloss`` never
-imports numba. ``set_num_threads(n)`` caps the threads of the compiled backends.
+imports numba. ``set_num_threads(n)`` caps the threads of the compiled backends;
+``with thread_limit(n):`` caps them for a block and then gives back what was there before.
 """
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -17,8 +19,12 @@ import threading
 BACKENDS = ("numba", "cython", "numpy")
 _MODULES = {"numba": "fastloss._numba", "cython": "fastloss._cython", "numpy": "fastloss._numpy"}
 
-_lock = threading.Lock()
+# Reentrant: thread_limit() holds it while it sets the threads and while load() imports a backend.
+_lock = threading.RLock()
 _state = {"name": None, "threads": None, "env_read": False}
+# thread_limit() bookkeeping: how many blocks are inside, and the thread settings from before the
+# first of them entered ("threads": _state's, "modules": each loaded backend's own).
+_limit = {"users": 0, "saved": None}
 # Largest input (elements) that auto mode sends to the Cython backend.
 AUTO_SMALL_MAX = 1 << 16
 _loaded = {}
@@ -77,6 +83,12 @@ def load(name):
             module = _loaded.get(name)
             if module is None:
                 module = importlib.import_module(_MODULES[name])
+                if _limit["saved"] is not None and hasattr(module, "get_num_threads"):
+                    # loaded inside a thread_limit() block: when it ends, this backend gets the
+                    # setting it would have had without the block
+                    before = _limit["saved"]["threads"]
+                    _limit["saved"]["modules"][name] = (
+                        module.get_num_threads() if before is None else before)
                 if _state["threads"] is not None and hasattr(module, "set_num_threads"):
                     module.set_num_threads(_state["threads"])
                 _loaded[name] = module
@@ -147,17 +159,60 @@ class set_backend:
         return f"set_backend({_state['name'] or 'auto'!r})"
 
 
-def set_num_threads(n):
-    """Use at most ``n`` threads in the compiled backends' parallel kernels."""
+def _check_threads(n):
     if isinstance(n, bool) or not isinstance(n, (int,)) and not hasattr(n, "__index__"):
         raise TypeError(f"n must be an integer, got {type(n).__name__}")
     n = int(n)
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    _state["threads"] = min(n, os.cpu_count() or 1)
-    for module in _loaded.values():
-        if hasattr(module, "set_num_threads"):
-            module.set_num_threads(n)
+    return n
+
+
+def set_num_threads(n):
+    """Use at most ``n`` threads in the compiled backends' parallel kernels."""
+    n = _check_threads(n)
+    with _lock:
+        _state["threads"] = min(n, os.cpu_count() or 1)
+        for module in _loaded.values():
+            if hasattr(module, "set_num_threads"):
+                module.set_num_threads(n)
+
+
+@contextlib.contextmanager
+def thread_limit(n):
+    """Within the block, the compiled kernels use at most ``n`` threads.
+
+    Blocks that overlap in time (several Dask tasks in the threads of one worker process) share
+    one setting: the first to enter sets it, the others run under it, and the settings from
+    before the first one (the process-wide one and each loaded backend's own) come back when the
+    last one leaves. A backend first loaded inside a block is limited too and gets back the
+    setting it would have had without the block.
+
+    >>> with fastloss.thread_limit(1):
+    ...     fastloss.log_loss(y, p)
+    """
+    n = _check_threads(n)
+    with _lock:
+        if _limit["users"] == 0:
+            _limit["saved"] = {
+                "threads": _state["threads"],
+                "modules": {name: module.get_num_threads() for name, module in _loaded.items()
+                            if hasattr(module, "get_num_threads")},
+            }
+            set_num_threads(n)
+        _limit["users"] += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _limit["users"] -= 1
+            if _limit["users"] == 0:
+                saved = _limit["saved"]
+                _limit["saved"] = None
+                _state["threads"] = saved["threads"]
+                for name, module in _loaded.items():
+                    if name in saved["modules"] and hasattr(module, "set_num_threads"):
+                        module.set_num_threads(saved["modules"][name])
 
 
 def get_num_threads():

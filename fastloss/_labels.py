@@ -13,38 +13,74 @@ import numpy as np
 _DENSE_RANGE = 1 << 20
 
 
-def _integer_codes(y):
-    """classes and codes of an integer array without sorting, when its range is small."""
+def _offsets(y, lo):
+    """``y - lo`` as intp, for integer ``y >= lo``."""
+    if y.dtype.kind == "i" or lo < 0:
+        # computed in intp: y - lo can leave a narrow dtype (int8 labels -100 and 100; uint8
+        # labels in classes that start at -1)
+        return np.subtract(y, lo, dtype=np.intp)
+    return (y - lo).astype(np.intp, copy=False)  # unsigned: 0 <= y - lo <= y, no overflow
+
+
+def _values_present(lo, present, dtype):
+    """``lo + i`` for each i where ``present`` is True, as ``dtype``."""
+    work = np.uint64 if dtype.kind == "u" else np.intp  # uint64 labels may lie above intp's range
+    return (np.flatnonzero(present).astype(work) + work(lo)).astype(dtype, copy=False)
+
+
+def _presence(y):
+    """``(lo, y - lo as intp, which of lo..hi occur)`` for a non-empty integer ``y``, or None
+    when its range is too wide for a bincount."""
     lo = int(y.min())
     hi = int(y.max())
     if hi - lo >= _DENSE_RANGE:
         return None
-    if lo == 0 and y.dtype == np.intp:
-        shifted = y
-    else:
-        shifted = (y - lo).astype(np.intp, copy=False)
-    present = np.bincount(shifted, minlength=hi - lo + 1) > 0
-    classes = np.flatnonzero(present) + lo
-    if classes.shape[0] == hi - lo + 1:  # all values present: codes are y - lo
+    shifted = y if lo == 0 and y.dtype == np.intp else _offsets(y, lo)
+    return lo, shifted, np.bincount(shifted, minlength=hi - lo + 1) > 0
+
+
+def _integer_codes(y):
+    """classes and codes of an integer array without sorting, when its range is small."""
+    found = _presence(y)
+    if found is None:
+        return None
+    lo, shifted, present = found
+    classes = _values_present(lo, present, y.dtype)
+    if classes.shape[0] == present.shape[0]:  # all values present: codes are y - lo
         codes = shifted
     else:
         lookup = np.cumsum(present, dtype=np.intp) - 1
         codes = lookup[shifted]
-    return classes.astype(y.dtype, copy=False), np.ascontiguousarray(codes, dtype=np.intp)
+    return classes, np.ascontiguousarray(codes, dtype=np.intp)
 
 
-def _codes_in_classes(y, classes):
-    """Codes of integer y in sorted integer classes via a lookup table (O(n), no sort), or None
-    when y has a value outside classes (the caller raises) or the range is too wide."""
+def sorted_classes(y):
+    """The sorted distinct values of 1-D labels ``y`` (np.unique's answer), without a sort for
+    integers of small range. ValueError for a mix of strings and numbers."""
+    if y.dtype.kind in "iu" and y.size:
+        found = _presence(y)
+        if found is not None:
+            lo, _, present = found
+            return _values_present(lo, present, y.dtype)
+    try:
+        return np.unique(y)
+    except TypeError:
+        raise ValueError("Mix of label input types (string and number)") from None
+
+
+def codes_in_classes(y, classes):
+    """Codes (intp positions) of integer ``y`` in sorted integer ``classes`` via a lookup table
+    (O(n), no sort), or None when y has a value outside classes (the caller raises) or the range
+    is too wide."""
     lo = int(classes[0])
     hi = int(classes[-1])
     if hi - lo >= _DENSE_RANGE or int(y.min()) < lo or int(y.max()) > hi:
         return None
     lookup = np.full(hi - lo + 1, -1, dtype=np.intp)
-    lookup[classes.astype(np.int64) - lo] = np.arange(classes.shape[0], dtype=np.intp)
+    lookup[_offsets(classes, lo)] = np.arange(classes.shape[0], dtype=np.intp)
     if lo == 0 and hi + 1 == classes.shape[0] and y.dtype == np.intp:
         return y  # labels are exactly 0..K-1: the codes are y itself
-    codes = lookup[(y - lo).astype(np.intp, copy=False)]
+    codes = lookup[_offsets(y, lo)]
     if (codes < 0).any():
         return None
     return codes
@@ -56,10 +92,19 @@ def _unique_labels(y, original):
             raise ValueError("Input y contains NaN.")
         if not np.all(y == np.floor(y)):
             raise ValueError("Unknown label type: %r" % ((original,),))
-    try:
-        return np.unique(y)
-    except TypeError:
-        raise ValueError("Mix of label input types (string and number)") from None
+    return sorted_classes(y)
+
+
+def warn_unordered_labels(passed, classes, stacklevel):
+    """scikit-learn's warning for labels not given in sorted order; ``stacklevel`` counts from
+    the caller."""
+    warnings.warn(
+        f"Labels passed were {passed}. But this function assumes labels are ordered "
+        f"lexicographically. Pass the ordered labels={classes.tolist()} and ensure that "
+        "the columns of y_prob correspond to this ordering.",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def _as_label_array(y_true):
@@ -93,15 +138,9 @@ def encode_targets(y_true, labels):
         classes = _unique_labels(label_arr.reshape(-1), labels)
         same_order = classes.shape == label_arr.shape and bool(np.all(classes == label_arr))
         if not same_order:
-            warnings.warn(
-                f"Labels passed were {labels}. But this function assumes labels are ordered "
-                f"lexicographically. Pass the ordered labels={classes.tolist()} and ensure that "
-                "the columns of y_prob correspond to this ordering.",
-                UserWarning,
-                stacklevel=4,
-            )
+            warn_unordered_labels(labels, classes, stacklevel=4)
         if y.dtype.kind in "iu" and classes.dtype.kind in "iu" and y.size:
-            codes = _codes_in_classes(y, classes)
+            codes = codes_in_classes(y, classes)
             if codes is not None:
                 return codes, None, classes
         try:

@@ -16,15 +16,13 @@ Install with ``pip install 'fastloss[dask]'``.
   ``log_expit``/``log_sigmoid``, ``sigmoid``, ``softplus`` (``map_blocks``).
 
 Threads: Dask already runs one task per worker thread, so by default each task runs the kernels
-with **one** thread (``fastloss.set_num_threads(1)`` for the duration of the task), whatever the
+with **one** thread (``with fastloss.thread_limit(1):`` around the task), whatever the
 scheduler: Dask threads x kernel threads = Dask threads, no oversubscription. Override with the
 ``threads=`` argument of each function or the ``FASTLOSS_DASK_THREADS`` environment variable of
 the client process (read when the graph is built, carried in the tasks); a sensible value for
 ``k`` worker threads on ``c`` cores is ``max(1, c // k)``.
 """
-import contextlib
 import os
-import threading
 
 import numpy as np
 
@@ -37,8 +35,9 @@ except ImportError as exc:  # pragma: no cover - exercised without dask only
 
 import fastloss
 
-from . import _backends
-from .score import ChunkScorer, Partials, ScoreError, chunk_classes, merge_classes, prepare_labels
+from ._score.errors import ScoreError
+from ._score.labels import chunk_classes, merge_classes, prepare_labels
+from ._score.partials import ChunkScorer, get_catalogue_loss
 
 __all__ = [
     "log_loss", "log_loss_from_logits", "loss", "logsumexp", "softmax", "log_softmax",
@@ -60,44 +59,11 @@ def task_threads(threads=None):
     return threads
 
 
-_policy_lock = threading.Lock()
-_policy = {"active": 0, "saved": None}
-
-
-@contextlib.contextmanager
-def _kernel_threads(n):
-    """Run the body with the kernels capped at ``n`` threads; concurrent tasks share one setting
-    and the process's previous setting comes back when the last of them ends."""
-    with _policy_lock:
-        if _policy["active"] == 0:
-            _backends.kernels()  # load the active backend so its setting is saved too
-            _policy["saved"] = (_backends._state["threads"],
-                                {name: m.get_num_threads() for name, m in _backends._loaded.items()
-                                 if hasattr(m, "get_num_threads")})
-            fastloss.set_num_threads(n)
-        _policy["active"] += 1
-    try:
-        yield
-    finally:
-        with _policy_lock:
-            _policy["active"] -= 1
-            if _policy["active"] == 0:
-                state, per_module = _policy["saved"]
-                _backends._state["threads"] = state
-                for name, m in _backends._loaded.items():
-                    if name in per_module and hasattr(m, "set_num_threads"):
-                        m.set_num_threads(per_module[name])
-                _policy["saved"] = None
-
-
-def _current_kernel_threads(_=None):
-    """(for tests) the kernel threads a task sees."""
-    return fastloss.get_num_threads()
-
-
 def _in_task(func, threads):
+    """``func`` run under ``fastloss.thread_limit(threads)``: the body of every task."""
+
     def run(*args, **kwargs):
-        with _kernel_threads(threads):
+        with fastloss.thread_limit(threads):
             return func(*args, **kwargs)
 
     run.__name__ = getattr(func, "__name__", "fastloss_task")
@@ -250,8 +216,6 @@ def loss(name, y_true, raw, *, sample_weight=None, reduction="mean", threads=Non
     if name == "log_loss":
         return log_loss(y_true, raw, sample_weight=sample_weight, normalize=reduction == "mean",
                         threads=threads)
-    from .score import get_catalogue_loss
-
     try:
         get_catalogue_loss(name)
     except ScoreError as exc:

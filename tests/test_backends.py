@@ -100,6 +100,83 @@ def test_results_bitwise_identical_for_any_thread_count(name):
             fastloss.set_num_threads(original)
 
 
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a limit of 1 thread is the default here")
+@pytest.mark.parametrize("name", COMPILED)
+def test_thread_limit_gives_back_the_previous_setting(name):
+    with fastloss.set_backend(name):
+        original = fastloss.get_num_threads()
+        try:
+            fastloss.set_num_threads(2)
+            assert fastloss.get_num_threads() == 2
+            with fastloss.thread_limit(1):
+                assert fastloss.get_num_threads() == 1
+            assert fastloss.get_num_threads() == 2
+            with pytest.raises(RuntimeError, match="task failed"):
+                with fastloss.thread_limit(1):
+                    raise RuntimeError("task failed")
+            assert fastloss.get_num_threads() == 2
+        finally:
+            fastloss.set_num_threads(original)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        with fastloss.thread_limit(0):
+            pass
+    with pytest.raises(TypeError, match="integer"):
+        with fastloss.thread_limit(1.5):
+            pass
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a limit of 1 thread is the default here")
+@pytest.mark.parametrize("name", COMPILED)
+def test_thread_limit_is_shared_by_overlapping_blocks(name):
+    """Block A enters, B enters, A leaves: B still runs limited; the setting comes back only
+    when B, the last one, leaves."""
+    import threading
+
+    entered_a, entered_b, left_a = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def block_a():
+        with fastloss.thread_limit(1):
+            entered_a.set()
+            entered_b.wait(10)
+        left_a.set()
+
+    def block_b():
+        entered_a.wait(10)
+        with fastloss.thread_limit(1):
+            entered_b.set()
+            left_a.wait(10)
+            seen["b after a left"] = fastloss.get_num_threads()
+
+    with fastloss.set_backend(name):
+        original = fastloss.get_num_threads()
+        try:
+            fastloss.set_num_threads(2)
+            threads = [threading.Thread(target=block_a), threading.Thread(target=block_b)]
+            [t.start() for t in threads]
+            [t.join(20) for t in threads]
+            assert left_a.is_set() and seen == {"b after a left": 1}
+            assert fastloss.get_num_threads() == 2
+        finally:
+            fastloss.set_num_threads(original)
+
+
+@pytest.mark.parametrize("name", COMPILED)
+def test_thread_limit_backend_loaded_inside_the_block(name):
+    """A backend first loaded inside the block is limited, and afterwards has the setting a
+    process that never used thread_limit has."""
+    env = {"FASTLOSS_BACKEND": name}
+    fresh = _run_python("import fastloss; print(fastloss.get_num_threads())", env=env)
+    limited = _run_python("""
+        import fastloss
+        with fastloss.thread_limit(1):
+            inside = fastloss.get_num_threads()  # imports the backend here
+        print(inside, fastloss.get_num_threads())
+    """, env=env)
+    assert fresh.returncode == 0 and limited.returncode == 0, fresh.stderr + limited.stderr
+    assert limited.stdout.split() == ["1", fresh.stdout.strip()]
+
+
 CONCURRENT = """
     import threading, numpy as np, fastloss, scipy.special as sp
     from sklearn.metrics import log_loss

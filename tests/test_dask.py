@@ -191,7 +191,7 @@ def test_cluster_equals_single_machine(client, arrays):
     np.testing.assert_allclose(client.compute(lse).result(timeout=60),
                                fastloss.logsumexp(a["z3"], axis=0), rtol=RTOL)
     # the policy on the workers: one kernel thread per (single-threaded) Dask worker
-    threads = client.run(lambda: fd._in_task(fd._current_kernel_threads, fd.task_threads())())
+    threads = client.run(lambda: fd._in_task(fastloss.get_num_threads, fd.task_threads())())
     assert set(threads.values()) == {1}
 
 

@@ -207,3 +207,18 @@ def test_property_binary_log_loss_matches_sklearn(p, data):
     if len(set(y.tolist())) < 2:
         y[0], y[1] = 0, 1
     assert_allclose(fastloss.log_loss(y, p), sk_log_loss(y, p), rtol=1e-12)
+
+
+@pytest.mark.parametrize("y, labels", [
+    (np.array([-100, 100, 3, 100], dtype=np.int8), None),  # y - min(y) leaves int8
+    (np.array([-100, 100, 3, 100], dtype=np.int8), [-100, 3, 100]),
+    (np.array([0, 1, 1, 0], dtype=np.uint8), [-1, 0, 1]),  # classes below uint8's range
+    (np.array([2**64 - 1, 2**64 - 3, 2**64 - 1, 2**64 - 2], dtype=np.uint64), None),  # above intp's
+], ids=["int8-wide", "int8-wide-labels", "uint8-negative-labels", "uint64-top"])
+def test_log_loss_integer_labels_at_the_edges_of_their_dtype(backend, y, labels):
+    p = sp.softmax(np.random.default_rng(3).normal(size=(4, 3)), axis=1)
+    # the reference encodes the labels as Python ints: no fixed-width arithmetic to overflow
+    classes = sorted(set(y.tolist()) | set(labels or []))
+    codes = [classes.index(v) for v in y.tolist()]
+    expected = -np.mean(np.log(p[np.arange(4), codes]))
+    assert_allclose(fastloss.log_loss(y, p, labels=labels), expected, rtol=1e-12)

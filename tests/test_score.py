@@ -4,12 +4,16 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import numpy as np
 import pytest
 
 import fastloss
 from fastloss import score as engine
+from fastloss._score import readers
+from fastloss._score.partials import ChunkScorer
 from fastloss.cli_score import main as score_main
 
 N = 20_011  # prime: no chunk size divides it
@@ -237,6 +241,91 @@ def test_bad_files_one_line(data, capsys):
         assert err.count("\n") == 1 and err.startswith("fastloss score: error: "), (name, code, out, err)
         assert EXPECT[name] in err, (name, err)
         assert "Traceback" not in err and out == ""
+
+
+def _watch_reads(monkeypatch, slow_role=None, fail_role=None, fail_chunk=None):
+    """Patch the .npy readers: the read of chunk 1 of ``slow_role`` sleeps 10 ms, the read
+    of chunk ``fail_chunk`` of ``fail_role`` raises; returns counters of reads in flight and of
+    files closed while a read was running."""
+    state = {"in_flight": 0, "closed_during_read": 0}
+    lock = threading.Lock()
+    real_open = readers.NpySource.open
+
+    def watched_open(source, chunk_rows, n_buffers=2):
+        reader = real_open(source, chunk_rows, n_buffers)
+        real_read, real_close = reader.read, reader.close
+        calls = {"n": 0}
+
+        def read(slot, n):
+            chunk = calls["n"]
+            calls["n"] += 1
+            with lock:
+                state["in_flight"] += 1
+            try:
+                if source.role == slow_role and chunk == 1:
+                    time.sleep(0.01)
+                if source.role == fail_role and chunk == fail_chunk:
+                    raise engine.ScoreError(f"{source.role}: injected read error of chunk {chunk}")
+                return real_read(slot, n)
+            finally:
+                with lock:
+                    state["in_flight"] -= 1
+
+        def close():
+            with lock:
+                state["closed_during_read"] += state["in_flight"] > 0
+            real_close()
+
+        reader.read, reader.close = read, close
+        return reader
+
+    monkeypatch.setattr(readers.NpySource, "open", watched_open)
+    return state
+
+
+def test_error_waits_for_the_read_ahead(data, monkeypatch):
+    """Issue 13: the scorer fails on chunk 0 while the read-ahead thread still reads chunk 1.
+    The scorer's error is reported, and only once that read is over: a file closed under a
+    running readinto frees its descriptor number for the next open(), and the late read then
+    eats the next file's bytes (seen as 'bp.npy is truncated' in the next run)."""
+    d, arrays, paths = data
+    _bad_inputs(d, arrays, paths)
+    state = _watch_reads(monkeypatch, slow_role="y_pred")
+    for _ in range(50):
+        with pytest.raises(engine.ScoreError, match=r"sample_weight contains NaN \(rows 0-999\)"):
+            engine.score_files(d / "by.npy", d / "bp.npy", sample_weight=d / "bw_nan.npy",
+                               chunk_rows=1000)
+        assert state["in_flight"] == 0, "score_files raised while a read was still running"
+        with pytest.raises(engine.ScoreError, match="not belonging to the passed labels"):
+            engine.score_files(d / "by_5.npy", d / "bp.npy", labels=[0, 1], chunk_rows=1000)
+    assert state["closed_during_read"] == 0
+
+
+@pytest.mark.parametrize("bad_row, expected", [
+    (1500, r"values \[5\] not belonging to the passed labels \[0, 1\] \(rows 1000-1999\)"),
+    (3500, "injected read error of chunk 2"),
+], ids=["scorer-error-first", "read-error-first"])
+def test_errors_in_row_order(data, monkeypatch, tmp_path, bad_row, expected):
+    """A bad label in chunk 1 beats a read error of chunk 2 that happens while chunk 1 is being
+    scored (slowly); a read error of chunk 2 beats a bad label in chunk 3."""
+    d, arrays, paths = data
+    y = np.where(np.arange(5000) == bad_row, 5, np.random.default_rng(1).integers(0, 2, 5000))
+    np.save(tmp_path / "y.npy", y)
+    np.save(tmp_path / "p.npy", np.full(5000, 0.5))
+    state = _watch_reads(monkeypatch, fail_role="y_pred", fail_chunk=2)
+    real_partials = ChunkScorer.partials
+
+    def slow_partials(scorer, y, p, w=None, row_start=0):
+        if row_start == 1000:
+            time.sleep(0.005)  # the read-ahead of chunk 2 fails meanwhile
+        return real_partials(scorer, y, p, w, row_start)
+
+    monkeypatch.setattr(ChunkScorer, "partials", slow_partials)
+    for _ in range(25):
+        with pytest.raises(engine.ScoreError, match=expected):
+            engine.score_files(tmp_path / "y.npy", tmp_path / "p.npy", labels=[0, 1], chunk_rows=1000)
+        assert state["in_flight"] == 0
+    assert state["closed_during_read"] == 0
 
 
 def test_cli_subprocess_exit_codes(data):
