@@ -30,12 +30,10 @@ from dataclasses import dataclass, field
 ELEMENTWISE = "elementwise"
 PAIRED = "paired"
 ROWS = "rows"
-SHAPES = (ELEMENTWISE, PAIRED, ROWS)
-TARGETS = ("real", "labels", "distribution")
 
-# modes of the skeletons (the formula of a rows loss receives it): which outputs are written
-MODE_LOSS, MODE_GRADIENT, MODE_LOSS_GRADIENT, MODE_GRADIENT_HESSIAN = 0, 1, 2, 3
-OPERATIONS = ("loss", "gradient", "loss_gradient", "gradient_hessian")
+# an operation's mode, as the loop skeletons and the rows formulas receive it: which outputs are
+# written (0: the loss, 1: gradient, 2: loss and gradient, 3: gradient and hessian)
+MODES = {"loss": 0, "gradient": 1, "loss_gradient": 2, "gradient_hessian": 3}
 
 
 @dataclass(frozen=True)
@@ -69,14 +67,11 @@ class Spec:
     #: the public class (fastloss.losses.<class_name>)
     class_name: str = ""
     #: where y_true / raw must lie (checked on the error path only, to name the cause):
-    #: "binary" {0, 1}, "signed_binary" {-1, 0, 1}, "nonnegative", "open_unit" (0, 1), "probability"
+    #: "binary" {0, 1}, "signed_binary" {-1, 0, 1}, "nonnegative", "open_unit" (0, 1),
+    #: "distribution" (target masses >= 0); raw: "probability"
     y_domain: str = None
     raw_domain: str = None
     doc: str = field(default="", compare=False)
-
-    @property
-    def param_names(self):
-        return tuple(p.name for p in self.params)
 
 
 def _positive(name, default):
@@ -158,10 +153,10 @@ SPECS = (
     denominator. gamma = 0 is cross_entropy; for K = 2 it equals focal(alpha=None) on
     raw_1 - raw_0. gradient and diagonal hessian in closed form."""),
     Spec("soft_cross_entropy", ROWS, "distribution", class_name="SoftCrossEntropy",
-         y_domain="nonnegative", doc="""Cross-entropy from logits against target distributions
+         y_domain="distribution", doc="""Cross-entropy from logits against target distributions
     Y (n, K): l = Σ_k Y_k (logsumexp(raw) - raw_k); gradient (Σ_k Y_k) softmax(raw) - Y; hessian
     diagonal (Σ Y) p(1 - p)."""),
-    Spec("kl_div", ROWS, "distribution", class_name="KLDiv", y_domain="nonnegative",
+    Spec("kl_div", ROWS, "distribution", class_name="KLDiv", y_domain="distribution",
          doc="""KL divergence KL(Y || softmax(raw)) = Σ_k Y_k (log Y_k - log softmax(raw)_k),
     0 log 0 = 0: soft_cross_entropy minus the entropy of Y, the same gradient and hessian."""),
 )

@@ -146,35 +146,30 @@ def focal_q(u, e, su):
     return 1.0 - su if u < 0.0 else e / (1.0 + e)
 
 
-def focal_loss(y, r, gamma, alpha):
-    s = focal_sign(y)
-    u = s * r
-    e = exp(-abs(u))
-    q = focal_q(u, e, sigmoid(u, e))
-    big_l = (-u if u < 0.0 else 0.0) + log1p(e)
-    return times(focal_alpha(s, alpha), times(q ** gamma, big_l))
-
-
-def focal_gradient(y, r, gamma, alpha):
+def focal_parts(y, r) -> tuple:
+    """(s, u, sigma(u), q = sigma(-u), L = softplus(-u)), all from one exp(-|u|)."""
     s = focal_sign(y)
     u = s * r
     e = exp(-abs(u))
     su = sigmoid(u, e)
-    q = focal_q(u, e, su)
-    big_l = (-u if u < 0.0 else 0.0) + log1p(e)
+    return s, u, su, focal_q(u, e, su), (-u if u < 0.0 else 0.0) + log1p(e)
+
+
+def focal_loss(y, r, gamma, alpha):
+    s, u, su, q, big_l = focal_parts(y, r)
+    return times(focal_alpha(s, alpha), times(q ** gamma, big_l))
+
+
+def focal_gradient(y, r, gamma, alpha):
+    s, u, su, q, big_l = focal_parts(y, r)
     sl = 0.0 if u == -inf else su * big_l
     return -s * focal_alpha(s, alpha) * q ** gamma * (gamma * sl + q)
 
 
 def focal_hessian(y, r, gamma, alpha):
-    s = focal_sign(y)
-    u = s * r
+    s, u, su, q, big_l = focal_parts(y, r)
     if u == -inf:
         return 0.0
-    e = exp(-abs(u))
-    su = sigmoid(u, e)
-    q = focal_q(u, e, su)
-    big_l = (-u if u < 0.0 else 0.0) + log1p(e)
     bb = gamma * su * big_l + q
     return focal_alpha(s, alpha) * q ** gamma * su * (gamma * bb - q * (gamma * (big_l - 1.0) - 1.0))
 
@@ -346,14 +341,10 @@ def beta_nll_gradient(y, la, lb) -> tuple:
 
 
 def beta_nll_hessian(y, la, lb) -> tuple:
-    if not (y > 0.0 and y < 1.0):
-        return nan, nan
+    g0, g1 = beta_nll_gradient(y, la, lb)
     a = exp(la)
     b = exp(lb)
-    dab = digamma(a + b)
     tab = trigamma(a + b)
-    g0 = a * (digamma(a + 1.0) - dab - log(y)) - 1.0
-    g1 = b * (digamma(b + 1.0) - dab - log1p(-y)) - 1.0
     return g0 + a * a * (trigamma(a + 1.0) - tab) + 1.0, g1 + b * b * (trigamma(b + 1.0) - tab) + 1.0
 
 

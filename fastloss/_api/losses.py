@@ -198,6 +198,8 @@ class Loss:
         with np.errstate(invalid="ignore"):
             if np.isnan(work).any():
                 raise ValueError(f"{func}(): raw contains NaN")
+            if self.spec.shape == _catalogue.ROWS and (work == -np.inf).all(axis=1).any():
+                raise ValueError(f"{func}(): a row of raw is all -inf; its softmax is undefined")
             if y.dtype.kind == "f" and np.isnan(y).any():
                 raise ValueError(f"{func}(): y_true contains NaN")
             msg = self._domain_error(y, work)
@@ -209,19 +211,11 @@ class Loss:
         )
 
     # ---------------------------------------------------------------- kernel calls
-    def _kernels(self, size=None):
-        try:
-            return _backends.family("losses", size=size)
-        except ImportError:
-            # a backend built before its losses module existed (e.g. an older Cython build):
-            # the NumPy reference computes the same values
-            return _backends.family("losses", backend="numpy")
-
     def _call(self, op, y, work, w, scale=1.0, out=None, grad=None, hess=None):
         """One kernel call: (Σ w l, Σ w, nan count in grad/hess)."""
         e1 = np.empty(0, dtype=work.dtype)
         e2 = np.empty((0,) * work.ndim, dtype=work.dtype)
-        kern = self._kernels(work.size)
+        kern = _backends.family("losses", size=work.size)
         return kern.compute(self.name, op, y, work, w, self._class_weight(), self._class_factor(),
                             getattr(self, "ignore_index", -100), self._params(work.dtype),
                             float(scale), e1 if out is None else out, e2 if grad is None else grad,
@@ -255,10 +249,14 @@ class Loss:
             return _finish(target, final)
         if out is not None:
             raise ValueError(f"{func}(): out is only used with reduction='none'")
+        sums = self._sums(y, work, w, func)
+        return _reduce(sums.sum_wl, sums.sum_w, reduction, func)
+
+    def _sums(self, y, work, w, func):
         sum_wl, sum_w, _ = self._call("loss", y, work, w)
         if sum_wl != sum_wl:
             self._raise_undefined(y, work, w, func)
-        return _reduce(sum_wl, sum_w, reduction, func)
+        return LossSums(float(sum_wl), float(sum_w), int(work.shape[0]))
 
     def sums(self, y_true, raw, *, sample_weight=None):
         """The mergeable partials ``LossSums(sum_wl, sum_w, n)`` of this loss on these rows.
@@ -268,10 +266,7 @@ class Loss:
         ``fastloss.dask`` compute exact means chunk by chunk."""
         func = self._func("sums")
         y, work, w, shape, dtype = self._coerce(y_true, raw, sample_weight, func)
-        sum_wl, sum_w, _ = self._call("loss", y, work, w)
-        if sum_wl != sum_wl:
-            self._raise_undefined(y, work, w, func)
-        return LossSums(float(sum_wl), float(sum_w), int(work.shape[0]))
+        return self._sums(y, work, w, func)
 
     def gradient(self, y_true, raw, *, sample_weight=None, out=None):
         func = self._func("gradient")
@@ -389,6 +384,7 @@ _Y_DOMAINS = {
     "signed_binary": (lambda y: np.isin(y, (-1, 0, 1)), "y_true must hold labels -1/+1 or 0/1 for {name}"),
     "nonnegative": (lambda y: y >= 0, "y_true must be non-negative for {name}"),
     "open_unit": (lambda y: (y > 0) & (y < 1), "y_true must be in the open interval (0, 1) for {name}"),
+    "distribution": (lambda y: y >= 0, "y_true must hold target probabilities >= 0"),
 }
 
 
@@ -440,39 +436,13 @@ class _Labels(Loss):
             ww = ww * self.class_weight[np.where(valid, y, 0)]
         return float(np.sum(np.where(valid, ww, 0.0)))
 
-    def _raise_undefined(self, y, work, w, func):
-        with np.errstate(invalid="ignore"):
-            if np.isnan(work).any():
-                raise ValueError(f"{func}(): raw contains NaN")
-            if (work == -np.inf).all(axis=1).any():
-                raise ValueError(f"{func}(): a row of raw is all -inf; its softmax is undefined")
-        super()._raise_undefined(y, work, w, func)
-
-
-class _Distribution(Loss):
-    """Target-distribution losses: y_true (n, K) like raw."""
-
-    def _domain_error(self, y, work):
-        if (y < 0).any():
-            return "y_true must hold target probabilities >= 0"
-        return None
-
-    def _raise_undefined(self, y, work, w, func):
-        with np.errstate(invalid="ignore"):
-            if (work == -np.inf).all(axis=1).any():
-                raise ValueError(f"{func}(): a row of raw is all -inf; its softmax is undefined")
-        super()._raise_undefined(y, work, w, func)
-
-
-_BASES = {"real": Loss, "labels": _Labels, "distribution": _Distribution}
-
 
 def _make_class(spec):
     names = [p.name for p in spec.params if p.kind != "dtype_eps"]
     if spec.target == "labels":
         names += ["class_weight"] + ([spec.per_class] if spec.per_class else []) + ["ignore_index"]
     doc = spec.doc + ("\n\n    Parameters: " + ", ".join(names) if names else "")
-    return type(spec.class_name, (_BASES[spec.target],),
+    return type(spec.class_name, (_Labels if spec.target == "labels" else Loss,),
                 {"name": spec.name, "spec": spec, "__doc__": doc, "__module__": "fastloss.losses"})
 
 

@@ -204,6 +204,24 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
     return _reduce(sum_wl, sum_w, normalize, sample_weight is not None)
 
 
+def logits_sums(kern, work, codes, w, indicator):
+    """(Σ w l, Σ w, nan count) of the log loss from logits ``work`` (kernel dtype, C order) with
+    label codes, or with ``indicator`` targets (n, K) when codes is None; ``w`` float64 or empty."""
+    if indicator is not None:
+        # soft / multilabel targets: Σ_k Y_k (logsumexp(z_i) - z_ik); rare, so done row-wise here
+        z = work.reshape(work.shape[0], -1)
+        lse = np.empty((z.shape[0], 1), dtype=work.dtype)
+        kern.logsumexp(z.reshape(z.shape[0], -1, 1), lse)
+        with np.errstate(invalid="ignore"):
+            per_row = np.sum(np.where(indicator == 0, 0.0, indicator * (lse - z)), axis=1)
+        weights = w if w.size else np.ones(z.shape[0])
+        return (float(np.sum(np.where(weights == 0, 0.0, weights * per_row))), float(np.sum(weights)),
+                int(np.isnan(z).sum()))
+    if work.ndim == 1 or work.shape[1] == 1:
+        return kern.log_loss_logits_binary(work.reshape(-1), codes, w)
+    return kern.log_loss_logits_labels(work, codes, w)
+
+
 def log_loss_from_logits(y_true, logits, *, normalize=True, sample_weight=None, labels=None):
     """Log loss computed from raw scores, stably and without clipping.
 
@@ -223,20 +241,7 @@ def log_loss_from_logits(y_true, logits, *, normalize=True, sample_weight=None, 
     work_dtype = np.float32 if z.dtype == np.float32 else np.float64
     work = kernel_input(z, np.dtype(work_dtype))
     kern = _backends.kernels(work.size)
-    if indicator is not None:
-        # soft / multilabel targets: Σ_k Y_k (logsumexp(z_i) - z_ik); rare, so done row-wise here
-        lse = np.empty((work.shape[0], 1), dtype=work_dtype)
-        kern.logsumexp(work.reshape(work.shape[0], -1, 1), lse)
-        with np.errstate(invalid="ignore"):
-            per_row = np.sum(np.where(indicator == 0, 0.0, indicator * (lse - work)), axis=1)
-        n_nan = int(np.isnan(work).sum())
-        weights = w if w.size else np.ones(work.shape[0])
-        sum_wl = float(np.sum(np.where(weights == 0, 0.0, weights * per_row)))
-        sum_w = float(np.sum(weights))
-    elif work.ndim == 1 or work.shape[1] == 1:
-        sum_wl, sum_w, n_nan = kern.log_loss_logits_binary(work.reshape(-1), codes, w)
-    else:
-        sum_wl, sum_w, n_nan = kern.log_loss_logits_labels(work, codes, w)
+    sum_wl, sum_w, n_nan = logits_sums(kern, work, codes, w, indicator)
     if n_nan:
         raise ValueError(f"{func}(): logits contains NaN ({n_nan} values)")
     if math.isnan(sum_wl):

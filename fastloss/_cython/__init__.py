@@ -1,5 +1,5 @@
-"""Cython backend: the kernels of fastloss/_cython/special.pyx and metrics.pyx, compiled by
-setup.py (with OpenMP when the compiler has it). Same kernel names, signatures and numerics as
+"""Cython backend: the kernels of fastloss/_cython/special.pyx, metrics.pyx and losses.pyx
+(generated from losses.pyx.tp and fastloss/_formulas.py), compiled by setup.py (with OpenMP when the compiler has it). Same kernel names, signatures and numerics as
 ``fastloss._numba`` (fastloss/_numpy is the reference contract).
 
 Each kernel picks per call between a serial loop (inputs of at most SERIAL_MAX_ELEMENTS elements,
@@ -13,6 +13,7 @@ uses the serial loops (same results).
 import os
 
 try:
+    from . import losses as _l
     from . import metrics as _m
     from . import special as _s
 except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -40,7 +41,7 @@ from .special import (  # noqa: E402
 
 NAME = "cython"
 PARALLEL = bool(_s.OPENMP)
-_MODULES = (_s, _m)
+_MODULES = (_s, _m, _l)
 _threads = {"n": _s.MAX_THREADS, "forked": False}
 
 

@@ -56,6 +56,3 @@ def run(kernel, args, n_blocks, size, threads):
             f.result()
     return parts
 
-
-def describe():
-    return {"loss_threads": "python threads over nogil kernels (fork-safe)"}

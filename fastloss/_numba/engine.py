@@ -18,13 +18,12 @@ import numpy as np
 from numba import njit
 
 from .. import _catalogue, _formulas
-from .._catalogue import ELEMENTWISE, PAIRED, ROWS
+from .._catalogue import PAIRED, ROWS
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from . import _blocks, _math, skeletons
 from ._flags import JIT
 
 _INLINE = dict(JIT, forceinline=True)
-_MODES = {"loss": 0, "gradient": 1, "loss_gradient": 2, "gradient_hessian": 3}
 
 
 def _tag():
@@ -77,50 +76,36 @@ def _unit_hessian(y, r, *p):
     return _unit(y, r)
 
 
-_SKELETON = {
-    (ELEMENTWISE, "loss"): "elementwise_loss",
-    (ELEMENTWISE, "gradient"): "elementwise_gradient",
-    (ELEMENTWISE, "loss_gradient"): "elementwise_loss_gradient",
-    (ELEMENTWISE, "gradient_hessian"): "elementwise_gradient_hessian",
-}
-_HELPERS = ("sum_chunk", "_write_row", "_zero_row")
+_SUM_CHUNK = njit(**_INLINE)(_copy(skeletons.sum_chunk, {}, f"sum_chunk__{_TAG}"))
+_MODE_HELPERS = ("_write_row", "_zero_row")  # read MODE: one copy each per kernel
+
+
+def _skeleton(spec):
+    if spec.shape == ROWS:
+        return "rows_labels" if spec.target == "labels" else "rows_distribution"
+    return spec.shape  # "elementwise" or "paired"
 
 
 def _bindings(spec, op):
     """The names a skeleton calls, bound to this loss's formulas (stand-ins where op needs none)."""
     f = FORMULAS
     name = spec.name
+    b = {"MODE": _catalogue.MODES[op]}
     if spec.shape == ROWS:
-        return {"ROW": f[f"{name}_row"]}
+        b["ROW"] = f[f"{name}_row"]
+        return b
     unused = _unused_pair if spec.shape == PAIRED else _unused_scalar
-    b = {"LOSS": unused, "GRADIENT": unused, "HESSIAN": unused, "LOSS_GRADIENT": _unused_pair}
+    b.update(LOSS=unused, GRADIENT=unused, HESSIAN=unused, LOSS_GRADIENT=_unused_pair,
+             FUSED=spec.fused and op == "loss_gradient")
     if op in ("loss", "loss_gradient"):
         b["LOSS"] = f[f"{name}_loss"]
     if op != "loss":
         b["GRADIENT"] = f[f"{name}_gradient"]
     if op == "gradient_hessian":
         b["HESSIAN"] = f[f"{name}_hessian"] if spec.has_hessian else _unit_hessian
-    if op == "loss_gradient" and spec.shape == ELEMENTWISE:
-        b["LOSS_GRADIENT"] = f[f"{name}_loss_gradient"] if spec.fused else _fused(name)
+    if b["FUSED"]:
+        b["LOSS_GRADIENT"] = f[f"{name}_loss_gradient"]
     return b
-
-
-_FUSED = {}
-
-
-def _fused(name):
-    """loss and gradient side by side, for losses without a hand-fused formula (LLVM shares their
-    common subexpressions after inlining)."""
-    if name not in _FUSED:
-        loss, grad = FORMULAS[f"{name}_loss"], FORMULAS[f"{name}_gradient"]
-
-        def pair(y, r, *p):
-            return loss(y, r, *p), grad(y, r, *p)
-
-        # closure cells are the two dispatchers: Numba's cache keys on them, and this function is
-        # only ever inlined into a cached kernel, so it is not cached itself
-        _FUSED[name] = njit(forceinline=True, nogil=True, error_model="numpy")(pair)
-    return _FUSED[name]
 
 
 _KERNELS = {}
@@ -131,26 +116,15 @@ def kernel(name, op):
     key = (name, op)
     if key not in _KERNELS:
         spec = _catalogue.spec(name)
-        if spec.shape == ROWS:
-            skel = "rows_labels" if spec.target == "labels" else "rows_distribution"
-        elif spec.shape == PAIRED:
-            skel = "paired"
-        else:
-            skel = _SKELETON[(spec.shape, op)]
         suffix = f"{name}__{op}__{_TAG}"
         namespace = dict(vars(skeletons))
-        namespace.update(_bindings(spec, op))
-        namespace["MODE"] = _MODES[op]
-        _jit_module_functions_subset(namespace, suffix)
-        fn = getattr(skeletons, skel)
-        _KERNELS[key] = njit(**JIT)(_copy(fn, namespace, f"{skel}__{suffix}"))
+        namespace.update(_bindings(spec, op), sum_chunk=_SUM_CHUNK)
+        for helper in _MODE_HELPERS:
+            fn = getattr(skeletons, helper)
+            namespace[helper] = njit(**_INLINE)(_copy(fn, namespace, f"{helper}__{suffix}"))
+        skel = _skeleton(spec)
+        _KERNELS[key] = njit(**JIT)(_copy(getattr(skeletons, skel), namespace, f"{skel}__{suffix}"))
     return _KERNELS[key]
-
-
-def _jit_module_functions_subset(namespace, suffix):
-    for helper in _HELPERS:
-        fn = getattr(skeletons, helper)
-        namespace[helper] = njit(**_INLINE)(_copy(fn, namespace, f"{helper}__{suffix}"))
 
 
 def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess, threads):

@@ -1,9 +1,9 @@
 """The loss loops, written once; fastloss/_numba/engine.py compiles one copy per (loss, operation).
 
 These are plain Python functions, never jitted as they are: the engine copies one with its formula
-names bound -- ``LOSS``, ``GRADIENT``, ``HESSIAN``, ``LOSS_GRADIENT`` (elementwise, paired) or
-``ROW`` (rows), and ``MODE`` (which outputs: 0 loss, 1 gradient, 2 loss + gradient, 3 gradient +
-hessian) -- and jits the copy, so each compiled loop holds one loss's formulas and nothing else.
+names bound -- ``LOSS``, ``GRADIENT``, ``HESSIAN``, ``LOSS_GRADIENT`` with ``FUSED`` (elementwise,
+paired) or ``ROW`` (rows), and ``MODE`` (fastloss._catalogue.MODES: which outputs are written) --
+and jits the copy, so each compiled loop holds one loss's formulas and nothing else.
 Names an operation does not use are bound to stand-ins that cost nothing to compile.
 
 Every skeleton computes blocks ``b0 .. b1`` of fixed size and writes, per block, ``parts[blk] =
@@ -26,6 +26,7 @@ CHUNK = 256
 
 # bound by the engine (these defaults only make the module importable and readable)
 LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = ROW = None
+FUSED = False
 MODE = 0
 
 
@@ -50,7 +51,7 @@ def sum_chunk(buf, m):
 
 
 # ================================================================ elementwise: raw (n,)
-def elementwise_loss(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
+def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
     n = raw.shape[0]
     have_w = w.shape[0] > 0
     store = out.shape[0] > 0
@@ -60,107 +61,74 @@ def elementwise_loss(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
         hi = min(n, lo + ELEMENT_BLOCK)
         s = 0.0
         sw = 0.0
+        n_nan = 0
         for c0 in range(lo, hi, CHUNK):
             m = min(CHUNK, hi - c0)
             if have_w:
-                for j in range(m):
-                    wi = w[c0 + j]
-                    l = LOSS(np.float64(y[c0 + j]), np.float64(raw[c0 + j]), *p)
-                    buf[j] = wi * l if wi != 0.0 else 0.0
                 for j in range(m):
                     sw += w[c0 + j]
             else:
-                for j in range(m):
-                    buf[j] = LOSS(np.float64(y[c0 + j]), np.float64(raw[c0 + j]), *p)
                 sw += m
-            if store:
-                for j in range(m):
-                    out[c0 + j] = buf[j]
-            s += sum_chunk(buf, m)
-        parts[blk, 0] = s
-        parts[blk, 1] = sw
-        parts[blk, 2] = 0.0
-
-
-def elementwise_gradient(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
-    n = raw.shape[0]
-    have_w = w.shape[0] > 0
-    for blk in range(b0, b1):
-        lo = blk * ELEMENT_BLOCK
-        hi = min(n, lo + ELEMENT_BLOCK)
-        n_nan = 0
-        for i in range(lo, hi):
-            g = GRADIENT(np.float64(y[i]), np.float64(raw[i]), *p)
-            if have_w:
-                wi = w[i]
-                g = (scale * wi) * g if wi != 0.0 else 0.0
-            else:
-                g = scale * g
-            grad[i] = g
-            n_nan += 1 if g != g else 0
-        parts[blk, 0] = 0.0
-        parts[blk, 1] = 0.0
-        parts[blk, 2] = n_nan
-
-
-def elementwise_loss_gradient(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
-    n = raw.shape[0]
-    have_w = w.shape[0] > 0
-    store = out.shape[0] > 0
-    buf = np.empty(CHUNK)
-    for blk in range(b0, b1):
-        lo = blk * ELEMENT_BLOCK
-        hi = min(n, lo + ELEMENT_BLOCK)
-        s = 0.0
-        sw = 0.0
-        n_nan = 0
-        for c0 in range(lo, hi, CHUNK):
-            m = min(CHUNK, hi - c0)
-            for j in range(m):
-                i = c0 + j
-                l, g = LOSS_GRADIENT(np.float64(y[i]), np.float64(raw[i]), *p)
+            if MODE == 0:
                 if have_w:
-                    wi = w[i]
-                    sw += wi
-                    l = wi * l if wi != 0.0 else 0.0
-                    g = (scale * wi) * g if wi != 0.0 else 0.0
+                    for j in range(m):
+                        wi = w[c0 + j]
+                        l = LOSS(np.float64(y[c0 + j]), np.float64(raw[c0 + j]), *p)
+                        buf[j] = wi * l if wi != 0.0 else 0.0
                 else:
-                    g = scale * g
-                buf[j] = l
-                grad[i] = g
-                n_nan += 1 if g != g else 0
-            if not have_w:
-                sw += m
-            if store:
+                    for j in range(m):
+                        buf[j] = LOSS(np.float64(y[c0 + j]), np.float64(raw[c0 + j]), *p)
+            elif MODE == 1:
                 for j in range(m):
-                    out[c0 + j] = buf[j]
-            s += sum_chunk(buf, m)
+                    i = c0 + j
+                    g = GRADIENT(np.float64(y[i]), np.float64(raw[i]), *p)
+                    if have_w:
+                        wi = w[i]
+                        g = (scale * wi) * g if wi != 0.0 else 0.0
+                    else:
+                        g = scale * g
+                    grad[i] = g
+                    n_nan += 1 if g != g else 0
+            elif MODE == 2:
+                for j in range(m):
+                    i = c0 + j
+                    yi = np.float64(y[i])
+                    ri = np.float64(raw[i])
+                    if FUSED:
+                        l, g = LOSS_GRADIENT(yi, ri, *p)
+                    else:
+                        l = LOSS(yi, ri, *p)
+                        g = GRADIENT(yi, ri, *p)
+                    if have_w:
+                        wi = w[i]
+                        l = wi * l if wi != 0.0 else 0.0
+                        g = (scale * wi) * g if wi != 0.0 else 0.0
+                    else:
+                        g = scale * g
+                    buf[j] = l
+                    grad[i] = g
+                    n_nan += 1 if g != g else 0
+            else:
+                for j in range(m):
+                    i = c0 + j
+                    yi = np.float64(y[i])
+                    ri = np.float64(raw[i])
+                    g = GRADIENT(yi, ri, *p)
+                    h = HESSIAN(yi, ri, *p)
+                    if have_w:
+                        wi = w[i]
+                        g = wi * g if wi != 0.0 else 0.0
+                        h = wi * h if wi != 0.0 else 0.0
+                    grad[i] = g
+                    hess[i] = h
+                    n_nan += (1 if g != g else 0) + (1 if h != h else 0)
+            if MODE == 0 or MODE == 2:
+                if store:
+                    for j in range(m):
+                        out[c0 + j] = buf[j]
+                s += sum_chunk(buf, m)
         parts[blk, 0] = s
         parts[blk, 1] = sw
-        parts[blk, 2] = n_nan
-
-
-def elementwise_gradient_hessian(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
-    n = raw.shape[0]
-    have_w = w.shape[0] > 0
-    for blk in range(b0, b1):
-        lo = blk * ELEMENT_BLOCK
-        hi = min(n, lo + ELEMENT_BLOCK)
-        n_nan = 0
-        for i in range(lo, hi):
-            yi = np.float64(y[i])
-            ri = np.float64(raw[i])
-            g = GRADIENT(yi, ri, *p)
-            h = HESSIAN(yi, ri, *p)
-            if have_w:
-                wi = w[i]
-                g = wi * g if wi != 0.0 else 0.0
-                h = wi * h if wi != 0.0 else 0.0
-            grad[i] = g
-            hess[i] = h
-            n_nan += (1 if g != g else 0) + (1 if h != h else 0)
-        parts[blk, 0] = 0.0
-        parts[blk, 1] = 0.0
         parts[blk, 2] = n_nan
 
 
@@ -213,7 +181,7 @@ def paired(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
 
 
 # ================================================================ rows: raw (n, K)
-def _write_row(i, k, wi, gs, zrow, grow, hrow, grad, hess, loss):
+def _write_row(i, k, wi, gs, grow, hrow, grad, hess, loss):
     """Weighted gradient / hessian row i from the formula's unweighted rows; nan count."""
     n_nan = 0
     if MODE != 0:
@@ -273,8 +241,8 @@ def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0,
             s += l
             if store:
                 out[i] = l
-            n_nan += _write_row(i, k, wi, wi * scale if MODE != 3 else wi, zrow, grow, hrow, grad,
-                                hess, loss)
+            n_nan += _write_row(i, k, wi, wi * scale if MODE != 3 else wi, grow, hrow, grad, hess,
+                                loss)
         parts[blk, 0] = s
         parts[blk, 1] = sw
         parts[blk, 2] = n_nan
@@ -309,8 +277,8 @@ def rows_distribution(Y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, part
             s += l
             if store:
                 out[i] = l
-            n_nan += _write_row(i, k, wi, wi * scale if MODE != 3 else wi, zrow, grow, hrow, grad,
-                                hess, loss)
+            n_nan += _write_row(i, k, wi, wi * scale if MODE != 3 else wi, grow, hrow, grad, hess,
+                                loss)
         parts[blk, 0] = s
         parts[blk, 1] = sw
         parts[blk, 2] = n_nan

@@ -282,7 +282,7 @@ def _labels(name, y, z, p, cf):
             hess = np.ones((n, k))
         return loss, grad, hess
     if name == "multiclass_focal":
-        return _multiclass_focal(y, z, p[0], cf)
+        return _multiclass_focal(yc, z, p[0], cf)
     raise ValueError(f"unknown labels loss {name}")  # pragma: no cover
 
 
@@ -354,8 +354,7 @@ def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess)
     ww = _effective_weights(spec, y, n, w, cw, ignore)
     if spec.shape == "rows":
         if spec.target == "labels":
-            yc = np.clip(y, 0, raw.shape[1] - 1)
-            lo, g, h = _labels(name, yc, r, p, cf)
+            lo, g, h = _labels(name, y, r, p, cf)
         else:
             lo, g, h = _distribution(name, y, r, p)
     else:
@@ -367,15 +366,13 @@ def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess)
         n_nan += _scaled(g, ww, scale, grad)
     if op == "gradient_hessian":
         n_nan += _scaled(g, ww, 1.0, grad) + _scaled(h, ww, 1.0, hess)
-    sum_wl = np.nan
+    sum_wl = 0.0
     if op in ("loss", "loss_gradient"):
         with np.errstate(invalid="ignore"):
             wl = np.where(ww == 0, 0.0, ww * lo)
         if out.shape[0]:
             out[...] = wl
         sum_wl = float(np.sum(wl))
-    else:
-        sum_wl = 0.0
     return sum_wl, float(np.sum(ww)), n_nan
 
 

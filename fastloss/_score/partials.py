@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _backends
+from .._api.metrics import logits_sums
 from ..losses import CATALOGUE
 from .errors import ScoreError, one_line
 from .labels import encode_chunk
@@ -147,20 +148,7 @@ class ChunkScorer:
             codes = encode_chunk(yy, self.classes, self.labels_given, where)
         if self.logits:
             work = np.ascontiguousarray(p, dtype=self.work_dtype)
-            if Y is not None:
-                work2 = work.reshape(n, -1)
-                lse = np.empty((n, 1), dtype=self.work_dtype)
-                kern.logsumexp(work2.reshape(n, -1, 1), lse)
-                with np.errstate(invalid="ignore"):
-                    per_row = np.sum(np.where(Y == 0, 0.0, Y * (lse - work2)), axis=1)
-                n_nan = int(np.isnan(work2).sum())
-                weights = wf if wf.size else np.ones(n)
-                sum_wl = float(np.sum(np.where(weights == 0, 0.0, weights * per_row)))
-                sum_w = float(np.sum(weights))
-            elif self.binary:
-                sum_wl, sum_w, n_nan = kern.log_loss_logits_binary(work.reshape(-1), codes, wf)
-            else:
-                sum_wl, sum_w, n_nan = kern.log_loss_logits_labels(work, codes, wf)
+            sum_wl, sum_w, n_nan = logits_sums(kern, work, codes, wf, Y)
             if n_nan:
                 raise ScoreError(f"logits contains NaN ({n_nan} values){where}")
             if math.isnan(sum_wl):
