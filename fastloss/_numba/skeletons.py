@@ -59,74 +59,79 @@ def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
     for blk in range(b0, b1):
         lo = blk * ELEMENT_BLOCK
         hi = min(n, lo + ELEMENT_BLOCK)
+        m = hi - lo
+        # block views: the indices below start at 0, so Numba drops its negative-index
+        # wraparound, which otherwise slows these loops ~3.5x (BCE gradient, 1e6 on one core:
+        # 11.4 -> 3.2 ms)
+        yb, rb, wb, ob, gb, hb = y[lo:hi], raw[lo:hi], w[lo:hi], out[lo:hi], grad[lo:hi], hess[lo:hi]
         s = 0.0
         sw = 0.0
         n_nan = 0
-        for c0 in range(lo, hi, CHUNK):
-            m = min(CHUNK, hi - c0)
-            if have_w:
-                for j in range(m):
-                    sw += w[c0 + j]
-            else:
-                sw += m
-            if MODE == 0:
+        if have_w:
+            for i in range(m):
+                sw += wb[i]
+        else:
+            sw = m
+        if MODE == 1:
+            for i in range(m):
+                g = GRADIENT(np.float64(yb[i]), np.float64(rb[i]), *p)
                 if have_w:
-                    for j in range(m):
-                        wi = w[c0 + j]
-                        l = LOSS(np.float64(y[c0 + j]), np.float64(raw[c0 + j]), *p)
-                        buf[j] = wi * l if wi != 0.0 else 0.0
+                    wi = wb[i]
+                    g = (scale * wi) * g if wi != 0.0 else 0.0
                 else:
-                    for j in range(m):
-                        buf[j] = LOSS(np.float64(y[c0 + j]), np.float64(raw[c0 + j]), *p)
-            elif MODE == 1:
-                for j in range(m):
-                    i = c0 + j
-                    g = GRADIENT(np.float64(y[i]), np.float64(raw[i]), *p)
+                    g = scale * g
+                gb[i] = g
+                n_nan += 1 if g != g else 0
+        elif MODE == 3:
+            for i in range(m):
+                yi = np.float64(yb[i])
+                ri = np.float64(rb[i])
+                g = GRADIENT(yi, ri, *p)
+                h = HESSIAN(yi, ri, *p)
+                if have_w:
+                    wi = wb[i]
+                    g = wi * g if wi != 0.0 else 0.0
+                    h = wi * h if wi != 0.0 else 0.0
+                gb[i] = g
+                hb[i] = h
+                n_nan += (1 if g != g else 0) + (1 if h != h else 0)
+        else:
+            # the loss modes: a chunk of losses into buf, then buf added in a fixed order
+            for c0 in range(0, m, CHUNK):
+                mc = min(CHUNK, m - c0)
+                yc, rc, wc, gc = yb[c0:c0 + mc], rb[c0:c0 + mc], wb[c0:c0 + mc], gb[c0:c0 + mc]
+                if MODE == 0:
                     if have_w:
-                        wi = w[i]
-                        g = (scale * wi) * g if wi != 0.0 else 0.0
+                        for j in range(mc):
+                            wi = wc[j]
+                            l = LOSS(np.float64(yc[j]), np.float64(rc[j]), *p)
+                            buf[j] = wi * l if wi != 0.0 else 0.0
                     else:
-                        g = scale * g
-                    grad[i] = g
-                    n_nan += 1 if g != g else 0
-            elif MODE == 2:
-                for j in range(m):
-                    i = c0 + j
-                    yi = np.float64(y[i])
-                    ri = np.float64(raw[i])
-                    if FUSED:
-                        l, g = LOSS_GRADIENT(yi, ri, *p)
-                    else:
-                        l = LOSS(yi, ri, *p)
-                        g = GRADIENT(yi, ri, *p)
-                    if have_w:
-                        wi = w[i]
-                        l = wi * l if wi != 0.0 else 0.0
-                        g = (scale * wi) * g if wi != 0.0 else 0.0
-                    else:
-                        g = scale * g
-                    buf[j] = l
-                    grad[i] = g
-                    n_nan += 1 if g != g else 0
-            else:
-                for j in range(m):
-                    i = c0 + j
-                    yi = np.float64(y[i])
-                    ri = np.float64(raw[i])
-                    g = GRADIENT(yi, ri, *p)
-                    h = HESSIAN(yi, ri, *p)
-                    if have_w:
-                        wi = w[i]
-                        g = wi * g if wi != 0.0 else 0.0
-                        h = wi * h if wi != 0.0 else 0.0
-                    grad[i] = g
-                    hess[i] = h
-                    n_nan += (1 if g != g else 0) + (1 if h != h else 0)
-            if MODE == 0 or MODE == 2:
+                        for j in range(mc):
+                            buf[j] = LOSS(np.float64(yc[j]), np.float64(rc[j]), *p)
+                else:
+                    for j in range(mc):
+                        yi = np.float64(yc[j])
+                        ri = np.float64(rc[j])
+                        if FUSED:
+                            l, g = LOSS_GRADIENT(yi, ri, *p)
+                        else:
+                            l = LOSS(yi, ri, *p)
+                            g = GRADIENT(yi, ri, *p)
+                        if have_w:
+                            wi = wc[j]
+                            l = wi * l if wi != 0.0 else 0.0
+                            g = (scale * wi) * g if wi != 0.0 else 0.0
+                        else:
+                            g = scale * g
+                        buf[j] = l
+                        gc[j] = g
+                        n_nan += 1 if g != g else 0
                 if store:
-                    for j in range(m):
-                        out[c0 + j] = buf[j]
-                s += sum_chunk(buf, m)
+                    oc = ob[c0:c0 + mc]
+                    for j in range(mc):
+                        oc[j] = buf[j]
+                s += sum_chunk(buf, mc)
         parts[blk, 0] = s
         parts[blk, 1] = sw
         parts[blk, 2] = n_nan
@@ -140,40 +145,44 @@ def paired(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
     for blk in range(b0, b1):
         lo = blk * ELEMENT_BLOCK
         hi = min(n, lo + ELEMENT_BLOCK)
+        # block views: the indices below start at 0, so Numba drops its negative-index
+        # wraparound, which otherwise slows these loops ~3.5x (BCE gradient, 1e6 on one core:
+        # 11.4 -> 3.2 ms)
+        yb, rb, wb, ob, gb, hb = y[lo:hi], raw[lo:hi], w[lo:hi], out[lo:hi], grad[lo:hi], hess[lo:hi]
         s = 0.0
         sw = 0.0
         n_nan = 0
-        for i in range(lo, hi):
-            wi = w[i] if have_w else 1.0
+        for i in range(hi - lo):
+            wi = wb[i] if have_w else 1.0
             sw += wi
             if wi == 0.0:
                 if store:
-                    out[i] = 0.0
+                    ob[i] = 0.0
                 if MODE != 0:
-                    grad[i, 0] = 0.0
-                    grad[i, 1] = 0.0
+                    gb[i, 0] = 0.0
+                    gb[i, 1] = 0.0
                 if MODE == 3:
-                    hess[i, 0] = 0.0
-                    hess[i, 1] = 0.0
+                    hb[i, 0] = 0.0
+                    hb[i, 1] = 0.0
                 continue
-            yi = np.float64(y[i])
-            r0 = np.float64(raw[i, 0])
-            r1 = np.float64(raw[i, 1])
+            yi = np.float64(yb[i])
+            r0 = np.float64(rb[i, 0])
+            r1 = np.float64(rb[i, 1])
             if MODE == 0 or MODE == 2:
                 l = wi * LOSS(yi, r0, r1, *p)
                 s += l
                 if store:
-                    out[i] = l
+                    ob[i] = l
             if MODE != 0:
                 g0, g1 = GRADIENT(yi, r0, r1, *p)
                 gs = wi * scale if MODE != 3 else wi
-                grad[i, 0] = gs * g0
-                grad[i, 1] = gs * g1
+                gb[i, 0] = gs * g0
+                gb[i, 1] = gs * g1
                 n_nan += (1 if g0 != g0 else 0) + (1 if g1 != g1 else 0)
             if MODE == 3:
                 h0, h1 = HESSIAN(yi, r0, r1, *p)
-                hess[i, 0] = wi * h0
-                hess[i, 1] = wi * h1
+                hb[i, 0] = wi * h0
+                hb[i, 1] = wi * h1
                 n_nan += (1 if h0 != h0 else 0) + (1 if h1 != h1 else 0)
         parts[blk, 0] = s
         parts[blk, 1] = sw
@@ -220,28 +229,32 @@ def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0,
     for blk in range(b0, b1):
         lo = blk * ROW_BLOCK
         hi = min(n, lo + ROW_BLOCK)
+        # block views: the indices below start at 0, so Numba drops its negative-index
+        # wraparound, which otherwise slows these loops ~3.5x (BCE gradient, 1e6 on one core:
+        # 11.4 -> 3.2 ms)
+        yb, rb, wb, ob, gb, hb = y[lo:hi], raw[lo:hi], w[lo:hi], out[lo:hi], grad[lo:hi], hess[lo:hi]
         s = 0.0
         sw = 0.0
         n_nan = 0
-        for i in range(lo, hi):
-            yi = y[i]
+        for i in range(hi - lo):
+            yi = yb[i]
             wi = 0.0
             if yi != ignore:
-                wi = w[i] if have_w else 1.0
+                wi = wb[i] if have_w else 1.0
                 if have_cw:
                     wi *= cw[yi]
             sw += wi
             if wi == 0.0:
-                _zero_row(i, k, store, out, grad, hess)
+                _zero_row(i, k, store, ob, gb, hb)
                 continue
             for t in range(k):
-                zrow[t] = raw[i, t]
+                zrow[t] = rb[i, t]
             loss = ROW(zrow, grow, hrow, MODE, k, yi, cf[yi] if have_cf else 1.0, *p)
             l = wi * loss
             s += l
             if store:
-                out[i] = l
-            n_nan += _write_row(i, k, wi, wi * scale if MODE != 3 else wi, grow, hrow, grad, hess,
+                ob[i] = l
+            n_nan += _write_row(i, k, wi, wi * scale if MODE != 3 else wi, grow, hrow, gb, hb,
                                 loss)
         parts[blk, 0] = s
         parts[blk, 1] = sw
@@ -260,24 +273,28 @@ def rows_distribution(Y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, part
     for blk in range(b0, b1):
         lo = blk * ROW_BLOCK
         hi = min(n, lo + ROW_BLOCK)
+        # block views: the indices below start at 0, so Numba drops its negative-index
+        # wraparound, which otherwise slows these loops ~3.5x (BCE gradient, 1e6 on one core:
+        # 11.4 -> 3.2 ms)
+        Yb, rb, wb, ob, gb, hb = Y[lo:hi], raw[lo:hi], w[lo:hi], out[lo:hi], grad[lo:hi], hess[lo:hi]
         s = 0.0
         sw = 0.0
         n_nan = 0
-        for i in range(lo, hi):
-            wi = w[i] if have_w else 1.0
+        for i in range(hi - lo):
+            wi = wb[i] if have_w else 1.0
             sw += wi
             if wi == 0.0:
-                _zero_row(i, k, store, out, grad, hess)
+                _zero_row(i, k, store, ob, gb, hb)
                 continue
             for t in range(k):
-                zrow[t] = raw[i, t]
-                trow[t] = Y[i, t]
+                zrow[t] = rb[i, t]
+                trow[t] = Yb[i, t]
             loss = ROW(zrow, grow, hrow, MODE, k, trow, *p)
             l = wi * loss
             s += l
             if store:
-                out[i] = l
-            n_nan += _write_row(i, k, wi, wi * scale if MODE != 3 else wi, grow, hrow, grad, hess,
+                ob[i] = l
+            n_nan += _write_row(i, k, wi, wi * scale if MODE != 3 else wi, grow, hrow, gb, hb,
                                 loss)
         parts[blk, 0] = s
         parts[blk, 1] = sw
