@@ -14,9 +14,10 @@ shape            raw         formulas in _formulas.py (``<name>_...``)
                              optional fused ``loss_gradient(y, r, *p) -> (l, g)``
 ``paired``       (n, 2)      ``loss(y, r0, r1, *p)``, ``gradient(...) -> (g0, g1)``,
                              ``hessian(...) -> (h0, h1)``
-``rows``         (n, K)      ``row(z, g, h, mode, k, y, cfy, *p) -> l`` (labels target) or
-                             ``row(z, g, h, mode, k, t, *p) -> l`` (distribution target): z is the
-                             row in float64, g/h receive the unweighted gradient/hessian row
+``rows``         (n, K)      ``row(z, g, h, mode, k, lse, y, cfy, *p) -> l`` (labels target) or
+                             ``row(z, g, h, mode, k, lse, t, *p) -> l`` (distribution target): z is
+                             the row in float64, lse its logsumexp, g/h receive the unweighted
+                             gradient/hessian row
 ===============  ==========  =====================================================================
 
 ``p`` are the loss's scalar parameters in ``Spec.params`` order, as floats. Targets: ``real`` (y in
@@ -64,6 +65,8 @@ class Spec:
     columns: object = None
     #: the formula computes the loss and gradient together (elementwise: ``<name>_loss_gradient``)
     fused: bool = False
+    #: rows losses: the formula takes the row's logsumexp (the skeleton computes it)
+    uses_logsumexp: bool = True
     #: the public class (fastloss.losses.<class_name>)
     class_name: str = ""
     #: where y_true / raw must lie (checked on the error path only, to name the cause):
@@ -141,7 +144,8 @@ SPECS = (
     (ε = label_smoothing); scikit-learn's HalfMultinomialLoss, PyTorch's CrossEntropyLoss.
     class_weight[y] multiplies a row's weight; rows with y == ignore_index have weight 0. gradient
     softmax(raw) - t; hessian diagonal p(1 - p). +inf logits take the limit."""),
-    Spec("multiclass_hinge", ROWS, "labels", has_hessian=False, class_name="MulticlassHinge",
+    Spec("multiclass_hinge", ROWS, "labels", has_hessian=False, uses_logsumexp=False,
+         class_name="MulticlassHinge",
          doc="""Crammer-Singer multiclass hinge: l = max(0, 1 + max_{k≠y} raw_k - raw_y).
     Subgradient +1 at the first best wrong class and -1 at y when the margin is violated. No
     hessian: gradient_hessian returns the weights. class_weight and ignore_index as for

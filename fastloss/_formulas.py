@@ -349,8 +349,10 @@ def beta_nll_hessian(y, la, lb) -> tuple:
 
 
 # ================================================================ rows losses: raw (n, K)
-# z: the row in float64; g, h receive the gradient / hessian row when mode asks (1: gradient,
-# 2: loss + gradient, 3: gradient + hessian); the skeleton applies the weights.
+# z: the row in float64; lse: its logsumexp, which the skeleton computes (the Numba one for a tile
+# of rows at once, vectorised across rows) -- nan when the row has a nan, -inf when all of it is
+# -inf, +inf when a logit is +inf; g, h receive the gradient / hessian row when mode asks
+# (1: gradient, 2: loss + gradient, 3: gradient + hessian); the skeleton applies the weights.
 def row_max(z, k):
     """max of z[0:k]; nan when any entry is nan."""
     mx = -inf
@@ -360,6 +362,21 @@ def row_max(z, k):
         mx = v if v > mx else mx
         bad = bad + (1.0 if v != v else 0.0)
     return nan if bad > 0.0 else mx
+
+
+def row_logsumexp(z, k):
+    """m + log(c) + log1p(s / c): m the max, c its multiplicity, s the sum of exp(v - m) over the
+    other entries (Blanchard, Higham & Higham 2021; as fastloss/_numba/_tiled.py); +-inf max is
+    the answer, a nan makes it nan."""
+    mx = row_max(z, k)
+    if mx != mx or mx == inf or mx == -inf:
+        return mx
+    c = 0.0
+    s = 0.0
+    for j in range(k):
+        c += 1.0 if z[j] == mx else 0.0
+        s += 0.0 if z[j] == mx else exp(z[j] - mx)
+    return mx + log(c) + log1p(s / c)
 
 
 def undefined_row(g, h, mode, k):
@@ -372,54 +389,46 @@ def undefined_row(g, h, mode, k):
     return nan
 
 
-def softmax_target_row(z, g, h, mode, k, t, st, mx):
+def top_count(z, k):
+    """How many logits are +inf (the softmax limit is uniform over them)."""
+    c = 0.0
+    for j in range(k):
+        c += 1.0 if z[j] == inf else 0.0
+    return c
+
+
+def softmax_target_row(z, g, h, mode, k, lse, t, st):
     """Σ_k t_k (lse - z_k) (t_k = 0 terms dropped) for target masses t (sum st), gradient
-    st p - t, hessian st p (1 - p). A row with +inf logits takes the limit p = uniform over them."""
-    if mx == inf:
-        c = 0.0
-        for j in range(k):
-            c += 1.0 if z[j] == inf else 0.0
-        lc = log(c)
-        loss = 0.0
-        for j in range(k):
+    st p - t, hessian st p (1 - p). A row with +inf logits takes the limit p = uniform over them
+    (a target mass on a finite logit then costs +inf)."""
+    c = top_count(z, k) if lse == inf else 0.0
+    loss = 0.0
+    for j in range(k):
+        if lse == inf:
             top = 1.0 if z[j] == inf else 0.0
             if t[j] != 0.0:
-                loss += t[j] * (lc if top > 0.0 else inf)
+                loss += t[j] * (log(c) if top > 0.0 else inf)
             p = top / c
-            if mode != 0:
-                g[j] = st * p - t[j]
-            if mode == 3:
-                h[j] = st * p * (1.0 - p)
-        return loss
-    s = 0.0
-    tz = 0.0
-    for j in range(k):
-        v = z[j] - mx
-        tz += t[j] * v if t[j] != 0.0 else 0.0
-        s += exp(v)
-    if mode != 0:
-        inv = 1.0 / s
-        for j in range(k):
-            p = exp(z[j] - mx) * inv
+        else:
+            loss += t[j] * (lse - z[j]) if t[j] != 0.0 else 0.0
+            p = exp(z[j] - lse)
+        if mode != 0:
             g[j] = st * p - t[j]
-            if mode == 3:
-                h[j] = st * p * (1.0 - p)
-    return st * log(s) - tz
+        if mode == 3:
+            h[j] = st * p * (1.0 - p)
+    return loss
 
 
 # --- cross-entropy, label y, label smoothing eps: targets t_k = eps/K + (1 - eps)[k == y];
 # l = lse(z) - Σ t_k z_k, gradient p - t, hessian p (1 - p). cfy is unused (no per-class parameter).
-def cross_entropy_row(z, g, h, mode, k, y, cfy, label_smoothing):
+def cross_entropy_row(z, g, h, mode, k, lse, y, cfy, label_smoothing):
     eps = label_smoothing
-    mx = row_max(z, k)
-    if mx != mx or mx == -inf:
+    if lse != lse or lse == -inf:
         return undefined_row(g, h, mode, k)
     off = eps / k
-    if mx == inf:
+    if lse == inf:
         # the limit over the +inf logits; a target mass on a finite logit costs +inf
-        c = 0.0
-        for j in range(k):
-            c += 1.0 if z[j] == inf else 0.0
+        c = top_count(z, k)
         loss = 0.0
         for j in range(k):
             tj = off + ((1.0 - eps) if j == y else 0.0)
@@ -432,23 +441,16 @@ def cross_entropy_row(z, g, h, mode, k, y, cfy, label_smoothing):
             if mode == 3:
                 h[j] = p * (1.0 - p)
         return loss
-    # exp in a loop of its own (no loop-carried sum: it vectorises), then the sums
-    for j in range(k):
-        g[j] = exp(z[j] - mx)  # g holds e_j until the gradient is written
-    s = 0.0
-    zsum = 0.0
-    for j in range(k):
-        s += g[j]
-        zsum += z[j] - mx
-    zy = z[y] - mx
-    loss = log(s) - zy
+    loss = lse - z[y]
     if eps != 0.0:
-        # Σ t_k v_k = (1 - eps) v_y + eps/K Σ v_k; a -inf logit with a positive target costs +inf
-        loss = inf if zsum == -inf else loss + eps * zy - off * zsum
-    if mode != 0:
-        inv = 1.0 / s
+        # Σ t_k z_k = (1 - eps) z_y + eps/K Σ z_k; a -inf logit with a positive target costs +inf
+        zsum = 0.0
         for j in range(k):
-            p = g[j] * inv
+            zsum += z[j]
+        loss = inf if zsum == -inf else loss + eps * z[y] - off * zsum
+    if mode != 0:
+        for j in range(k):
+            p = exp(z[j] - lse)
             if mode == 3:
                 h[j] = p * (1.0 - p)
             g[j] = p - off
@@ -457,8 +459,9 @@ def cross_entropy_row(z, g, h, mode, k, y, cfy, label_smoothing):
 
 
 # --- Crammer-Singer multiclass hinge: l = max(0, 1 + max_{k != y} z_k - z_y); subgradient +1 at
-# the first argmax, -1 at y when the margin is violated; hessian 1 (convention)
-def multiclass_hinge_row(z, g, h, mode, k, y, cfy):
+# the first argmax, -1 at y when the margin is violated; hessian 1 (convention). No softmax: the
+# contract says so, and the skeleton passes lse = 0 without computing it.
+def multiclass_hinge_row(z, g, h, mode, k, lse, y, cfy):
     j: int = -1
     mj = -inf
     bad = 0.0
@@ -488,51 +491,30 @@ def multiclass_hinge_row(z, g, h, mode, k, y, cfy):
 #   d2l/dz_j2 = alpha_y (p_j (1 - p_j) A - (p_j - [j == y])**2 p_y dA/dp_y),
 #   dA/dp_y = gamma q**(gamma - 2) (L q - 2 q - (gamma - 1) p_y L).
 # gamma = 0 is cross-entropy; the q**(gamma - 1) and q**(gamma - 2) terms are 0 at q = 0 (their
-# factors vanish faster), written so.
-def multiclass_focal_inf_row(z, g, h, mode, k, y, cfy, gamma):
-    """+inf logits: p uniform over them (c of them). If y is among them, q = 1 - 1/c and
-    L = log c; otherwise p_y = 0 and the loss is +inf (gradient of the limit: that of p fixed)."""
-    c = 0.0
+# factors vanish faster), written so. +inf logits: p uniform over the c of them; if y is not
+# among them p_y = 0 and the loss is +inf.
+def multiclass_focal_row(z, g, h, mode, k, lse, y, cfy, gamma):
+    if lse != lse or lse == -inf:
+        return undefined_row(g, h, mode, k)
+    c = top_count(z, k) if lse == inf else 0.0
+    q = 0.0
     for j in range(k):
-        c += 1.0 if z[j] == inf else 0.0
-    py = 1.0 / c if z[y] == inf else 0.0
-    q = 1.0 - py
-    big_l = log(c) if py > 0.0 else inf
-    loss = times(cfy, times(q ** gamma, big_l))
-    if mode != 0:
-        a = q ** gamma + (gamma * py * big_l * q ** (gamma - 1.0) if (gamma != 0.0 and q > 0.0 and py > 0.0) else 0.0)
-        for j in range(k):
-            p = (1.0 / c) if z[j] == inf else 0.0
-            d = p - (1.0 if j == y else 0.0)
-            g[j] = cfy * d * a
-            if mode == 3:
-                h[j] = cfy * p * (1.0 - p) * a
-    return loss
-
-
-def multiclass_focal_row(z, g, h, mode, k, y, cfy, gamma):
-    mx = row_max(z, k)
-    if mx != mx or mx == -inf or mx == inf:
-        return undefined_row(g, h, mode, k) if mx != inf else multiclass_focal_inf_row(z, g, h, mode, k, y, cfy, gamma)
-    for j in range(k):
-        g[j] = exp(z[j] - mx)
-    s = 0.0
-    so = 0.0
-    for j in range(k):
-        s += g[j]
-        so += g[j] if j != y else 0.0
-    inv = 1.0 / s
-    py = g[y] * inv
-    q = so * inv
-    big_l = log(s) - (z[y] - mx)
+        if lse == inf:
+            g[j] = (1.0 / c) if z[j] == inf else 0.0  # g holds p until the gradient is written
+        else:
+            g[j] = exp(z[j] - lse)
+        q += g[j] if j != y else 0.0
+    py = g[y]
+    big_l = (log(c) if py > 0.0 else inf) if lse == inf else lse - z[y]
     qg = q ** gamma
     loss = times(cfy, times(qg, big_l))
     if mode != 0:
-        a = qg + (gamma * py * big_l * q ** (gamma - 1.0) if (gamma != 0.0 and q > 0.0) else 0.0)
+        live = gamma != 0.0 and q > 0.0 and py > 0.0
+        a = qg + (gamma * py * big_l * q ** (gamma - 1.0) if live else 0.0)
         da = (gamma * q ** (gamma - 2.0) * (big_l * q - 2.0 * q - (gamma - 1.0) * py * big_l)
-              if (gamma != 0.0 and q > 0.0) else 0.0)
+              if (live and lse != inf) else 0.0)
         for j in range(k):
-            p = g[j] * inv
+            p = g[j]
             d = p - (1.0 if j == y else 0.0)
             if mode == 3:
                 h[j] = cfy * (p * (1.0 - p) * a - d * d * py * da)
@@ -542,9 +524,8 @@ def multiclass_focal_row(z, g, h, mode, k, y, cfy, gamma):
 
 # --- target distributions t (the row of y_true, float64): soft cross-entropy Σ t_k (lse - z_k)
 # and KL(t || softmax z) = that + Σ t_k log t_k; a negative target gives nan
-def distribution_row(z, g, h, mode, k, t, entropy):
-    mx = row_max(z, k)
-    if mx != mx or mx == -inf:
+def distribution_row(z, g, h, mode, k, lse, t, entropy):
+    if lse != lse or lse == -inf:
         return undefined_row(g, h, mode, k)
     st = 0.0
     ent = 0.0
@@ -553,7 +534,7 @@ def distribution_row(z, g, h, mode, k, t, entropy):
         st += t[j]
         bad = bad + (0.0 if t[j] >= 0.0 else 1.0)
         ent += t[j] * log(t[j]) if t[j] > 0.0 else 0.0
-    loss = softmax_target_row(z, g, h, mode, k, t, st, mx)
+    loss = softmax_target_row(z, g, h, mode, k, lse, t, st)
     if bad > 0.0:
         if mode != 0:
             for j in range(k):
@@ -562,9 +543,9 @@ def distribution_row(z, g, h, mode, k, t, entropy):
     return loss + (ent if entropy != 0.0 else 0.0)
 
 
-def soft_cross_entropy_row(z, g, h, mode, k, t):
-    return distribution_row(z, g, h, mode, k, t, 0.0)
+def soft_cross_entropy_row(z, g, h, mode, k, lse, t):
+    return distribution_row(z, g, h, mode, k, lse, t, 0.0)
 
 
-def kl_div_row(z, g, h, mode, k, t):
-    return distribution_row(z, g, h, mode, k, t, 1.0)
+def kl_div_row(z, g, h, mode, k, lse, t):
+    return distribution_row(z, g, h, mode, k, lse, t, 1.0)

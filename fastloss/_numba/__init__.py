@@ -1,9 +1,10 @@
 """Numba backend (primary). Importing this package imports numba and picks the threading layer;
 kernels compile lazily, once per dtype signature, into Numba's on-disk cache.
 
-The functions here have the backend contract's signatures (fastloss/_numpy is the reference) and
-choose per call between the serial kernel (small inputs, or when parallel use is unsafe) and the
-prange kernel. Both walk the same blocks, so the choice never changes a result.
+The functions here have the backend contract's signatures (fastloss/_numpy is the reference).
+Large inputs are split over Python threads (fastloss/_numba/_blocks.py: the kernels release the
+GIL; no prange, so no parfor compile); reductions split at fixed block boundaries and add the
+blocks' partials in order, so the split never changes a result.
 """
 from . import _cache_guard, _threading
 
@@ -12,7 +13,10 @@ _threading.configure()
 
 import numba  # noqa: E402
 
-from .._constants import SERIAL_MAX_ELEMENTS  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .._constants import ELEMENT_BLOCK, ROW_BLOCK  # noqa: E402
+from . import _blocks  # noqa: E402
 from . import metrics as _m  # noqa: E402
 from . import special as _s  # noqa: E402
 
@@ -29,38 +33,36 @@ def get_num_threads():
     return _threads["n"]
 
 
-def _run(size, serial, parallel, *args):
-    """Call ``parallel(*args)`` on big inputs when it is safe, else ``serial``."""
-    n = _threads["n"]
-    if size > SERIAL_MAX_ELEMENTS and n > 1:
-        with _threading.parallel_section() as ok:
-            if ok:
-                if numba.get_num_threads() != n:
-                    numba.set_num_threads(n)
-                return parallel(*args)
-    return serial(*args)
-
-
-def _over_rows(serial_range, parallel):
-    """Kernel ``f(x, *outs)`` for a ``*_range(x, *outs, start, stop)`` over x's first axis and
-    its prange twin."""
-
-    def serial(x, *outs):
-        serial_range(x, *outs, 0, x.shape[0])
+def _over_rows(rows_kernel):
+    """Kernel ``f(x, *outs)`` over x's first axis: each thread gets views of its share of rows."""
 
     def kernel(x, *outs):
-        _run(x.size, serial, parallel, x, *outs)
+        shares = _blocks.ranges(x.shape[0], x.size, _threads["n"])
+        _blocks.run(rows_kernel, [(x[lo:hi],) + tuple(o[lo:hi] for o in outs) for lo, hi in shares])
 
     return kernel
 
 
-expit = _over_rows(_s.expit_range, _s.expit_par)
-softplus = _over_rows(_s.softplus_range, _s.softplus_par)
-log_expit = _over_rows(_s.log_expit_range, _s.log_expit_par)
-logsumexp = _over_rows(_s.logsumexp_range, _s.logsumexp_par)
-logsumexp_b = _over_rows(_s.logsumexp_b_range, _s.logsumexp_b_par)
-softmax = _over_rows(_s.softmax_range, _s.softmax_par)
-log_softmax = _over_rows(_s.log_softmax_range, _s.log_softmax_par)
+expit = _over_rows(_s.expit_rows)
+softplus = _over_rows(_s.softplus_rows)
+log_expit = _over_rows(_s.log_expit_rows)
+logsumexp = _over_rows(_s.logsumexp_rows)
+logsumexp_b = _over_rows(_s.logsumexp_b_rows)
+softmax = _over_rows(_s.softmax_rows)
+log_softmax = _over_rows(_s.log_softmax_rows)
+
+
+def _reduce(blocks_kernel, block, x, y, w, eps):
+    """Partials of every fixed block of x (whole blocks per thread), combined in block order."""
+    n = x.shape[0]
+    n_blocks = max(1, (n + block - 1) // block)
+    parts = np.empty((n_blocks, _m._NPART))
+    arg_sets = []
+    for b0, b1 in _blocks.ranges(n_blocks, x.size, _threads["n"]):
+        lo, hi = b0 * block, min(n, b1 * block)
+        arg_sets.append((x[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b0:b1]))
+    _blocks.run(blocks_kernel, arg_sets)
+    return _m._combine(parts)
 
 
 def _probability_tuple(t):
@@ -68,24 +70,24 @@ def _probability_tuple(t):
 
 
 def log_loss_labels(p, y, w, eps):
-    return _probability_tuple(_run(p.size, _m.labels_serial, _m.labels_par, p, y, w, eps))
+    return _probability_tuple(_reduce(_m.labels_blocks, ROW_BLOCK, p, y, w, eps))
 
 
 def log_loss_binary(p, y, w, eps):
-    return _probability_tuple(_run(p.size, _m.binary_serial, _m.binary_par, p, y, w, eps))
+    return _probability_tuple(_reduce(_m.binary_blocks, ELEMENT_BLOCK, p, y, w, eps))
 
 
 def log_loss_dense(p, Y, w, eps):
-    return _probability_tuple(_run(p.size, _m.dense_serial, _m.dense_par, p, Y, w, eps))
+    return _probability_tuple(_reduce(_m.dense_blocks, ROW_BLOCK, p, Y, w, eps))
 
 
 def log_loss_logits_labels(z, y, w):
-    t = _run(z.size, _m.logits_labels_serial, _m.logits_labels_par, z, y, w)
+    t = _reduce(_m.logits_labels_blocks, ROW_BLOCK, z, y, w, 0.0)
     return float(t[0]), float(t[1]), int(t[4])
 
 
 def log_loss_logits_binary(z, y, w):
-    t = _run(z.size, _m.logits_binary_serial, _m.logits_binary_par, z, y, w)
+    t = _reduce(_m.logits_binary_blocks, ELEMENT_BLOCK, z, y, w, 0.0)
     return float(t[0]), float(t[1]), int(t[4])
 
 

@@ -25,12 +25,13 @@ def new_scratch(k):
 
 
 @njit(**_JIT)
-def lse_tile(x, i0, nt, buf, mx, cnt, s, bad):
-    """Fill mx, cnt, s, bad for rows i0 .. i0+nt of the 2-D array x (see module docstring)."""
-    k = x.shape[1]
+def lse_tile(tile, buf, mx, cnt, s, bad):
+    """Fill mx, cnt, s, bad for the rows of ``tile`` (a view of at most TILE rows: its indices
+    start at 0, so Numba drops its negative-index wraparound; see module docstring)."""
+    nt, k = tile.shape
     for j in range(nt):
         for t in range(k):
-            buf[t, j] = x[i0 + j, t]
+            buf[t, j] = tile[j, t]
     for j in range(nt):
         mx[j] = -np.inf
         bad[j] = 0.0
@@ -60,50 +61,48 @@ def lse_lane(mx, cnt, s, bad, j):
 
 
 @njit(**_JIT)
-def logsumexp_rows(x, out, start, stop):
-    """out[i] = logsumexp(x[i, :]) for start <= i < stop; x 2-D C-contiguous, out 1-D."""
+def logsumexp_rows(x, out):
+    """out[i] = logsumexp(x[i, :]); x 2-D C-contiguous, out 1-D."""
     buf, mx, cnt, s, bad = new_scratch(x.shape[1])
-    for i0 in range(start, stop, TILE):
-        nt = min(TILE, stop - i0)
-        lse_tile(x, i0, nt, buf, mx, cnt, s, bad)
-        for j in range(nt):
-            out[i0 + j] = lse_lane(mx, cnt, s, bad, j)
+    for i in range(x.shape[0]):
+        j = i % TILE
+        if j == 0:
+            lse_tile(x[i:i + TILE], buf, mx, cnt, s, bad)
+        out[i] = lse_lane(mx, cnt, s, bad, j)
 
 
 @njit(**_JIT)
-def softmax_rows(x, out, start, stop):
+def softmax_rows(x, out):
     """out[i, :] = exp(x[i, :] - m) / Σ exp(x[i, :] - m); nan rows where scipy gives nan
     (a nan, a +inf, or all -inf in the row)."""
     k = x.shape[1]
     buf, mx, cnt, s, bad = new_scratch(k)
-    for i0 in range(start, stop, TILE):
-        nt = min(TILE, stop - i0)
-        lse_tile(x, i0, nt, buf, mx, cnt, s, bad)
-        for j in range(nt):
-            i = i0 + j
-            m = mx[j]
-            total = cnt[j] + s[j]
-            if bad[j] > 0.0 or m == np.inf or m == -np.inf:
-                total = np.nan
-            for t in range(k):
-                out[i, t] = exp(np.float64(x[i, t]) - m) / total
+    for i in range(x.shape[0]):
+        j = i % TILE
+        if j == 0:
+            lse_tile(x[i:i + TILE], buf, mx, cnt, s, bad)
+        m = mx[j]
+        total = cnt[j] + s[j]
+        if bad[j] > 0.0 or m == np.inf or m == -np.inf:
+            total = np.nan
+        for t in range(k):
+            out[i, t] = exp(np.float64(x[i, t]) - m) / total
 
 
 @njit(**_JIT)
-def log_softmax_rows(x, out, start, stop, special):
+def log_softmax_rows(x, out, special):
     """out[i, :] = (x[i, :] - m) - (log(c) + log1p(s / c)). Rows with a nan or an infinite max
-    are only marked (special[i - start] = 1): the caller applies scipy's arithmetic to them."""
+    are only marked (special[i] = 1): the caller applies scipy's arithmetic to them."""
     k = x.shape[1]
     buf, mx, cnt, s, bad = new_scratch(k)
-    for i0 in range(start, stop, TILE):
-        nt = min(TILE, stop - i0)
-        lse_tile(x, i0, nt, buf, mx, cnt, s, bad)
-        for j in range(nt):
-            i = i0 + j
-            m = mx[j]
-            if bad[j] > 0.0 or m == np.inf or m == -np.inf:
-                special[i - start] = 1
-                continue
-            ls = log(cnt[j]) + log1p(s[j] / cnt[j])
-            for t in range(k):
-                out[i, t] = (np.float64(x[i, t]) - m) - ls
+    for i in range(x.shape[0]):
+        j = i % TILE
+        if j == 0:
+            lse_tile(x[i:i + TILE], buf, mx, cnt, s, bad)
+        m = mx[j]
+        if bad[j] > 0.0 or m == np.inf or m == -np.inf:
+            special[i] = 1
+            continue
+        ls = log(cnt[j]) + log1p(s[j] / cnt[j])
+        for t in range(k):
+            out[i, t] = (np.float64(x[i, t]) - m) - ls

@@ -92,7 +92,8 @@ def _bindings(spec, op):
     name = spec.name
     b = {"MODE": _catalogue.MODES[op]}
     if spec.shape == ROWS:
-        b["ROW"] = f[f"{name}_row"]
+        b.update(ROW=f[f"{name}_row"], ROW_LOGSUMEXP=f["row_logsumexp"],
+                 USES_LOGSUMEXP=spec.uses_logsumexp)
         return b
     unused = _unused_pair if spec.shape == PAIRED else _unused_scalar
     b.update(LOSS=unused, GRADIENT=unused, HESSIAN=unused, LOSS_GRADIENT=_unused_pair,
@@ -139,7 +140,8 @@ def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess,
         args = (y, raw, w, cw, cf, int(ignore), p, float(scale), out, grad, hess)
     else:
         args = (y, raw, w, p, float(scale), out, grad, hess)
-    parts = _blocks.run(k, args, n_blocks, raw.size, threads)
+    parts = np.zeros((n_blocks, 3))
+    _blocks.run(k, [args + (parts, b0, b1) for b0, b1 in _blocks.ranges(n_blocks, raw.size, threads)])
     return _in_order(parts[:, 0]), _in_order(parts[:, 1]), int(parts[:, 2].sum())
 
 

@@ -1,18 +1,19 @@
 """Numba log-loss kernels (see fastloss/_numpy/metrics.py for the contract and return tuples).
 
-Each ``*_block`` computes one block's partials; ``*_serial`` and ``*_par`` run every block (the
-latter under prange) and add the partials in block order, so the result is bitwise identical for
-any thread count. Validation (min, max, nan count, worst row-sum error) is gathered from the same
+Each ``*_block`` computes the partials of one block, given as views (so every loop index starts
+at 0 and Numba drops its negative-index wraparound, which would slow the loops several times);
+``*_blocks`` runs every block of the arrays it is given, writing one row of ``parts`` each. The
+backend's driver (fastloss/_numba/__init__.py) gives each thread a share of whole blocks and adds
+the partials in block order, so the result is bitwise identical for any thread count. Validation (min, max, nan count, worst row-sum error) is gathered from the same
 block while it is in cache, not in a separate sweep over the input. No n x k temporary is made;
 per-block buffers hold at most one block of per-sample losses.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._math import log
 from ._flags import JIT as _JIT
-from ._flags import PAR as _PAR
 from . import _tiled
 from .special import lse1, softplus1
 
@@ -71,8 +72,8 @@ _LANES = 8
 
 
 @njit(forceinline=True, **_JIT)
-def _scan(part, p, start, stop):
-    """min, max (ignoring nan) and nan count of flat p[start:stop] into part[2:5].
+def _scan(part, p):
+    """min, max (ignoring nan) and nan count of flat p into part[2:5].
 
     Eight independent lanes (lane j sees entries j, j + 8, ...) turn the running min/max into
     elementwise selects that vectorise; a single running min would be a serial dependency chain.
@@ -80,14 +81,15 @@ def _scan(part, p, start, stop):
     mn = np.full(_LANES, np.inf)
     mx = np.full(_LANES, -np.inf)
     nan = np.zeros(_LANES, dtype=np.int64)
-    n8 = start + (stop - start) // _LANES * _LANES
-    for i0 in range(start, n8, _LANES):
+    n = p.shape[0]
+    n8 = n // _LANES * _LANES
+    for c in range(n8 // _LANES):
         for j in range(_LANES):
-            v = np.float64(p[i0 + j])
+            v = np.float64(p[c * _LANES + j])
             mn[j] = v if v < mn[j] else mn[j]
             mx[j] = v if v > mx[j] else mx[j]
             nan[j] += 0 if v == v else 1
-    for i in range(n8, stop):
+    for i in range(n8, n):
         _observe(part, np.float64(p[i]))
     for j in range(_LANES):
         part[2] = min(part[2], mn[j])
@@ -96,7 +98,7 @@ def _scan(part, p, start, stop):
 
 
 @njit(forceinline=True, **_JIT)
-def _add_losses(part, loss, w, have_w, start, n):
+def _add_losses(part, loss, w, have_w, n):
     """part[0] += Σ w_i·loss_i (zero weights add nothing), part[1] += Σ w_i; four running sums
     break the add latency chain (fixed order: deterministic)."""
     s0 = 0.0
@@ -107,17 +109,17 @@ def _add_losses(part, loss, w, have_w, start, n):
     n4 = n - n % 4
     if have_w:
         for j in range(0, n4, 4):
-            w0 = w[start + j]
-            w1 = w[start + j + 1]
-            w2 = w[start + j + 2]
-            w3 = w[start + j + 3]
+            w0 = w[j]
+            w1 = w[j + 1]
+            w2 = w[j + 2]
+            w3 = w[j + 3]
             s0 += 0.0 if w0 == 0.0 else w0 * loss[j]
             s1 += 0.0 if w1 == 0.0 else w1 * loss[j + 1]
             s2 += 0.0 if w2 == 0.0 else w2 * loss[j + 2]
             s3 += 0.0 if w3 == 0.0 else w3 * loss[j + 3]
             sw += (w0 + w1) + (w2 + w3)
         for j in range(n4, n):
-            wj = w[start + j]
+            wj = w[j]
             s0 += 0.0 if wj == 0.0 else wj * loss[j]
             sw += wj
     else:
@@ -134,17 +136,16 @@ def _add_losses(part, loss, w, have_w, start, n):
 
 
 @njit(**_JIT)
-def labels_block(p, y, w, eps, start, stop, part):
+def labels_block(p, y, w, eps, part):
     """l_i = -log(clip(p[i, y_i], eps, 1 - eps)); clipping as scikit-learn (eps of p's dtype).
 
     Three passes over the block while it is in cache: a branch-free range check of every entry,
     the row sums (two running sums per row), and the clipped log of the picked entries (a
     vectorised log over the block)."""
-    k = p.shape[1]
-    n = stop - start
-    _scan(part, p.reshape(p.shape[0] * k), start * k, stop * k)
+    n, k = p.shape
+    _scan(part, p.reshape(n * k))
     worst = part[5]
-    for i in range(start, stop):
+    for i in range(n):
         a = 0.0
         b = 0.0
         for t in range(0, k - 1, 2):
@@ -158,21 +159,21 @@ def labels_block(p, y, w, eps, start, stop, part):
     hi = 1.0 - eps
     loss = np.empty(n)
     for j in range(n):
-        loss[j] = np.float64(p[start + j, y[start + j]])
+        loss[j] = np.float64(p[j, y[j]])
     for j in range(n):
         q = loss[j]
         q = eps if q < eps else (hi if q > hi else q)
         loss[j] = -log(q)
-    _add_losses(part, loss, w, w.shape[0] > 0, start, n)
+    _add_losses(part, loss, w, w.shape[0] > 0, n)
 
 
 @njit(**_JIT)
-def dense_block(p, Y, w, eps, start, stop, part):
+def dense_block(p, Y, w, eps, part):
     """l_i = -Σ_k Y[i, k] log(clip(p[i, k])); zero targets add nothing."""
-    k = p.shape[1]
+    n, k = p.shape
     have_w = w.shape[0] > 0
     hi = 1.0 - eps
-    for i in range(start, stop):
+    for i in range(n):
         row_sum = 0.0
         loss = 0.0
         for t in range(k):
@@ -190,176 +191,111 @@ def dense_block(p, Y, w, eps, start, stop, part):
 
 
 @njit(**_JIT)
-def binary_block(p, y, w, eps, start, stop, part):
+def binary_block(p, y, w, eps, part):
     """l_i = -log(clip(p_i)) if y_i == 1 else -log(clip(1 - p_i)), 1 - p_i taken in p's dtype."""
-    n = stop - start
-    _scan(part, p, start, stop)
+    n = p.shape[0]
+    _scan(part, p)
     hi = 1.0 - eps
     one = p.dtype.type(1.0)
     loss = np.empty(n)
     for j in range(n):
-        pv = p[start + j]
-        q = np.float64(pv) if y[start + j] == 1 else np.float64(one - pv)
+        pv = p[j]
+        q = np.float64(pv) if y[j] == 1 else np.float64(one - pv)
         q = eps if q < eps else (hi if q > hi else q)
         loss[j] = -log(q)
-    _add_losses(part, loss, w, w.shape[0] > 0, start, n)
+    _add_losses(part, loss, w, w.shape[0] > 0, n)
 
 
 @njit(**_JIT)
-def logits_labels_block(z, y, w, start, stop, part):
+def logits_labels_block(z, y, w, eps, part):
     """l_i = logsumexp(z_i) - z[i, y_i]; if z[i, y_i] = +inf the loss is log(#(+inf) in row).
-    Short rows take the tiled logsumexp (vectorised across rows, see _tiled)."""
-    k = z.shape[1]
-    n = stop - start
+    Short rows take the tiled logsumexp (vectorised across rows, see _tiled). eps is unused."""
+    n, k = z.shape
     loss = np.empty(n)
     if k <= _tiled.MAX_TILED_K:
         buf, mx, cnt, s, bad = _tiled.new_scratch(k)
-        for i0 in range(start, stop, _tiled.TILE):
-            nt = min(_tiled.TILE, stop - i0)
-            _tiled.lse_tile(z, i0, nt, buf, mx, cnt, s, bad)
-            for j in range(nt):
-                part[4] += bad[j]
-                loss[i0 - start + j] = _tiled.lse_lane(mx, cnt, s, bad, j)
+        for i in range(n):
+            j = i % _tiled.TILE
+            if j == 0:
+                _tiled.lse_tile(z[i:i + _tiled.TILE], buf, mx, cnt, s, bad)
+            part[4] += bad[j]
+            loss[i] = _tiled.lse_lane(mx, cnt, s, bad, j)
     else:
-        z3 = z.reshape((z.shape[0], k, 1))
-        for i in range(start, stop):
+        z3 = z.reshape((n, k, 1))
+        for i in range(n):
             for t in range(k):
                 if z[i, t] != z[i, t]:
                     part[4] += 1.0
-            loss[i - start] = lse1(z3, i, 0)
-    for i in range(start, stop):
+            loss[i] = lse1(z3, i, 0)
+    for i in range(n):
         zy = np.float64(z[i, y[i]])
         if zy == np.inf:
             n_top = 0.0
             for t in range(k):
                 n_top += 1.0 if z[i, t] == np.inf else 0.0
-            loss[i - start] = log(n_top)
+            loss[i] = log(n_top)
         else:
-            loss[i - start] -= zy
-    _add_losses(part, loss, w, w.shape[0] > 0, start, n)
+            loss[i] -= zy
+    _add_losses(part, loss, w, w.shape[0] > 0, n)
 
 
 @njit(**_JIT)
-def logits_binary_block(z, y, w, start, stop, part):
-    """l_i = softplus(-z_i) if y_i == 1 else softplus(z_i)  (= softplus(z) - y z, stably)."""
-    n = stop - start
+def logits_binary_block(z, y, w, eps, part):
+    """l_i = softplus(-z_i) if y_i == 1 else softplus(z_i)  (= softplus(z) - y z, stably); eps
+    is unused."""
+    n = z.shape[0]
     loss = np.empty(n)
     n_nan = 0
     for j in range(n):
-        zi = np.float64(z[start + j])
+        zi = np.float64(z[j])
         n_nan += 0 if zi == zi else 1
-        loss[j] = softplus1(-zi if y[start + j] == 1 else zi)
+        loss[j] = softplus1(-zi if y[j] == 1 else zi)
     part[4] += n_nan
-    _add_losses(part, loss, w, w.shape[0] > 0, start, n)
+    _add_losses(part, loss, w, w.shape[0] > 0, n)
 
 
 # ------------------------------------------------------------------ block drivers
-# One serial and one parallel driver per kernel; both walk identical blocks and combine in order.
+# One per kernel (Numba takes no function arguments cheaply): every block of the arrays given.
 @njit(**_JIT)
-def labels_serial(p, y, w, eps):
+def labels_blocks(p, y, w, eps, parts):
     n = p.shape[0]
-    nb = max(1, (n + ROW_BLOCK - 1) // ROW_BLOCK)
-    parts = np.empty((nb, _NPART))
-    for b in range(nb):
+    for b in range(parts.shape[0]):
+        lo, hi = b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK)
         _init(parts[b])
-        labels_block(p, y, w, eps, b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK), parts[b])
-    return _combine(parts)
-
-
-@njit(**_PAR)
-def labels_par(p, y, w, eps):
-    n = p.shape[0]
-    nb = max(1, (n + ROW_BLOCK - 1) // ROW_BLOCK)
-    parts = np.empty((nb, _NPART))
-    for b in prange(nb):
-        _init(parts[b])
-        labels_block(p, y, w, eps, b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK), parts[b])
-    return _combine(parts)
+        labels_block(p[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])
 
 
 @njit(**_JIT)
-def dense_serial(p, Y, w, eps):
+def dense_blocks(p, Y, w, eps, parts):
     n = p.shape[0]
-    nb = max(1, (n + ROW_BLOCK - 1) // ROW_BLOCK)
-    parts = np.empty((nb, _NPART))
-    for b in range(nb):
+    for b in range(parts.shape[0]):
+        lo, hi = b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK)
         _init(parts[b])
-        dense_block(p, Y, w, eps, b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK), parts[b])
-    return _combine(parts)
-
-
-@njit(**_PAR)
-def dense_par(p, Y, w, eps):
-    n = p.shape[0]
-    nb = max(1, (n + ROW_BLOCK - 1) // ROW_BLOCK)
-    parts = np.empty((nb, _NPART))
-    for b in prange(nb):
-        _init(parts[b])
-        dense_block(p, Y, w, eps, b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK), parts[b])
-    return _combine(parts)
+        dense_block(p[lo:hi], Y[lo:hi], w[lo:hi], eps, parts[b])
 
 
 @njit(**_JIT)
-def binary_serial(p, y, w, eps):
+def binary_blocks(p, y, w, eps, parts):
     n = p.shape[0]
-    nb = max(1, (n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK)
-    parts = np.empty((nb, _NPART))
-    for b in range(nb):
+    for b in range(parts.shape[0]):
+        lo, hi = b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK)
         _init(parts[b])
-        binary_block(p, y, w, eps, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK), parts[b])
-    return _combine(parts)
-
-
-@njit(**_PAR)
-def binary_par(p, y, w, eps):
-    n = p.shape[0]
-    nb = max(1, (n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK)
-    parts = np.empty((nb, _NPART))
-    for b in prange(nb):
-        _init(parts[b])
-        binary_block(p, y, w, eps, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK), parts[b])
-    return _combine(parts)
+        binary_block(p[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])
 
 
 @njit(**_JIT)
-def logits_labels_serial(z, y, w):
+def logits_labels_blocks(z, y, w, eps, parts):
     n = z.shape[0]
-    nb = max(1, (n + ROW_BLOCK - 1) // ROW_BLOCK)
-    parts = np.empty((nb, _NPART))
-    for b in range(nb):
+    for b in range(parts.shape[0]):
+        lo, hi = b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK)
         _init(parts[b])
-        logits_labels_block(z, y, w, b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK), parts[b])
-    return _combine(parts)
-
-
-@njit(**_PAR)
-def logits_labels_par(z, y, w):
-    n = z.shape[0]
-    nb = max(1, (n + ROW_BLOCK - 1) // ROW_BLOCK)
-    parts = np.empty((nb, _NPART))
-    for b in prange(nb):
-        _init(parts[b])
-        logits_labels_block(z, y, w, b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK), parts[b])
-    return _combine(parts)
+        logits_labels_block(z[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])
 
 
 @njit(**_JIT)
-def logits_binary_serial(z, y, w):
+def logits_binary_blocks(z, y, w, eps, parts):
     n = z.shape[0]
-    nb = max(1, (n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK)
-    parts = np.empty((nb, _NPART))
-    for b in range(nb):
+    for b in range(parts.shape[0]):
+        lo, hi = b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK)
         _init(parts[b])
-        logits_binary_block(z, y, w, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK), parts[b])
-    return _combine(parts)
-
-
-@njit(**_PAR)
-def logits_binary_par(z, y, w):
-    n = z.shape[0]
-    nb = max(1, (n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK)
-    parts = np.empty((nb, _NPART))
-    for b in prange(nb):
-        _init(parts[b])
-        logits_binary_block(z, y, w, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK), parts[b])
-    return _combine(parts)
+        logits_binary_block(z[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])

@@ -1,6 +1,7 @@
 """The loss loops, written once; fastloss/_numba/engine.py compiles one copy per (loss, operation).
 
-These are plain Python functions, never jitted as they are: the engine copies one with its formula
+These are plain Python functions (but for the dtype-dispatching ``row_in_float64``), never
+jitted as they are: the engine copies one with its formula
 names bound -- ``LOSS``, ``GRADIENT``, ``HESSIAN``, ``LOSS_GRADIENT`` with ``FUSED`` (elementwise,
 paired) or ``ROW`` (rows), and ``MODE`` (fastloss._catalogue.MODES: which outputs are written) --
 and jits the copy, so each compiled loop holds one loss's formulas and nothing else.
@@ -15,8 +16,11 @@ per-sample w*l (length 0: not stored), ``grad``/``hess`` raw's shape. A row of w
 nothing and gets exact zeros, whatever its loss.
 """
 import numpy as np
+from numba import njit, types
+from numba.extending import overload
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
+from ._tiled import MAX_TILED_K, TILE, lse_lane, lse_tile, new_scratch
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
 # (so LLVM vectorises the branch-free math), then add the buffer with 8 accumulators in a fixed
@@ -25,9 +29,30 @@ from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 CHUNK = 256
 
 # bound by the engine (these defaults only make the module importable and readable)
-LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = ROW = None
+LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = ROW = ROW_LOGSUMEXP = None
 FUSED = False
+USES_LOGSUMEXP = True
 MODE = 0
+
+
+def row_in_float64(rows, i, scratch):
+    """Row i of ``rows`` as float64: the row itself (no copy) when rows is float64, else copied
+    into scratch (the formulas' math is float64 whatever raw's dtype). Jitted code only."""
+    raise NotImplementedError("row_in_float64 is resolved at compile time, in jitted code")
+
+
+@overload(row_in_float64, jit_options=dict(forceinline=True, nogil=True, error_model="numpy"))
+def _row_in_float64(rows, i, scratch):
+    if isinstance(rows, types.Array) and rows.dtype == types.float64 and rows.layout == "C":
+        return lambda rows, i, scratch: rows[i]
+    return lambda rows, i, scratch: _copy_row(rows, i, scratch)
+
+
+@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+def _copy_row(rows, i, scratch):
+    for t in range(rows.shape[1]):
+        scratch[t] = rows[i, t]
+    return scratch
 
 
 def sum_chunk(buf, m):
@@ -217,12 +242,15 @@ def _zero_row(i, k, store, out, grad, hess):
 
 def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1):
     """Integer labels y; a row's weight is w[i] * cw[y[i]] (0 when y[i] == ignore); cf[y[i]]
-    (1 when cf is empty) reaches the formula as its per-class parameter."""
+    (1 when cf is empty) reaches the formula as its per-class parameter. The rows' logsumexp is
+    computed a tile of TILE rows at a time, vectorised across the rows (fastloss/_numba/_tiled.py)."""
     n, k = raw.shape
     have_w = w.shape[0] > 0
     have_cw = cw.shape[0] > 0
     have_cf = cf.shape[0] > 0
     store = out.shape[0] > 0
+    tiled = USES_LOGSUMEXP and k <= MAX_TILED_K
+    tbuf, tmx, tcnt, tsum, tbad = new_scratch(k if tiled else 1)
     zrow = np.empty(k)
     grow = np.empty(k)
     hrow = np.empty(k)
@@ -237,6 +265,9 @@ def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0,
         sw = 0.0
         n_nan = 0
         for i in range(hi - lo):
+            jt = i % TILE
+            if tiled and jt == 0:  # the next tile's logsumexps, vectorised across its rows
+                lse_tile(rb[i:i + TILE], tbuf, tmx, tcnt, tsum, tbad)
             yi = yb[i]
             wi = 0.0
             if yi != ignore:
@@ -247,9 +278,13 @@ def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0,
             if wi == 0.0:
                 _zero_row(i, k, store, ob, gb, hb)
                 continue
-            for t in range(k):
-                zrow[t] = rb[i, t]
-            loss = ROW(zrow, grow, hrow, MODE, k, yi, cf[yi] if have_cf else 1.0, *p)
+            z = row_in_float64(rb, i, zrow)
+            lse = 0.0
+            if tiled:
+                lse = lse_lane(tmx, tcnt, tsum, tbad, jt)
+            elif USES_LOGSUMEXP:
+                lse = ROW_LOGSUMEXP(z, k)
+            loss = ROW(z, grow, hrow, MODE, k, lse, yi, cf[yi] if have_cf else 1.0, *p)
             l = wi * loss
             s += l
             if store:
@@ -266,6 +301,8 @@ def rows_distribution(Y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, part
     n, k = raw.shape
     have_w = w.shape[0] > 0
     store = out.shape[0] > 0
+    tiled = k <= MAX_TILED_K
+    tbuf, tmx, tcnt, tsum, tbad = new_scratch(k if tiled else 1)
     zrow = np.empty(k)
     trow = np.empty(k)
     grow = np.empty(k)
@@ -273,23 +310,24 @@ def rows_distribution(Y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, part
     for blk in range(b0, b1):
         lo = blk * ROW_BLOCK
         hi = min(n, lo + ROW_BLOCK)
-        # block views: the indices below start at 0, so Numba drops its negative-index
-        # wraparound, which otherwise slows these loops ~3.5x (BCE gradient, 1e6 on one core:
-        # 11.4 -> 3.2 ms)
+        # block views (see rows_labels)
         Yb, rb, wb, ob, gb, hb = Y[lo:hi], raw[lo:hi], w[lo:hi], out[lo:hi], grad[lo:hi], hess[lo:hi]
         s = 0.0
         sw = 0.0
         n_nan = 0
         for i in range(hi - lo):
+            jt = i % TILE
+            if tiled and jt == 0:  # the next tile's logsumexps, vectorised across its rows
+                lse_tile(rb[i:i + TILE], tbuf, tmx, tcnt, tsum, tbad)
             wi = wb[i] if have_w else 1.0
             sw += wi
             if wi == 0.0:
                 _zero_row(i, k, store, ob, gb, hb)
                 continue
-            for t in range(k):
-                zrow[t] = rb[i, t]
-                trow[t] = Yb[i, t]
-            loss = ROW(zrow, grow, hrow, MODE, k, trow, *p)
+            z = row_in_float64(rb, i, zrow)
+            t_row = row_in_float64(Yb, i, trow)
+            lse = lse_lane(tmx, tcnt, tsum, tbad, jt) if tiled else ROW_LOGSUMEXP(z, k)
+            loss = ROW(z, grow, hrow, MODE, k, lse, t_row, *p)
             l = wi * loss
             s += l
             if store:

@@ -1,8 +1,11 @@
 """Numba special-function kernels: plain loops over C-contiguous arrays.
 
 Elementwise kernels take 1-D ``x`` and ``out``; row kernels see ``x`` as (m, k, r) and reduce over
-k. Each has a ``*_range`` form (serial, one block of work) and a ``*_par`` form that runs the same
-blocks under ``prange``; results do not depend on the number of threads.
+k. Each ``*_rows`` kernel computes all of the rows it is given: the backend's driver
+(fastloss/_numba/__init__.py) hands each thread a view of its share of the rows. Every row's result
+depends on that row only, so the split never changes a result. Working on views also keeps every
+loop index starting at 0, which lets Numba drop its negative-index wraparound (with it LLVM
+vectorises these loops several times slower).
 Math is done in float64 and rounded once into ``out``.
 
 exp/log/log1p come from ``_math`` (branch-free polynomials that LLVM vectorises; libm calls do
@@ -10,12 +13,10 @@ not), and ``error_model="numpy"`` drops Numba's ZeroDivisionError check, whose b
 otherwise stop a loop with a division from vectorising (x / 0 then gives inf/nan, as in NumPy).
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from . import _tiled
 from ._flags import JIT as _JIT
-from ._flags import PAR as _PAR
 from ._math import exp, log, log1p
 
 
@@ -41,42 +42,21 @@ def log_expit1(x):
 
 # ---------------------------------------------------------------- elementwise maps
 @njit(**_JIT)
-def expit_range(x, out, start, stop):
-    for i in range(start, stop):
+def expit_rows(x, out):
+    for i in range(x.shape[0]):
         out[i] = expit1(np.float64(x[i]))
 
 
 @njit(**_JIT)
-def softplus_range(x, out, start, stop):
-    for i in range(start, stop):
+def softplus_rows(x, out):
+    for i in range(x.shape[0]):
         out[i] = softplus1(np.float64(x[i]))
 
 
 @njit(**_JIT)
-def log_expit_range(x, out, start, stop):
-    for i in range(start, stop):
+def log_expit_rows(x, out):
+    for i in range(x.shape[0]):
         out[i] = log_expit1(np.float64(x[i]))
-
-
-@njit(**_PAR)
-def expit_par(x, out):
-    n = x.shape[0]
-    for b in prange((n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK):
-        expit_range(x, out, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK))
-
-
-@njit(**_PAR)
-def softplus_par(x, out):
-    n = x.shape[0]
-    for b in prange((n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK):
-        softplus_range(x, out, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK))
-
-
-@njit(**_PAR)
-def log_expit_par(x, out):
-    n = x.shape[0]
-    for b in prange((n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK):
-        log_expit_range(x, out, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK))
 
 
 # ---------------------------------------------------------------- row reductions
@@ -119,30 +99,22 @@ def lse1(x, i, j):
 
 
 @njit(**_JIT)
-def logsumexp_range(x, out, start, stop):
+def logsumexp_rows(x, out):
     m, k, r = x.shape
     if r == 1 and 0 < k <= _tiled.MAX_TILED_K:  # short rows: vectorised across rows
-        _tiled.logsumexp_rows(x.reshape((m, k)), out.reshape(m), start, stop)
+        _tiled.logsumexp_rows(x.reshape((m, k)), out.reshape(m))
         return
-    for i in range(start, stop):
+    for i in range(m):
         for j in range(r):
             out[i, j] = lse1(x, i, j)
 
 
-@njit(**_PAR)
-def logsumexp_par(x, out):
-    m = x.shape[0]
-    for b in prange((m + ROW_BLOCK - 1) // ROW_BLOCK):
-        logsumexp_range(x, out, b * ROW_BLOCK, min(m, (b + 1) * ROW_BLOCK))
-
-
 @njit(**_JIT)
-def logsumexp_b_range(x, b, out, sign, start, stop):
+def logsumexp_b_rows(x, b, out, sign):
     """log|Σ b·exp(x)| and its sign, as scipy: terms with b == 0 are dropped whatever x is; the
     sum is shifted by the max of the remaining x, and recomputed unshifted if that max is inf."""
-    k = x.shape[1]
-    r = x.shape[2]
-    for i in range(start, stop):
+    m, k, r = x.shape
+    for i in range(m):
         for j in range(r):
             mx = -np.inf
             seen_nan = False
@@ -167,22 +139,15 @@ def logsumexp_b_range(x, b, out, sign, start, stop):
                 sign[i, j] = 1.0 if total > 0 else (-1.0 if total < 0 else 0.0)
 
 
-@njit(**_PAR)
-def logsumexp_b_par(x, b, out, sign):
-    m = x.shape[0]
-    for blk in prange((m + ROW_BLOCK - 1) // ROW_BLOCK):
-        logsumexp_b_range(x, b, out, sign, blk * ROW_BLOCK, min(m, (blk + 1) * ROW_BLOCK))
-
-
 @njit(**_JIT)
-def softmax_range(x, out, start, stop):
+def softmax_rows(x, out):
     """exp(x - m) / Σ exp(x - m) with m the row max; a nan, +inf or all -inf row gives nan,
     as scipy.special.softmax does."""
     m_, k, r = x.shape
     if r == 1 and 0 < k <= _tiled.MAX_TILED_K:
-        _tiled.softmax_rows(x.reshape((m_, k)), out.reshape((m_, k)), start, stop)
+        _tiled.softmax_rows(x.reshape((m_, k)), out.reshape((m_, k)))
         return
-    for i in range(start, stop):
+    for i in range(m_):
         for j in range(r):
             mx, seen_nan = row_max(x, i, j)
             if seen_nan:
@@ -196,24 +161,17 @@ def softmax_range(x, out, start, stop):
                 out[i, t, j] = out[i, t, j] / s
 
 
-@njit(**_PAR)
-def softmax_par(x, out):
-    m = x.shape[0]
-    for b in prange((m + ROW_BLOCK - 1) // ROW_BLOCK):
-        softmax_range(x, out, b * ROW_BLOCK, min(m, (b + 1) * ROW_BLOCK))
-
-
 @njit(**_JIT)
-def log_softmax_range(x, out, start, stop):
+def log_softmax_rows(x, out):
     m_, k, r = x.shape
-    if r == 1 and 0 < k <= _tiled.MAX_TILED_K and stop > start:
-        special = np.zeros(stop - start, dtype=np.int8)
-        _tiled.log_softmax_rows(x.reshape((m_, k)), out.reshape((m_, k)), start, stop, special)
-        for i in range(start, stop):
-            if special[i - start]:
+    if r == 1 and 0 < k <= _tiled.MAX_TILED_K and m_ > 0:
+        special = np.zeros(m_, dtype=np.int8)
+        _tiled.log_softmax_rows(x.reshape((m_, k)), out.reshape((m_, k)), special)
+        for i in range(m_):
+            if special[i]:
                 log_softmax_scalar(x, out, i, i + 1)
         return
-    log_softmax_scalar(x, out, start, stop)
+    log_softmax_scalar(x, out, 0, m_)
 
 
 @njit(**_JIT)
@@ -247,9 +205,3 @@ def log_softmax_scalar(x, out, start, stop):
             for t in range(k):
                 out[i, t, j] = (np.float64(x[i, t, j]) - mx) - ls
 
-
-@njit(**_PAR)
-def log_softmax_par(x, out):
-    m = x.shape[0]
-    for b in prange((m + ROW_BLOCK - 1) // ROW_BLOCK):
-        log_softmax_range(x, out, b * ROW_BLOCK, min(m, (b + 1) * ROW_BLOCK))
