@@ -14,10 +14,10 @@ shape            raw         formulas in _formulas.py (``<name>_...``)
                              optional fused ``loss_gradient(y, r, *p) -> (l, g)``
 ``paired``       (n, 2)      ``loss(y, r0, r1, *p)``, ``gradient(...) -> (g0, g1)``,
                              ``hessian(...) -> (h0, h1)``
-``rows``         (n, K)      ``row(z, g, h, mode, k, lse, y, cfy, *p) -> l`` (labels target) or
-                             ``row(z, g, h, mode, k, lse, t, *p) -> l`` (distribution target): z is
-                             the row in float64, lse its logsumexp, g/h receive the unweighted
-                             gradient/hessian row
+``rows``         (n, K)      ``row(z, sm, g, h, mode, k, lse, y, cfy, *p) -> l`` (labels target)
+                             or ``row(z, sm, g, h, mode, k, lse, t, *p) -> l`` (distribution): z is
+                             the row in float64, lse its logsumexp, sm its softmax, g/h receive
+                             the unweighted gradient/hessian row
 ===============  ==========  =====================================================================
 
 ``p`` are the loss's scalar parameters in ``Spec.params`` order, as floats. Targets: ``real`` (y in
@@ -65,8 +65,10 @@ class Spec:
     columns: object = None
     #: the formula computes the loss and gradient together (elementwise: ``<name>_loss_gradient``)
     fused: bool = False
-    #: rows losses: the formula takes the row's logsumexp (the skeleton computes it)
+    #: rows losses: the formula takes the row's logsumexp and softmax (the skeleton computes them;
+    #: the softmax only for the gradient modes unless softmax_in_loss)
     uses_logsumexp: bool = True
+    softmax_in_loss: bool = False
     #: the public class (fastloss.losses.<class_name>)
     class_name: str = ""
     #: where y_true / raw must lie (checked on the error path only, to name the cause):
@@ -151,6 +153,7 @@ SPECS = (
     hessian: gradient_hessian returns the weights. class_weight and ignore_index as for
     cross_entropy."""),
     Spec("multiclass_focal", ROWS, "labels", (Param("gamma", 2.0, low=0.0),), per_class="alpha",
+         softmax_in_loss=True,
          class_name="MulticlassFocal", doc="""Softmax focal loss (Lin et al. 2017 on softmax
     probabilities): l = -α_y (1 - p_y)^γ log p_y, p = softmax(raw), y integer labels. alpha: a
     per-class weight vector (None: all 1); unlike class_weight it does not enter the mean's

@@ -349,9 +349,10 @@ def beta_nll_hessian(y, la, lb) -> tuple:
 
 
 # ================================================================ rows losses: raw (n, K)
-# z: the row in float64; lse: its logsumexp, which the skeleton computes (the Numba one for a tile
-# of rows at once, vectorised across rows) -- nan when the row has a nan, -inf when all of it is
-# -inf, +inf when a logit is +inf; g, h receive the gradient / hessian row when mode asks
+# z: the row in float64; lse: its logsumexp and sm: its softmax, both from the skeleton (the Numba
+# one computes them for a tile of rows at once, vectorised across rows, with one exp per entry);
+# lse is nan when the row has a nan, -inf when all of it is -inf, +inf when a logit is +inf, and sm
+# is only meaningful when lse is finite. g, h receive the gradient / hessian row when mode asks
 # (1: gradient, 2: loss + gradient, 3: gradient + hessian); the skeleton applies the weights.
 def row_max(z, k):
     """max of z[0:k]; nan when any entry is nan."""
@@ -397,7 +398,7 @@ def top_count(z, k):
     return c
 
 
-def softmax_target_row(z, g, h, mode, k, lse, t, st):
+def softmax_target_row(z, sm, g, h, mode, k, lse, t, st):
     """Σ_k t_k (lse - z_k) (t_k = 0 terms dropped) for target masses t (sum st), gradient
     st p - t, hessian st p (1 - p). A row with +inf logits takes the limit p = uniform over them
     (a target mass on a finite logit then costs +inf)."""
@@ -411,7 +412,7 @@ def softmax_target_row(z, g, h, mode, k, lse, t, st):
             p = top / c
         else:
             loss += t[j] * (lse - z[j]) if t[j] != 0.0 else 0.0
-            p = exp(z[j] - lse)
+            p = sm[j]
         if mode != 0:
             g[j] = st * p - t[j]
         if mode == 3:
@@ -421,7 +422,7 @@ def softmax_target_row(z, g, h, mode, k, lse, t, st):
 
 # --- cross-entropy, label y, label smoothing eps: targets t_k = eps/K + (1 - eps)[k == y];
 # l = lse(z) - Σ t_k z_k, gradient p - t, hessian p (1 - p). cfy is unused (no per-class parameter).
-def cross_entropy_row(z, g, h, mode, k, lse, y, cfy, label_smoothing):
+def cross_entropy_row(z, sm, g, h, mode, k, lse, y, cfy, label_smoothing):
     eps = label_smoothing
     if lse != lse or lse == -inf:
         return undefined_row(g, h, mode, k)
@@ -450,7 +451,7 @@ def cross_entropy_row(z, g, h, mode, k, lse, y, cfy, label_smoothing):
         loss = inf if zsum == -inf else loss + eps * z[y] - off * zsum
     if mode != 0:
         for j in range(k):
-            p = exp(z[j] - lse)
+            p = sm[j]
             if mode == 3:
                 h[j] = p * (1.0 - p)
             g[j] = p - off
@@ -461,7 +462,7 @@ def cross_entropy_row(z, g, h, mode, k, lse, y, cfy, label_smoothing):
 # --- Crammer-Singer multiclass hinge: l = max(0, 1 + max_{k != y} z_k - z_y); subgradient +1 at
 # the first argmax, -1 at y when the margin is violated; hessian 1 (convention). No softmax: the
 # contract says so, and the skeleton passes lse = 0 without computing it.
-def multiclass_hinge_row(z, g, h, mode, k, lse, y, cfy):
+def multiclass_hinge_row(z, sm, g, h, mode, k, lse, y, cfy):
     j: int = -1
     mj = -inf
     bad = 0.0
@@ -493,7 +494,7 @@ def multiclass_hinge_row(z, g, h, mode, k, lse, y, cfy):
 # gamma = 0 is cross-entropy; the q**(gamma - 1) and q**(gamma - 2) terms are 0 at q = 0 (their
 # factors vanish faster), written so. +inf logits: p uniform over the c of them; if y is not
 # among them p_y = 0 and the loss is +inf.
-def multiclass_focal_row(z, g, h, mode, k, lse, y, cfy, gamma):
+def multiclass_focal_row(z, sm, g, h, mode, k, lse, y, cfy, gamma):
     if lse != lse or lse == -inf:
         return undefined_row(g, h, mode, k)
     c = top_count(z, k) if lse == inf else 0.0
@@ -502,7 +503,7 @@ def multiclass_focal_row(z, g, h, mode, k, lse, y, cfy, gamma):
         if lse == inf:
             g[j] = (1.0 / c) if z[j] == inf else 0.0  # g holds p until the gradient is written
         else:
-            g[j] = exp(z[j] - lse)
+            g[j] = sm[j]
         q += g[j] if j != y else 0.0
     py = g[y]
     big_l = (log(c) if py > 0.0 else inf) if lse == inf else lse - z[y]
@@ -524,7 +525,7 @@ def multiclass_focal_row(z, g, h, mode, k, lse, y, cfy, gamma):
 
 # --- target distributions t (the row of y_true, float64): soft cross-entropy Σ t_k (lse - z_k)
 # and KL(t || softmax z) = that + Σ t_k log t_k; a negative target gives nan
-def distribution_row(z, g, h, mode, k, lse, t, entropy):
+def distribution_row(z, sm, g, h, mode, k, lse, t, entropy):
     if lse != lse or lse == -inf:
         return undefined_row(g, h, mode, k)
     st = 0.0
@@ -534,7 +535,7 @@ def distribution_row(z, g, h, mode, k, lse, t, entropy):
         st += t[j]
         bad = bad + (0.0 if t[j] >= 0.0 else 1.0)
         ent += t[j] * log(t[j]) if t[j] > 0.0 else 0.0
-    loss = softmax_target_row(z, g, h, mode, k, lse, t, st)
+    loss = softmax_target_row(z, sm, g, h, mode, k, lse, t, st)
     if bad > 0.0:
         if mode != 0:
             for j in range(k):
@@ -543,9 +544,9 @@ def distribution_row(z, g, h, mode, k, lse, t, entropy):
     return loss + (ent if entropy != 0.0 else 0.0)
 
 
-def soft_cross_entropy_row(z, g, h, mode, k, lse, t):
-    return distribution_row(z, g, h, mode, k, lse, t, 0.0)
+def soft_cross_entropy_row(z, sm, g, h, mode, k, lse, t):
+    return distribution_row(z, sm, g, h, mode, k, lse, t, 0.0)
 
 
-def kl_div_row(z, g, h, mode, k, lse, t):
-    return distribution_row(z, g, h, mode, k, lse, t, 1.0)
+def kl_div_row(z, sm, g, h, mode, k, lse, t):
+    return distribution_row(z, sm, g, h, mode, k, lse, t, 1.0)

@@ -6,7 +6,7 @@ Each function of _formulas.py becomes a ``cdef inline ... noexcept nogil`` C fun
 body is kept as it is (the subset _formulas.py's docstring describes) and its argument and local
 types are declared from these rules -- float64 everywhere, ``Py_ssize_t`` for loop indices, names
 annotated ``: int`` and the ``k``/``y``/``mode`` arguments of row functions (those that take
-``z``/``g``/``h``), ``double*`` for ``z, g, h, t`` -- and a ctuple return for ``-> tuple``.
+``z``/``g``/``h``), ``double*`` for ``z, sm, g, h, t`` -- and a ctuple return for ``-> tuple``.
 Math names map to libm (``lgamma`` to the thread-safe ``lgamma_r``).
 This module imports nothing of fastloss (it runs before the package is built).
 """
@@ -17,7 +17,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = os.path.dirname(HERE)
-ROW_ARRAYS = ("z", "g", "h", "t")
+ROW_ARRAYS = ("z", "sm", "g", "h", "t")
 ROW_INTS = ("k", "y", "mode")
 RENAME = {"inf": "INFINITY", "nan": "NAN", "abs": "fabs", "lgamma": "fl_lgamma"}
 

@@ -51,6 +51,40 @@ def lse_tile(tile, buf, mx, cnt, s, bad):
             s[j] += 0.0 if is_max else exp(v - mx[j])
 
 
+@njit(**_JIT)
+def lse_softmax_tile(tile, buf, mx, cnt, s, bad, inv, p):
+    """lse_tile, and the softmax of the tile's rows into p (p[t, j] = e_tj / (cnt + s), each exp
+    computed once for both); meaningful for rows with a finite logsumexp. inv: TILE scratch."""
+    nt, k = tile.shape
+    for j in range(nt):
+        for t in range(k):
+            buf[t, j] = tile[j, t]
+    for j in range(nt):
+        mx[j] = -np.inf
+        bad[j] = 0.0
+        cnt[j] = 0.0
+        s[j] = 0.0
+    for t in range(k):
+        for j in range(nt):
+            v = buf[t, j]
+            m = mx[j]
+            mx[j] = v if v > m else m
+            bad[j] += 0.0 if v == v else 1.0
+    for t in range(k):
+        for j in range(nt):
+            v = buf[t, j]
+            is_max = v == mx[j]
+            e = 1.0 if is_max else exp(v - mx[j])
+            cnt[j] += 1.0 if is_max else 0.0
+            s[j] += 0.0 if is_max else e
+            p[t, j] = e
+    for j in range(nt):
+        inv[j] = 1.0 / (cnt[j] + s[j])
+    for t in range(k):
+        for j in range(nt):
+            p[t, j] *= inv[j]
+
+
 @njit(forceinline=True, **_JIT)
 def lse_lane(mx, cnt, s, bad, j):
     """The row's logsumexp from its lane state: +-inf max is the answer, a nan makes it nan."""
@@ -64,45 +98,51 @@ def lse_lane(mx, cnt, s, bad, j):
 def logsumexp_rows(x, out):
     """out[i] = logsumexp(x[i, :]); x 2-D C-contiguous, out 1-D."""
     buf, mx, cnt, s, bad = new_scratch(x.shape[1])
-    for i in range(x.shape[0]):
-        j = i % TILE
-        if j == 0:
-            lse_tile(x[i:i + TILE], buf, mx, cnt, s, bad)
-        out[i] = lse_lane(mx, cnt, s, bad, j)
+    n = x.shape[0]
+    for c in range((n + TILE - 1) // TILE):
+        i0 = c * TILE
+        nt = min(TILE, n - i0)
+        lse_tile(x[i0:i0 + nt], buf, mx, cnt, s, bad)
+        for j in range(nt):
+            out[i0 + j] = lse_lane(mx, cnt, s, bad, j)
 
 
 @njit(**_JIT)
 def softmax_rows(x, out):
     """out[i, :] = exp(x[i, :] - m) / Σ exp(x[i, :] - m); nan rows where scipy gives nan
     (a nan, a +inf, or all -inf in the row)."""
-    k = x.shape[1]
+    n, k = x.shape
     buf, mx, cnt, s, bad = new_scratch(k)
-    for i in range(x.shape[0]):
-        j = i % TILE
-        if j == 0:
-            lse_tile(x[i:i + TILE], buf, mx, cnt, s, bad)
-        m = mx[j]
-        total = cnt[j] + s[j]
-        if bad[j] > 0.0 or m == np.inf or m == -np.inf:
-            total = np.nan
-        for t in range(k):
-            out[i, t] = exp(np.float64(x[i, t]) - m) / total
+    for c in range((n + TILE - 1) // TILE):
+        i0 = c * TILE
+        nt = min(TILE, n - i0)
+        lse_tile(x[i0:i0 + nt], buf, mx, cnt, s, bad)
+        for j in range(nt):
+            i = i0 + j
+            m = mx[j]
+            total = cnt[j] + s[j]
+            if bad[j] > 0.0 or m == np.inf or m == -np.inf:
+                total = np.nan
+            for t in range(k):
+                out[i, t] = exp(np.float64(x[i, t]) - m) / total
 
 
 @njit(**_JIT)
 def log_softmax_rows(x, out, special):
     """out[i, :] = (x[i, :] - m) - (log(c) + log1p(s / c)). Rows with a nan or an infinite max
     are only marked (special[i] = 1): the caller applies scipy's arithmetic to them."""
-    k = x.shape[1]
+    n, k = x.shape
     buf, mx, cnt, s, bad = new_scratch(k)
-    for i in range(x.shape[0]):
-        j = i % TILE
-        if j == 0:
-            lse_tile(x[i:i + TILE], buf, mx, cnt, s, bad)
-        m = mx[j]
-        if bad[j] > 0.0 or m == np.inf or m == -np.inf:
-            special[i] = 1
-            continue
-        ls = log(cnt[j]) + log1p(s[j] / cnt[j])
-        for t in range(k):
-            out[i, t] = (np.float64(x[i, t]) - m) - ls
+    for c in range((n + TILE - 1) // TILE):
+        i0 = c * TILE
+        nt = min(TILE, n - i0)
+        lse_tile(x[i0:i0 + nt], buf, mx, cnt, s, bad)
+        for j in range(nt):
+            i = i0 + j
+            m = mx[j]
+            if bad[j] > 0.0 or m == np.inf or m == -np.inf:
+                special[i] = 1
+                continue
+            ls = log(cnt[j]) + log1p(s[j] / cnt[j])
+            for t in range(k):
+                out[i, t] = (np.float64(x[i, t]) - m) - ls

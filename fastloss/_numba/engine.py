@@ -76,8 +76,6 @@ def _unit_hessian(y, r, *p):
     return _unit(y, r)
 
 
-_SUM_CHUNK = njit(**_INLINE)(_copy(skeletons.sum_chunk, {}, f"sum_chunk__{_TAG}"))
-_MODE_HELPERS = ("_write_row", "_zero_row")  # read MODE: one copy each per kernel
 
 
 def _skeleton(spec):
@@ -92,8 +90,8 @@ def _bindings(spec, op):
     name = spec.name
     b = {"MODE": _catalogue.MODES[op]}
     if spec.shape == ROWS:
-        b.update(ROW=f[f"{name}_row"], ROW_LOGSUMEXP=f["row_logsumexp"],
-                 USES_LOGSUMEXP=spec.uses_logsumexp)
+        b.update(ROW=f[f"{name}_row"], USES_LOGSUMEXP=spec.uses_logsumexp,
+                 SOFTMAX=spec.uses_logsumexp and (op != "loss" or spec.softmax_in_loss))
         return b
     unused = _unused_pair if spec.shape == PAIRED else _unused_scalar
     b.update(LOSS=unused, GRADIENT=unused, HESSIAN=unused, LOSS_GRADIENT=_unused_pair,
@@ -119,10 +117,7 @@ def kernel(name, op):
         spec = _catalogue.spec(name)
         suffix = f"{name}__{op}__{_TAG}"
         namespace = dict(vars(skeletons))
-        namespace.update(_bindings(spec, op), sum_chunk=_SUM_CHUNK)
-        for helper in _MODE_HELPERS:
-            fn = getattr(skeletons, helper)
-            namespace[helper] = njit(**_INLINE)(_copy(fn, namespace, f"{helper}__{suffix}"))
+        namespace.update(_bindings(spec, op))
         skel = _skeleton(spec)
         _KERNELS[key] = njit(**JIT)(_copy(getattr(skeletons, skel), namespace, f"{skel}__{suffix}"))
     return _KERNELS[key]

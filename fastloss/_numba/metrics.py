@@ -214,12 +214,14 @@ def logits_labels_block(z, y, w, eps, part):
     loss = np.empty(n)
     if k <= _tiled.MAX_TILED_K:
         buf, mx, cnt, s, bad = _tiled.new_scratch(k)
-        for i in range(n):
-            j = i % _tiled.TILE
-            if j == 0:
-                _tiled.lse_tile(z[i:i + _tiled.TILE], buf, mx, cnt, s, bad)
-            part[4] += bad[j]
-            loss[i] = _tiled.lse_lane(mx, cnt, s, bad, j)
+        tile = _tiled.TILE
+        for c in range((n + tile - 1) // tile):
+            i0 = c * tile
+            nt = min(tile, n - i0)
+            _tiled.lse_tile(z[i0:i0 + nt], buf, mx, cnt, s, bad)
+            for j in range(nt):
+                part[4] += bad[j]
+                loss[i0 + j] = _tiled.lse_lane(mx, cnt, s, bad, j)
     else:
         z3 = z.reshape((n, k, 1))
         for i in range(n):

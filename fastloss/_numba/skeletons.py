@@ -1,7 +1,7 @@
 """The loss loops, written once; fastloss/_numba/engine.py compiles one copy per (loss, operation).
 
-These are plain Python functions (but for the dtype-dispatching ``row_in_float64``), never
-jitted as they are: the engine copies one with its formula
+The skeletons are plain Python functions, never jitted as they are (the helpers below them are
+jitted once and shared): the engine copies one with its formula
 names bound -- ``LOSS``, ``GRADIENT``, ``HESSIAN``, ``LOSS_GRADIENT`` with ``FUSED`` (elementwise,
 paired) or ``ROW`` (rows), and ``MODE`` (fastloss._catalogue.MODES: which outputs are written) --
 and jits the copy, so each compiled loop holds one loss's formulas and nothing else.
@@ -20,7 +20,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
-from ._tiled import MAX_TILED_K, TILE, lse_lane, lse_tile, new_scratch
+from ._tiled import TILE, lse_lane, lse_softmax_tile, lse_tile, new_scratch
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
 # (so LLVM vectorises the branch-free math), then add the buffer with 8 accumulators in a fixed
@@ -29,9 +29,9 @@ from ._tiled import MAX_TILED_K, TILE, lse_lane, lse_tile, new_scratch
 CHUNK = 256
 
 # bound by the engine (these defaults only make the module importable and readable)
-LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = ROW = ROW_LOGSUMEXP = None
+LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = ROW = None
 FUSED = False
-USES_LOGSUMEXP = True
+USES_LOGSUMEXP = SOFTMAX = True
 MODE = 0
 
 
@@ -55,6 +55,7 @@ def _copy_row(rows, i, scratch):
     return scratch
 
 
+@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
 def sum_chunk(buf, m):
     """buf[0:m] added with 8 accumulators, combined pairwise (a fixed order)."""
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
@@ -215,27 +216,30 @@ def paired(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
 
 
 # ================================================================ rows: raw (n, K)
-def _write_row(i, k, wi, gs, grow, hrow, grad, hess, loss):
-    """Weighted gradient / hessian row i from the formula's unweighted rows; nan count."""
+@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+def _write_row(mode, i, k, wi, gs, grow, hrow, grad, hess, loss):
+    """Weighted gradient / hessian row i from the formula's unweighted rows; nan count. (Shared
+    by every kernel: mode is a constant where it is inlined, LLVM folds the branches.)"""
     n_nan = 0
-    if MODE != 0:
+    if mode != 0:
         for t in range(k):
             grad[i, t] = gs * grow[t]
-    if MODE == 3:
+    if mode == 3:
         for t in range(k):
             hess[i, t] = wi * hrow[t]
-    if MODE != 0 and loss != loss:
+    if mode != 0 and loss != loss:
         n_nan = k
     return n_nan
 
 
-def _zero_row(i, k, store, out, grad, hess):
+@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+def _zero_row(mode, i, k, store, out, grad, hess):
     if store:
         out[i] = 0.0
-    if MODE != 0:
+    if mode != 0:
         for t in range(k):
             grad[i, t] = 0.0
-    if MODE == 3:
+    if mode == 3:
         for t in range(k):
             hess[i, t] = 0.0
 
@@ -249,9 +253,11 @@ def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0,
     have_cw = cw.shape[0] > 0
     have_cf = cf.shape[0] > 0
     store = out.shape[0] > 0
-    tiled = USES_LOGSUMEXP and k <= MAX_TILED_K
-    tbuf, tmx, tcnt, tsum, tbad = new_scratch(k if tiled else 1)
+    tbuf, tmx, tcnt, tsum, tbad = new_scratch(k if USES_LOGSUMEXP else 1)
+    tp = np.empty((k if SOFTMAX else 1, TILE))  # the tile's softmax (gradient modes)
+    tinv = np.empty(TILE)
     zrow = np.empty(k)
+    srow = np.empty(k)
     grow = np.empty(k)
     hrow = np.empty(k)
     for blk in range(b0, b1):
@@ -264,33 +270,40 @@ def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0,
         s = 0.0
         sw = 0.0
         n_nan = 0
-        for i in range(hi - lo):
-            jt = i % TILE
-            if tiled and jt == 0:  # the next tile's logsumexps, vectorised across its rows
-                lse_tile(rb[i:i + TILE], tbuf, tmx, tcnt, tsum, tbad)
-            yi = yb[i]
-            wi = 0.0
-            if yi != ignore:
-                wi = wb[i] if have_w else 1.0
-                if have_cw:
-                    wi *= cw[yi]
-            sw += wi
-            if wi == 0.0:
-                _zero_row(i, k, store, ob, gb, hb)
-                continue
-            z = row_in_float64(rb, i, zrow)
-            lse = 0.0
-            if tiled:
-                lse = lse_lane(tmx, tcnt, tsum, tbad, jt)
+        for c in range((hi - lo + TILE - 1) // TILE):
+            i0 = c * TILE
+            nt = min(TILE, hi - lo - i0)
+            # this tile's logsumexps (and softmax), vectorised across its rows
+            if SOFTMAX:
+                lse_softmax_tile(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, tinv, tp)
             elif USES_LOGSUMEXP:
-                lse = ROW_LOGSUMEXP(z, k)
-            loss = ROW(z, grow, hrow, MODE, k, lse, yi, cf[yi] if have_cf else 1.0, *p)
-            l = wi * loss
-            s += l
-            if store:
-                ob[i] = l
-            n_nan += _write_row(i, k, wi, wi * scale if MODE != 3 else wi, grow, hrow, gb, hb,
-                                loss)
+                lse_tile(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad)
+            for jt in range(nt):
+                i = i0 + jt
+                yi = yb[i]
+                wi = 0.0
+                if yi != ignore:
+                    wi = wb[i] if have_w else 1.0
+                    if have_cw:
+                        wi *= cw[yi]
+                sw += wi
+                if wi == 0.0:
+                    _zero_row(MODE, i, k, store, ob, gb, hb)
+                    continue
+                z = row_in_float64(rb, i, zrow)
+                lse = 0.0
+                if USES_LOGSUMEXP:
+                    lse = lse_lane(tmx, tcnt, tsum, tbad, jt)
+                if SOFTMAX:
+                    for t in range(k):
+                        srow[t] = tp[t, jt]
+                loss = ROW(z, srow, grow, hrow, MODE, k, lse, yi, cf[yi] if have_cf else 1.0, *p)
+                l = wi * loss
+                s += l
+                if store:
+                    ob[i] = l
+                n_nan += _write_row(MODE, i, k, wi, wi * scale if MODE != 3 else wi, grow, hrow, gb, hb,
+                                    loss)
         parts[blk, 0] = s
         parts[blk, 1] = sw
         parts[blk, 2] = n_nan
@@ -301,10 +314,12 @@ def rows_distribution(Y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, part
     n, k = raw.shape
     have_w = w.shape[0] > 0
     store = out.shape[0] > 0
-    tiled = k <= MAX_TILED_K
-    tbuf, tmx, tcnt, tsum, tbad = new_scratch(k if tiled else 1)
+    tbuf, tmx, tcnt, tsum, tbad = new_scratch(k)
+    tp = np.empty((k if SOFTMAX else 1, TILE))  # the tile's softmax (gradient modes)
+    tinv = np.empty(TILE)
     zrow = np.empty(k)
     trow = np.empty(k)
+    srow = np.empty(k)
     grow = np.empty(k)
     hrow = np.empty(k)
     for blk in range(b0, b1):
@@ -315,25 +330,34 @@ def rows_distribution(Y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, part
         s = 0.0
         sw = 0.0
         n_nan = 0
-        for i in range(hi - lo):
-            jt = i % TILE
-            if tiled and jt == 0:  # the next tile's logsumexps, vectorised across its rows
-                lse_tile(rb[i:i + TILE], tbuf, tmx, tcnt, tsum, tbad)
-            wi = wb[i] if have_w else 1.0
-            sw += wi
-            if wi == 0.0:
-                _zero_row(i, k, store, ob, gb, hb)
-                continue
-            z = row_in_float64(rb, i, zrow)
-            t_row = row_in_float64(Yb, i, trow)
-            lse = lse_lane(tmx, tcnt, tsum, tbad, jt) if tiled else ROW_LOGSUMEXP(z, k)
-            loss = ROW(z, grow, hrow, MODE, k, lse, t_row, *p)
-            l = wi * loss
-            s += l
-            if store:
-                ob[i] = l
-            n_nan += _write_row(i, k, wi, wi * scale if MODE != 3 else wi, grow, hrow, gb, hb,
-                                loss)
+        for c in range((hi - lo + TILE - 1) // TILE):
+            i0 = c * TILE
+            nt = min(TILE, hi - lo - i0)
+            # this tile's logsumexps (and softmax), vectorised across its rows
+            if SOFTMAX:
+                lse_softmax_tile(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, tinv, tp)
+            elif USES_LOGSUMEXP:
+                lse_tile(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad)
+            for jt in range(nt):
+                i = i0 + jt
+                wi = wb[i] if have_w else 1.0
+                sw += wi
+                if wi == 0.0:
+                    _zero_row(MODE, i, k, store, ob, gb, hb)
+                    continue
+                z = row_in_float64(rb, i, zrow)
+                t_row = row_in_float64(Yb, i, trow)
+                lse = lse_lane(tmx, tcnt, tsum, tbad, jt)
+                if SOFTMAX:
+                    for t in range(k):
+                        srow[t] = tp[t, jt]
+                loss = ROW(z, srow, grow, hrow, MODE, k, lse, t_row, *p)
+                l = wi * loss
+                s += l
+                if store:
+                    ob[i] = l
+                n_nan += _write_row(MODE, i, k, wi, wi * scale if MODE != 3 else wi, grow, hrow, gb, hb,
+                                    loss)
         parts[blk, 0] = s
         parts[blk, 1] = sw
         parts[blk, 2] = n_nan
