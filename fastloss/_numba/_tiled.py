@@ -85,6 +85,12 @@ def lse_softmax_tile(tile, buf, mx, cnt, s, bad, inv, p):
             p[t, j] *= inv[j]
 
 
+@njit(**_JIT)
+def lse_tile_no_softmax(tile, buf, mx, cnt, s, bad, inv, p):
+    """lse_tile with lse_softmax_tile's signature (for kernels that need no softmax)."""
+    lse_tile(tile, buf, mx, cnt, s, bad)
+
+
 @njit(forceinline=True, **_JIT)
 def lse_lane(mx, cnt, s, bad, j):
     """The row's logsumexp from its lane state: +-inf max is the answer, a nan makes it nan."""

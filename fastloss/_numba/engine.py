@@ -20,7 +20,7 @@ from numba import njit
 from .. import _catalogue, _formulas
 from .._catalogue import PAIRED, ROWS
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
-from . import _blocks, _math, skeletons
+from . import _blocks, _math, _tiled, skeletons
 from ._flags import JIT
 
 _INLINE = dict(JIT, forceinline=True)
@@ -90,8 +90,10 @@ def _bindings(spec, op):
     name = spec.name
     b = {"MODE": _catalogue.MODES[op]}
     if spec.shape == ROWS:
-        b.update(ROW=f[f"{name}_row"], USES_LOGSUMEXP=spec.uses_logsumexp,
-                 SOFTMAX=spec.uses_logsumexp and (op != "loss" or spec.softmax_in_loss))
+        softmax = spec.uses_logsumexp and (op != "loss" or spec.softmax_in_loss)
+        # bound, not branched on: only the tile function the kernel runs gets compiled
+        b.update(ROW=f[f"{name}_row"], USES_LOGSUMEXP=spec.uses_logsumexp, SOFTMAX=softmax,
+                 TILE_LSE=_tiled.lse_softmax_tile if softmax else _tiled.lse_tile_no_softmax)
         return b
     unused = _unused_pair if spec.shape == PAIRED else _unused_scalar
     b.update(LOSS=unused, GRADIENT=unused, HESSIAN=unused, LOSS_GRADIENT=_unused_pair,

@@ -3,7 +3,7 @@
 The skeletons are plain Python functions, never jitted as they are (the helpers below them are
 jitted once and shared): the engine copies one with its formula
 names bound -- ``LOSS``, ``GRADIENT``, ``HESSIAN``, ``LOSS_GRADIENT`` with ``FUSED`` (elementwise,
-paired) or ``ROW`` (rows), and ``MODE`` (fastloss._catalogue.MODES: which outputs are written) --
+paired) or ``ROW`` and ``TILE_LSE`` (rows: the tile function, with or without the softmax), and ``MODE`` (fastloss._catalogue.MODES: which outputs are written) --
 and jits the copy, so each compiled loop holds one loss's formulas and nothing else.
 Names an operation does not use are bound to stand-ins that cost nothing to compile.
 
@@ -20,7 +20,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
-from ._tiled import TILE, lse_lane, lse_softmax_tile, lse_tile, new_scratch
+from ._tiled import TILE, lse_lane, new_scratch
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
 # (so LLVM vectorises the branch-free math), then add the buffer with 8 accumulators in a fixed
@@ -29,7 +29,7 @@ from ._tiled import TILE, lse_lane, lse_softmax_tile, lse_tile, new_scratch
 CHUNK = 256
 
 # bound by the engine (these defaults only make the module importable and readable)
-LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = ROW = None
+LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = ROW = TILE_LSE = None
 FUSED = False
 USES_LOGSUMEXP = SOFTMAX = True
 MODE = 0
@@ -273,11 +273,8 @@ def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0,
         for c in range((hi - lo + TILE - 1) // TILE):
             i0 = c * TILE
             nt = min(TILE, hi - lo - i0)
-            # this tile's logsumexps (and softmax), vectorised across its rows
-            if SOFTMAX:
-                lse_softmax_tile(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, tinv, tp)
-            elif USES_LOGSUMEXP:
-                lse_tile(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad)
+            if USES_LOGSUMEXP:  # this tile's logsumexps (and softmax), vectorised across its rows
+                TILE_LSE(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, tinv, tp)
             for jt in range(nt):
                 i = i0 + jt
                 yi = yb[i]
@@ -333,11 +330,8 @@ def rows_distribution(Y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, part
         for c in range((hi - lo + TILE - 1) // TILE):
             i0 = c * TILE
             nt = min(TILE, hi - lo - i0)
-            # this tile's logsumexps (and softmax), vectorised across its rows
-            if SOFTMAX:
-                lse_softmax_tile(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, tinv, tp)
-            elif USES_LOGSUMEXP:
-                lse_tile(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad)
+            if USES_LOGSUMEXP:  # this tile's logsumexps (and softmax), vectorised across its rows
+                TILE_LSE(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, tinv, tp)
             for jt in range(nt):
                 i = i0 + jt
                 wi = wb[i] if have_w else 1.0
