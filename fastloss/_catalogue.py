@@ -14,10 +14,10 @@ shape            raw         formulas in _formulas.py (``<name>_...``)
                              optional fused ``loss_gradient(y, r, *p) -> (l, g)``
 ``paired``       (n, 2)      ``loss(y, r0, r1, *p)``, ``gradient(...) -> (g0, g1)``,
                              ``hessian(...) -> (h0, h1)``
-``rows``         (n, K)      ``row(z, sm, g, h, mode, k, lse, y, cfy, *p) -> l`` (labels target)
-                             or ``row(z, sm, g, h, mode, k, lse, t, *p) -> l`` (distribution): z is
-                             the row in float64, lse its logsumexp, sm its softmax, g/h receive
-                             the unweighted gradient/hessian row
+``rows``         (n, K)      ``row(z, sm, g, h, mode, k, lse, y, cfy, *p) -> l``: z is the row in
+                             float64, lse its logsumexp, sm its softmax, y the label (labels target)
+                             or the target row t (distribution), cfy the per-class parameter at y
+                             (1 for distributions); g/h receive the unweighted gradient/hessian row
 ===============  ==========  =====================================================================
 
 ``p`` are the loss's scalar parameters in ``Spec.params`` order, as floats. Targets: ``real`` (y in

@@ -544,9 +544,9 @@ def distribution_row(z, sm, g, h, mode, k, lse, t, entropy):
     return loss + (ent if entropy != 0.0 else 0.0)
 
 
-def soft_cross_entropy_row(z, sm, g, h, mode, k, lse, t):
+def soft_cross_entropy_row(z, sm, g, h, mode, k, lse, t, cfy):
     return distribution_row(z, sm, g, h, mode, k, lse, t, 0.0)
 
 
-def kl_div_row(z, sm, g, h, mode, k, lse, t):
+def kl_div_row(z, sm, g, h, mode, k, lse, t, cfy):
     return distribution_row(z, sm, g, h, mode, k, lse, t, 1.0)

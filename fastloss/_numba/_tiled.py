@@ -24,37 +24,11 @@ def new_scratch(k):
     return np.empty((k, TILE)), np.empty(TILE), np.empty(TILE), np.empty(TILE), np.empty(TILE)
 
 
-@njit(**_JIT)
-def lse_tile(tile, buf, mx, cnt, s, bad):
-    """Fill mx, cnt, s, bad for the rows of ``tile`` (a view of at most TILE rows: its indices
-    start at 0, so Numba drops its negative-index wraparound; see module docstring)."""
-    nt, k = tile.shape
-    for j in range(nt):
-        for t in range(k):
-            buf[t, j] = tile[j, t]
-    for j in range(nt):
-        mx[j] = -np.inf
-        bad[j] = 0.0
-        cnt[j] = 0.0
-        s[j] = 0.0
-    for t in range(k):
-        for j in range(nt):
-            v = buf[t, j]
-            m = mx[j]
-            mx[j] = v if v > m else m
-            bad[j] += 0.0 if v == v else 1.0
-    for t in range(k):
-        for j in range(nt):
-            v = buf[t, j]
-            is_max = v == mx[j]
-            cnt[j] += 1.0 if is_max else 0.0
-            s[j] += 0.0 if is_max else exp(v - mx[j])
-
-
-@njit(**_JIT)
-def lse_softmax_tile(tile, buf, mx, cnt, s, bad, inv, p):
-    """lse_tile, and the softmax of the tile's rows into p (p[t, j] = e_tj / (cnt + s), each exp
-    computed once for both); meaningful for rows with a finite logsumexp. inv: TILE scratch."""
+@njit(forceinline=True, **_JIT)
+def _lse_passes(tile, buf, mx, cnt, s, bad, keep, p):
+    """The lane state of the tile's rows (see module docstring); with keep, also p[t, j] = the
+    term e_tj = exp(v - max) (1 at the max), so the softmax costs no second exp. keep is a
+    constant where this is inlined."""
     nt, k = tile.shape
     for j in range(nt):
         for t in range(k):
@@ -77,7 +51,23 @@ def lse_softmax_tile(tile, buf, mx, cnt, s, bad, inv, p):
             e = 1.0 if is_max else exp(v - mx[j])
             cnt[j] += 1.0 if is_max else 0.0
             s[j] += 0.0 if is_max else e
-            p[t, j] = e
+            if keep:
+                p[t, j] = e
+
+
+@njit(**_JIT)
+def lse_tile(tile, buf, mx, cnt, s, bad):
+    """Fill mx, cnt, s, bad for the rows of ``tile`` (a view of at most TILE rows: its indices
+    start at 0, so Numba drops its negative-index wraparound)."""
+    _lse_passes(tile, buf, mx, cnt, s, bad, False, buf)
+
+
+@njit(**_JIT)
+def lse_softmax_tile(tile, buf, mx, cnt, s, bad, inv, p):
+    """lse_tile, and the softmax of the tile's rows into p (p[t, j] = e_tj / (cnt + s), each exp
+    computed once for both); meaningful for rows with a finite logsumexp. inv: TILE scratch."""
+    _lse_passes(tile, buf, mx, cnt, s, bad, True, p)
+    nt, k = tile.shape
     for j in range(nt):
         inv[j] = 1.0 / (cnt[j] + s[j])
     for t in range(k):

@@ -79,9 +79,7 @@ def _unit_hessian(y, r, *p):
 
 
 def _skeleton(spec):
-    if spec.shape == ROWS:
-        return "rows_labels" if spec.target == "labels" else "rows_distribution"
-    return spec.shape  # "elementwise" or "paired"
+    return spec.shape  # "elementwise", "paired" or "rows"
 
 
 def _bindings(spec, op):
@@ -91,9 +89,11 @@ def _bindings(spec, op):
     b = {"MODE": _catalogue.MODES[op]}
     if spec.shape == ROWS:
         softmax = spec.uses_logsumexp and (op != "loss" or spec.softmax_in_loss)
+        kind = "label" if spec.target == "labels" else "distribution"
         # bound, not branched on: only the tile function the kernel runs gets compiled
         b.update(ROW=f[f"{name}_row"], USES_LOGSUMEXP=spec.uses_logsumexp, SOFTMAX=softmax,
-                 TILE_LSE=_tiled.lse_softmax_tile if softmax else _tiled.lse_tile_no_softmax)
+                 TILE_LSE=_tiled.lse_softmax_tile if softmax else _tiled.lse_tile_no_softmax,
+                 WEIGHT=getattr(skeletons, f"{kind}_weight"), TARGET=getattr(skeletons, f"{kind}_target"))
         return b
     unused = _unused_pair if spec.shape == PAIRED else _unused_scalar
     b.update(LOSS=unused, GRADIENT=unused, HESSIAN=unused, LOSS_GRADIENT=_unused_pair,

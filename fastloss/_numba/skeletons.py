@@ -3,7 +3,8 @@
 The skeletons are plain Python functions, never jitted as they are (the helpers below them are
 jitted once and shared): the engine copies one with its formula
 names bound -- ``LOSS``, ``GRADIENT``, ``HESSIAN``, ``LOSS_GRADIENT`` with ``FUSED`` (elementwise,
-paired) or ``ROW`` and ``TILE_LSE`` (rows: the tile function, with or without the softmax), and ``MODE`` (fastloss._catalogue.MODES: which outputs are written) --
+paired) or ``ROW``, ``TILE_LSE`` (the tile function, with or without the softmax), ``WEIGHT`` and
+``TARGET`` (how a row's weight and target are read: labels or distributions) for rows, and ``MODE`` (fastloss._catalogue.MODES: which outputs are written) --
 and jits the copy, so each compiled loop holds one loss's formulas and nothing else.
 Names an operation does not use are bound to stand-ins that cost nothing to compile.
 
@@ -29,7 +30,7 @@ from ._tiled import TILE, lse_lane, new_scratch
 CHUNK = 256
 
 # bound by the engine (these defaults only make the module importable and readable)
-LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = ROW = TILE_LSE = None
+LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = ROW = TILE_LSE = WEIGHT = TARGET = None
 FUSED = False
 USES_LOGSUMEXP = SOFTMAX = True
 MODE = 0
@@ -244,10 +245,38 @@ def _zero_row(mode, i, k, store, out, grad, hess):
             hess[i, t] = 0.0
 
 
-def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1):
-    """Integer labels y; a row's weight is w[i] * cw[y[i]] (0 when y[i] == ignore); cf[y[i]]
-    (1 when cf is empty) reaches the formula as its per-class parameter. The rows' logsumexp is
-    computed a tile of TILE rows at a time, vectorised across the rows (fastloss/_numba/_tiled.py)."""
+@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+def label_weight(yb, wb, i, have_w, cw, have_cw, ignore):
+    """w[i] * cw[y[i]]; 0 when y[i] == ignore."""
+    yi = yb[i]
+    if yi == ignore:
+        return 0.0
+    wi = wb[i] if have_w else 1.0
+    return wi * cw[yi] if have_cw else wi
+
+
+@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+def label_target(yb, i, scratch, cf, have_cf):
+    """(the label, cf[label] or 1 when cf is empty)."""
+    yi = yb[i]
+    return yi, (cf[yi] if have_cf else 1.0)
+
+
+@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+def distribution_weight(yb, wb, i, have_w, cw, have_cw, ignore):
+    return wb[i] if have_w else 1.0
+
+
+@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+def distribution_target(yb, i, scratch, cf, have_cf):
+    """(the target row as float64, 1)."""
+    return row_in_float64(yb, i, scratch), 1.0
+
+
+def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1):
+    """y: integer labels or target distributions (n, K), read by the bound WEIGHT and TARGET
+    (label_* or distribution_*). The rows' logsumexp (and softmax) is computed a tile of TILE rows at a time,
+    vectorised across the rows (fastloss/_numba/_tiled.py)."""
     n, k = raw.shape
     have_w = w.shape[0] > 0
     have_cw = cw.shape[0] > 0
@@ -257,6 +286,7 @@ def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0,
     tp = np.empty((k if SOFTMAX else 1, TILE))  # the tile's softmax (gradient modes)
     tinv = np.empty(TILE)
     zrow = np.empty(k)
+    trow = np.empty(k)
     srow = np.empty(k)
     grow = np.empty(k)
     hrow = np.empty(k)
@@ -277,16 +307,12 @@ def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0,
                 TILE_LSE(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, tinv, tp)
             for jt in range(nt):
                 i = i0 + jt
-                yi = yb[i]
-                wi = 0.0
-                if yi != ignore:
-                    wi = wb[i] if have_w else 1.0
-                    if have_cw:
-                        wi *= cw[yi]
+                wi = WEIGHT(yb, wb, i, have_w, cw, have_cw, ignore)
                 sw += wi
                 if wi == 0.0:
                     _zero_row(MODE, i, k, store, ob, gb, hb)
                     continue
+                target, cfy = TARGET(yb, i, trow, cf, have_cf)
                 z = row_in_float64(rb, i, zrow)
                 lse = 0.0
                 if USES_LOGSUMEXP:
@@ -294,58 +320,7 @@ def rows_labels(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0,
                 if SOFTMAX:
                     for t in range(k):
                         srow[t] = tp[t, jt]
-                loss = ROW(z, srow, grow, hrow, MODE, k, lse, yi, cf[yi] if have_cf else 1.0, *p)
-                l = wi * loss
-                s += l
-                if store:
-                    ob[i] = l
-                n_nan += _write_row(MODE, i, k, wi, wi * scale if MODE != 3 else wi, grow, hrow, gb, hb,
-                                    loss)
-        parts[blk, 0] = s
-        parts[blk, 1] = sw
-        parts[blk, 2] = n_nan
-
-
-def rows_distribution(Y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1):
-    """Target distributions Y (n, K); cw, cf, ignore are unused (same signature as rows_labels)."""
-    n, k = raw.shape
-    have_w = w.shape[0] > 0
-    store = out.shape[0] > 0
-    tbuf, tmx, tcnt, tsum, tbad = new_scratch(k)
-    tp = np.empty((k if SOFTMAX else 1, TILE))  # the tile's softmax (gradient modes)
-    tinv = np.empty(TILE)
-    zrow = np.empty(k)
-    trow = np.empty(k)
-    srow = np.empty(k)
-    grow = np.empty(k)
-    hrow = np.empty(k)
-    for blk in range(b0, b1):
-        lo = blk * ROW_BLOCK
-        hi = min(n, lo + ROW_BLOCK)
-        # block views (see rows_labels)
-        Yb, rb, wb, ob, gb, hb = Y[lo:hi], raw[lo:hi], w[lo:hi], out[lo:hi], grad[lo:hi], hess[lo:hi]
-        s = 0.0
-        sw = 0.0
-        n_nan = 0
-        for c in range((hi - lo + TILE - 1) // TILE):
-            i0 = c * TILE
-            nt = min(TILE, hi - lo - i0)
-            if USES_LOGSUMEXP:  # this tile's logsumexps (and softmax), vectorised across its rows
-                TILE_LSE(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, tinv, tp)
-            for jt in range(nt):
-                i = i0 + jt
-                wi = wb[i] if have_w else 1.0
-                sw += wi
-                if wi == 0.0:
-                    _zero_row(MODE, i, k, store, ob, gb, hb)
-                    continue
-                z = row_in_float64(rb, i, zrow)
-                t_row = row_in_float64(Yb, i, trow)
-                lse = lse_lane(tmx, tcnt, tsum, tbad, jt)
-                if SOFTMAX:
-                    for t in range(k):
-                        srow[t] = tp[t, jt]
-                loss = ROW(z, srow, grow, hrow, MODE, k, lse, t_row, *p)
+                loss = ROW(z, srow, grow, hrow, MODE, k, lse, target, cfy, *p)
                 l = wi * loss
                 s += l
                 if store:
