@@ -5,6 +5,12 @@ losses.pyx.tp and the formulas of fastloss/_formulas.py (fastloss/_cython/genera
 tiny program with -fopenmp; when the compiler lacks it the extensions are built serial (the
 `prange` loops then run on one thread) and `fastloss info` reports "openmp: no".
 Set FASTLOSS_NATIVE=1 to add -march=native (never the default: wheels must run anywhere).
+
+A build that cannot compile the Cython backend fails (Cython missing, a source missing from an
+sdist, a compiler error): the backend serves every small call and the no-Numba install, so it is
+never dropped silently. FASTLOSS_NO_CYTHON=1 asks for a pure-Python build (Numba and NumPy
+backends only). What was built is recorded in fastloss/_build_config.py, which `fastloss info`
+reports.
 """
 import glob
 import os
@@ -47,24 +53,70 @@ def _generate_sources():
     generate.generate()
 
 
-def _extensions():
-    _generate_sources()
-    sources = sorted(glob.glob(os.path.join(CYTHON_DIR, "*.pyx")))
-    if not sources:
-        return []
-    import numpy
-    from Cython.Build import cythonize
+# hand-written sources and the template of the generated one; an sdist that lacks any is broken
+CYTHON_SOURCES = ("special.pyx", "metrics.pyx", "losses.pyx.tp", "_common.pxd", "fastmath.h", "generate.py")
+BUILD_CONFIG = os.path.join(HERE, "fastloss", "_build_config.py")
 
-    openmp = os.environ.get("FASTLOSS_OPENMP", "1") != "0" and _compiler_supports_openmp()
+
+def _write_build_config(**fields):
+    """Record what this build compiled (read by fastloss._backends.config / `fastloss info`)."""
+    lines = ['"""Written by setup.py at build time: what this installation\'s build compiled."""']
+    lines += [f"{key.upper()} = {value!r}" for key, value in fields.items()]
+    text = "\n".join(lines) + "\n"
+    old = open(BUILD_CONFIG).read() if os.path.exists(BUILD_CONFIG) else None
+    if old != text:
+        with open(BUILD_CONFIG, "w") as fh:
+            fh.write(text)
+
+
+def _flags(openmp):
+    """(compile, link) flags: GCC/Clang everywhere but MSVC on Windows."""
+    if sys.platform == "win32" and not os.environ.get("CC"):
+        # MSVC: /fp:precise keeps IEEE inf/nan semantics; OpenMP 2.0 is enough for prange
+        return (["/O2", "/fp:precise"] + (["/openmp"] if openmp else []), [])
     compile_args = ["-O3", "-fno-math-errno"]
     link_args = []
     if openmp:
         compile_args.append("-fopenmp")
         link_args.append("-fopenmp")
     else:
-        compile_args.append("-fopenmp-simd") if sys.platform != "win32" else None
+        compile_args.append("-fopenmp-simd")
     if os.environ.get("FASTLOSS_NATIVE") == "1":
         compile_args.append("-march=native")
+    return compile_args, link_args
+
+
+def _openmp():
+    if os.environ.get("FASTLOSS_OPENMP", "1") == "0":
+        return False
+    if sys.platform == "win32" and not os.environ.get("CC"):
+        return True  # MSVC has /openmp
+    return _compiler_supports_openmp()
+
+
+def _extensions():
+    if os.environ.get("FASTLOSS_NO_CYTHON", "0") not in ("", "0"):
+        _write_build_config(cython=False, openmp=False, compile_args=[], reason="FASTLOSS_NO_CYTHON=1")
+        return []
+    if "sdist" in sys.argv[1:]:
+        return []  # the sdist carries the sources; nothing is generated or compiled for it
+    missing = [f for f in CYTHON_SOURCES if not os.path.exists(os.path.join(HERE, CYTHON_DIR, f))]
+    if missing:
+        raise SystemExit(f"fastloss: cannot build the Cython backend, missing from {CYTHON_DIR}: "
+                         f"{', '.join(missing)} (a broken sdist?). Set FASTLOSS_NO_CYTHON=1 for a "
+                         "build without it.")
+    try:
+        import numpy
+        from Cython.Build import cythonize
+    except ImportError as exc:
+        raise SystemExit(f"fastloss: cannot build the Cython backend ({exc}): install Cython>=3.0 "
+                         "and numpy (pip does this in an isolated build), or set "
+                         "FASTLOSS_NO_CYTHON=1 for a build without it.") from exc
+    _generate_sources()
+    sources = sorted(glob.glob(os.path.join(CYTHON_DIR, "*.pyx")))
+    openmp = _openmp()
+    compile_args, link_args = _flags(openmp)
+    _write_build_config(cython=True, openmp=openmp, compile_args=compile_args, reason="")
     macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), ("FASTLOSS_OPENMP", int(openmp))]
     exts = [
         Extension(

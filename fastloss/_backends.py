@@ -223,6 +223,19 @@ def get_num_threads():
     return 1
 
 
+def built():
+    """What this installation's build compiled, as setup.py recorded it (fastloss/_build_config.py):
+    e.g. ``"cython (openmp)"``, ``"no cython (FASTLOSS_NO_CYTHON=1)"``; ``"unknown"`` for a
+    source tree that was never built."""
+    try:
+        from . import _build_config as b
+    except ImportError:
+        return "unknown (no build record: a source tree that setup.py has not built)"
+    if not b.CYTHON:
+        return f"no cython ({b.REASON})"
+    return "cython (openmp)" if b.OPENMP else "cython (serial: the compiler has no OpenMP)"
+
+
 def config():
     """A dict describing versions, backend, threading and cache state."""
     import sys
@@ -240,6 +253,7 @@ def config():
             f"auto: inputs <= {AUTO_SMALL_MAX} elements use {_auto_name(1)}, larger use {_auto_name(None)}"
             if is_auto() else "pinned"),
         "available_backends": available_backends(),
+        "built": built(),
         "cpu_count": os.cpu_count(),
     }
     module = kernels()

@@ -43,7 +43,10 @@ def _cmd_bench(args):
 
 
 def build_parser():
+    from ._version import __version__
+
     parser = argparse.ArgumentParser(prog="fastloss", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"fastloss {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p_bench = sub.add_parser("bench", help="benchmark fastloss against NumPy/SciPy/scikit-learn/PyTorch")
     p_bench.add_argument("--quick", action="store_true", help="10x smaller inputs, fewer repeats")

@@ -27,9 +27,15 @@ import numba
 from numba import njit, types
 
 ROOT = Path(__file__).resolve().parents[1]
-if importlib.util.find_spec("fastloss") is None:
-    sys.path.insert(0, str(ROOT))
+# the source tree is put on sys.path only when no fastloss is installed (CI also runs these tests
+# from outside the tree against an installed wheel, whose fastloss must be the one imported)
+SOURCE_PATH = [] if importlib.util.find_spec("fastloss") is not None else [str(ROOT)]
+sys.path[:0] = SOURCE_PATH
 from fastloss._numba import _math as fm  # noqa: E402
+import fastloss  # noqa: E402
+
+# fastmath.h ships inside the package (the sdist and the wheel carry it): compile the installed copy
+FASTMATH_DIR = Path(fastloss.__file__).resolve().parent / "_cython"
 
 FUNCS = ("exp", "log", "log1p", "expm1")
 DTYPES = (np.float64, np.float32)
@@ -100,7 +106,7 @@ def c_libs(tmp_path_factory):
     for build, flags in C_BUILDS.items():
         so = tmp / f"fastmath_{build}.so"
         cmd = [cc, *flags, "-std=c99", "-Wall", "-Wextra", "-shared", "-fPIC",
-               "-fopt-info-vec-optimized", "-I", str(ROOT / "fastloss" / "_cython"), str(src), "-o", str(so)]
+               "-fopt-info-vec-optimized", "-I", str(FASTMATH_DIR), str(src), "-o", str(so)]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0 and "-fopt-info" in res.stderr:  # not GCC: drop the report flag
             cmd.remove("-fopt-info-vec-optimized")
@@ -452,7 +458,7 @@ def test_cached_parallel_kernel(tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("fl_fastmath_kernel", None)
-    script = "\n".join([f"import sys; sys.path[:0] = [{str(tmp_path)!r}, {str(ROOT)!r}]",
+    script = "\n".join([f"import sys; sys.path[:0] = {[str(tmp_path)] + SOURCE_PATH!r}",
                          "import fl_fastmath_kernel as k", check, "print(hits)"])
     env = dict(os.environ, NUMBA_NUM_THREADS="2")
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
