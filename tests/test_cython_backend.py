@@ -3,7 +3,7 @@
 Every kernel of ``fastloss._cython`` is called directly (the backend contract: C-contiguous typed
 arrays, see fastloss/_numpy) on random and adversarial inputs -- +-inf, nan, all -inf rows, empty
 reduction axes, float32/float64, zero weights -- and compared with ``fastloss._numpy`` (within a
-few ulp) and ``fastloss._numba`` (within 1e-12: same formulas and blocks, but libm exp/log here
+few ulp) and ``fastloss._numba`` (within 1e-12: same formulas and blocks, but flmath.h's exp/log here
 and Numba's own vectorised ones there). Every kernel must be bitwise identical for 1 and 2 threads
 on inputs spanning several blocks.
 

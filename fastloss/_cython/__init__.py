@@ -10,34 +10,59 @@ GNU OpenMP (libgomp) is not fork-safe: a child forked after the parent ran a par
 hangs in its first one. A child forked after any kernel of this backend ran in parallel therefore
 uses the serial loops (same results).
 """
+import importlib
 import os
 
+
+def _cpu_has_avx2_fma():
+    """NumPy's runtime CPU feature table (the one its own SIMD dispatch uses)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy < 2
+        try:
+            from numpy.core._multiarray_umath import __cpu_features__ as features
+        except ImportError:
+            return False
+    return bool(features.get("AVX2")) and bool(features.get("FMA3"))
+
+
+def _variant():
+    """'_avx2' (fastmath.h's vectorised exp/log/log1p, -mavx2 -mfma) where the CPU has AVX2+FMA
+    and the build made it; '' (baseline build, libm) otherwise or with FASTLOSS_CYTHON_VARIANT=baseline."""
+    wanted = os.environ.get("FASTLOSS_CYTHON_VARIANT", "auto").strip().lower()
+    if wanted == "baseline" or not _cpu_has_avx2_fma():
+        return ""
+    if importlib.util.find_spec(__name__ + "._avx2.special") is None:
+        return ""
+    return "_avx2"
+
+
+VARIANT = _variant()
+_package = __name__ + ("." + VARIANT if VARIANT else "")
 try:
-    from . import losses as _l
-    from . import metrics as _m
-    from . import special as _s
+    _l = importlib.import_module(_package + ".losses")
+    _m = importlib.import_module(_package + ".metrics")
+    _s = importlib.import_module(_package + ".special")
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(
         "fastloss._cython: the Cython extensions are not built (%s). Build them with "
         "`pip install -e . --no-build-isolation` or `python setup.py build_ext --inplace`." % exc
     ) from exc
 
-from .metrics import (  # noqa: E402
-    log_loss_binary,
-    log_loss_dense,
-    log_loss_labels,
-    log_loss_logits_binary,
-    log_loss_logits_labels,
-)
-from .special import (  # noqa: E402
-    expit,
-    log_expit,
-    log_softmax,
-    logsumexp,
-    logsumexp_b,
-    softmax,
-    softplus,
-)
+# the kernels of the variant in use, under this package's names
+losses, metrics, special = _l, _m, _s
+log_loss_binary = _m.log_loss_binary
+log_loss_dense = _m.log_loss_dense
+log_loss_labels = _m.log_loss_labels
+log_loss_logits_binary = _m.log_loss_logits_binary
+log_loss_logits_labels = _m.log_loss_logits_labels
+expit = _s.expit
+log_expit = _s.log_expit
+log_softmax = _s.log_softmax
+logsumexp = _s.logsumexp
+logsumexp_b = _s.logsumexp_b
+softmax = _s.softmax
+softplus = _s.softplus
 
 NAME = "cython"
 PARALLEL = bool(_s.OPENMP)
@@ -74,6 +99,8 @@ def describe():
         "num_threads": _threads["n"],
         "max_threads": _s.MAX_THREADS,
         "cython_compiled": True,
+        "variant": "avx2+fma" if VARIANT else "baseline",
+        "math": _s.MATH,
         "serial_after_fork": _threads["forked"],
     }
 

@@ -4,14 +4,15 @@
 # lse1), written on raw pointers: a row of an (m, k, r) C-contiguous array starts at
 # x + i*k*r + j and its k elements are `stride` = r apart. Math in double, as Numba does.
 #
-# exp/log/log1p are libm's. fastmath.h (fl_exp, fl_log, fl_log1p: what Numba's _math uses) was
-# measured in these loops (1 thread, CPU time, 4e6 elements / 4e5 x 10 rows): with the default
-# baseline x86-64 build GCC vectorises the elementwise loops 2-wide but they still run 1.0-2.8x
-# slower than libm (expit 24 -> 44 ms, softplus 54 -> 131 ms, logsumexp 45 -> 54 ms); only with
-# FASTLOSS_NATIVE=1 does it win for exp-only loops (expit 23 -> 7 ms, logsumexp 40 -> 33 ms)
-# while log1p-based ones still lose (softplus 54 -> 87 ms). So libm stays; results agree with
-# Numba's to an ulp per call (its _math polynomials use FMA where the host has it).
-from libc.math cimport exp, log, log1p, fabs, INFINITY, NAN
+# exp/log/log1p are those flmath.h selects: libm in the baseline build, fastmath.h's vectorisable
+# polynomials in the AVX2 build (see flmath.h and setup.py for the measurements behind the split).
+from libc.math cimport fabs, INFINITY, NAN
+
+cdef extern from "flmath.h" nogil:
+    double exp "FL_EXP"(double x)
+    double log "FL_LOG"(double x)
+    double log1p "FL_LOG1P"(double x)
+    const char* FL_MATH_NAME
 from cython cimport floating
 
 cdef extern from *:

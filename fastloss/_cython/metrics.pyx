@@ -5,7 +5,7 @@ Each ``_*_block`` computes one block's partials (Σw·l, Σw, min p, max p, #nan
 into 6 doubles; the drivers run every block (under ``prange`` for large inputs) into a
 preallocated array and add the partials serially in block order, so a result is bitwise identical
 for any thread count. Same blocks and operation order as the Numba backend; only exp/log differ
-(libm here, Numba's vectorised ``_math`` there: within an ulp per call, see _common.pxd).
+(flmath.h here -- libm, or fastmath.h in the AVX2 build -- and Numba's vectorised ``_math`` there: within an ulp per call).
 Probabilities are read once; no n x k temporary is made.
 """
 from cython.parallel cimport prange

@@ -9,7 +9,7 @@ Every output element depends only on its own row, so results never depend on the
 from cython.parallel cimport prange
 
 from fastloss._cython._common cimport (
-    floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads,
+    floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, FL_MATH_NAME,
     expit1, softplus1, log_expit1, row_max, lse1,
 )
 
@@ -28,6 +28,7 @@ cdef bint _pool_started = False
 cdef bint _serial_only = False
 
 OPENMP = bool(_openmp)
+MATH = FL_MATH_NAME.decode()
 MAX_THREADS = _max_threads
 
 
@@ -128,9 +129,72 @@ def log_expit(const floating[::1] x, floating[::1] out):
 
 
 # ---------------------------------------------------------------- row reductions
+# Short contiguous rows (r == 1, 1 <= k <= MAX_TILED_K) are reduced TILE rows at a time, one
+# vector lane per row, as fastloss/_numba/_tiled.py does: a loop over one short row cannot use the
+# vector units (its max and sum are reductions GCC will not reorder), a loop across the rows of a
+# transposed tile can. Each lane adds its row's terms in the row's order, so the result is the
+# scalar lse1's, bit for bit.
+cdef enum:
+    TILE = 32
+    MAX_TILED_K = 128
+
+
+cdef inline void _lse_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, double* buf,
+                           double* mx, double* cnt, double* s, double* bad) noexcept nogil:
+    """Lane state of rows x[0:nt] (k elements each, contiguous): max, count of maxima, sum of
+    exp(v - max) over the other terms, number of nans."""
+    cdef Py_ssize_t j, t
+    cdef double v, mj
+    cdef bint is_max
+    for j in range(nt):
+        for t in range(k):
+            buf[t * TILE + j] = <double>x[j * k + t]
+    for j in range(nt):
+        mx[j] = -INFINITY
+        cnt[j] = 0.0
+        s[j] = 0.0
+        bad[j] = 0.0
+    for t in range(k):
+        for j in range(nt):
+            v = buf[t * TILE + j]
+            mj = mx[j]
+            mx[j] = v if v > mj else mj
+            bad[j] += 0.0 if v == v else 1.0
+    for t in range(k):
+        for j in range(nt):
+            v = buf[t * TILE + j]
+            is_max = v == mx[j]
+            cnt[j] += 1.0 if is_max else 0.0
+            s[j] += 0.0 if is_max else exp(v - mx[j])
+
+
+cdef void _logsumexp_tiled(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t start,
+                           Py_ssize_t stop) noexcept nogil:
+    cdef double buf[MAX_TILED_K * TILE]
+    cdef double mx[TILE]
+    cdef double cnt[TILE]
+    cdef double s[TILE]
+    cdef double bad[TILE]
+    cdef Py_ssize_t i0, nt, j
+    cdef double m, v
+    i0 = start
+    while i0 < stop:
+        nt = min(<Py_ssize_t>TILE, stop - i0)
+        _lse_tile(x + i0 * k, k, nt, buf, mx, cnt, s, bad)
+        for j in range(nt):
+            m = mx[j]
+            v = m + log(cnt[j]) + log1p(s[j] / cnt[j])
+            v = m if (m == INFINITY or m == -INFINITY) else v
+            out[i0 + j] = <floating>(NAN if bad[j] > 0.0 else v)
+        i0 += TILE
+
+
 cdef void _logsumexp_range(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t r,
                            Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
     cdef Py_ssize_t i, j
+    if r == 1 and 1 <= k <= MAX_TILED_K:
+        _logsumexp_tiled(x, out, k, start, stop)
+        return
     for i in range(start, stop):
         for j in range(r):
             out[i * r + j] = <floating>lse1(x + i * k * r + j, k, r)
@@ -290,6 +354,41 @@ cdef void _log_softmax_range(const floating* x, floating* out, Py_ssize_t k, Py_
                 orow[t * r] = <floating>((<double>xr[t * r] - mx) - ls)
 
 
+cdef void _log_softmax_tiled(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t start,
+                             Py_ssize_t stop) noexcept nogil:
+    """_log_softmax_range for short contiguous rows, from _lse_tile's lane state; a row with a
+    nan or an infinite max takes the scalar path (the same values: both use log(c) + log1p(s/c))."""
+    cdef double buf[MAX_TILED_K * TILE]
+    cdef double mx[TILE]
+    cdef double cnt[TILE]
+    cdef double s[TILE]
+    cdef double bad[TILE]
+    cdef Py_ssize_t i0, nt, j, t, i
+    cdef double m, ls
+    i0 = start
+    while i0 < stop:
+        nt = min(<Py_ssize_t>TILE, stop - i0)
+        _lse_tile(x + i0 * k, k, nt, buf, mx, cnt, s, bad)
+        for j in range(nt):
+            i = i0 + j
+            m = mx[j]
+            if bad[j] > 0.0 or m == INFINITY or m == -INFINITY:
+                _log_softmax_range(x, out, k, 1, i, i + 1)
+                continue
+            ls = log(cnt[j]) + log1p(s[j] / cnt[j])
+            for t in range(k):
+                out[i * k + t] = <floating>((<double>x[i * k + t] - m) - ls)
+        i0 += TILE
+
+
+cdef void _log_softmax_rows(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t r,
+                            Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    if r == 1 and 1 <= k <= MAX_TILED_K:
+        _log_softmax_tiled(x, out, k, start, stop)
+    else:
+        _log_softmax_range(x, out, k, r, start, stop)
+
+
 def log_softmax(const floating[:, :, ::1] x, floating[:, :, ::1] out):
     """out = log_softmax of x over axis 1 (out has x's shape and dtype)."""
     cdef Py_ssize_t m = x.shape[0], k = x.shape[1], r = x.shape[2], nb, b
@@ -300,8 +399,8 @@ def log_softmax(const floating[:, :, ::1] x, floating[:, :, ::1] out):
     cdef floating* op = &out[0, 0, 0]
     with nogil:
         if nt == 0:
-            _log_softmax_range(xp, op, k, r, 0, m)
+            _log_softmax_rows(xp, op, k, r, 0, m)
         else:
             nb = (m + ROW_BLOCK - 1) // ROW_BLOCK
             for b in prange(nb, schedule="static", num_threads=nt):
-                _log_softmax_range(xp, op, k, r, b * ROW_BLOCK, min(m, (b + 1) * ROW_BLOCK))
+                _log_softmax_rows(xp, op, k, r, b * ROW_BLOCK, min(m, (b + 1) * ROW_BLOCK))

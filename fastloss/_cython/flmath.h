@@ -1,0 +1,26 @@
+/*
+ * flmath.h -- which exp/log/log1p the Cython kernels call (fastloss).
+ *
+ * Each Cython module is compiled twice by setup.py (on x86-64):
+ *   - the baseline build (any x86-64 CPU, SSE2): libm's exp/log/log1p. Measured there, the
+ *     polynomials of fastmath.h, vectorised only 2-wide, run 1.0-2.8x slower than libm;
+ *   - the AVX2 build (-mavx2 -mfma, FASTLOSS_VECMATH=1), imported by fastloss/_cython/__init__.py
+ *     only on a CPU that has AVX2 and FMA: fastmath.h's branch-free fl_exp/fl_log/fl_log1p, which
+ *     GCC vectorises 4-wide inside the loops (what Numba's _math does), <= 1 ulp like libm.
+ */
+#ifndef FASTLOSS_FLMATH_H
+#define FASTLOSS_FLMATH_H
+#include <math.h>
+#if defined(FASTLOSS_VECMATH) && FASTLOSS_VECMATH
+#include "fastmath.h"
+#define FL_EXP fl_exp
+#define FL_LOG fl_log
+#define FL_LOG1P fl_log1p
+#define FL_MATH_NAME "fastmath.h (vectorised)"
+#else
+#define FL_EXP exp
+#define FL_LOG log
+#define FL_LOG1P log1p
+#define FL_MATH_NAME "libm"
+#endif
+#endif
