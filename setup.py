@@ -181,7 +181,7 @@ def _extensions():
             ))
     return cythonize(
         exts,
-        nthreads=_jobs(),
+        nthreads=_cythonize_jobs(),
         compiler_directives={
             "language_level": 3,
             "boundscheck": False,
@@ -195,6 +195,12 @@ def _extensions():
 
 def _jobs():
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _cythonize_jobs():
+    # Cython's parallel translation uses multiprocessing; under the spawn start method (Windows,
+    # macOS) its workers would re-run this script, so translate serially there
+    return _jobs() if sys.platform.startswith("linux") else 0
 
 
 class _ParallelBuildExt(build_ext):
