@@ -9,29 +9,51 @@ Cython, without either to NumPy. Backends are imported on first use, so ``import
 imports numba. ``set_num_threads(n)`` caps the threads of the compiled backends;
 ``with thread_limit(n):`` caps them for a block and then gives back what was there before.
 """
+from __future__ import annotations
+
 import contextlib
 import functools
 import importlib
 import importlib.util
 import os
 import threading
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Literal, TypedDict, cast
+
+
+class _State(TypedDict):
+    name: str | None  #: the pinned backend (None: auto)
+    threads: int | None  #: set_num_threads()'s value (None: never called)
+    env_read: bool  #: FASTLOSS_BACKEND has been read
+
+
+class _Saved(TypedDict):
+    threads: int | None
+    modules: dict[str, int]
+
+
+class _Limit(TypedDict):
+    users: int
+    saved: _Saved | None
+
 
 BACKENDS = ("numba", "cython", "numpy")
 _MODULES = {"numba": "fastloss._numba", "cython": "fastloss._cython", "numpy": "fastloss._numpy"}
 
 # Reentrant: thread_limit() holds it while it sets the threads and while load() imports a backend.
 _lock = threading.RLock()
-_state = {"name": None, "threads": None, "env_read": False}
+_state: _State = {"name": None, "threads": None, "env_read": False}
 # thread_limit() bookkeeping: how many blocks are inside, and the thread settings from before the
 # first of them entered ("threads": _state's, "modules": each loaded backend's own).
-_limit = {"users": 0, "saved": None}
+_limit: _Limit = {"users": 0, "saved": None}
 # Largest input (elements) that auto mode sends to the Cython backend.
 AUTO_SMALL_MAX = 1 << 16
-_loaded = {}
+_loaded: dict[str, ModuleType] = {}
 
 
 @functools.lru_cache(maxsize=None)
-def _available(name):
+def _available(name: str) -> bool:
     """Whether backend ``name`` can be imported (looked up once per process)."""
     if name == "numpy":
         return True
@@ -46,12 +68,12 @@ def _available(name):
 
 
 @functools.lru_cache(maxsize=None)
-def available_backends():
+def available_backends() -> tuple[str, ...]:
     """Names of the backends that can be used on this installation."""
     return tuple(name for name in BACKENDS if _available(name))
 
 
-def _pinned_name():
+def _pinned_name() -> str | None:
     """The backend pinned by set_backend() or FASTLOSS_BACKEND, or None in auto mode."""
     if not _state["env_read"]:
         env = os.environ.get("FASTLOSS_BACKEND", "").strip().lower()
@@ -62,20 +84,20 @@ def _pinned_name():
     return _state["name"]
 
 
-def _auto_name(size):
+def _auto_name(size: int | None) -> str:
     if size is not None and size <= AUTO_SMALL_MAX and _available("cython"):
         return "cython"
     return available_backends()[0]
 
 
-def _check_name(name, what="backend"):
+def _check_name(name: object, what: str = "backend") -> None:
     if not isinstance(name, str) or name.lower() not in BACKENDS:
         raise ValueError(f"{what} must be one of {BACKENDS} or 'auto', got {name!r}")
     if not _available(name.lower()):
         raise ValueError(f"{what}={name!r} is not available here; available: {available_backends()}")
 
 
-def load(name):
+def load(name: str) -> ModuleType:
     """Import (once) and return the kernel module of backend ``name``."""
     module = _loaded.get(name)
     if module is None:
@@ -95,17 +117,17 @@ def load(name):
     return module
 
 
-def current_name(size=None):
+def current_name(size: int | None = None) -> str:
     """Backend that serves a call on ``size`` elements (None: a large input)."""
     return _pinned_name() or _auto_name(size)
 
 
-def kernels(size=None):
+def kernels(size: int | None = None) -> ModuleType:
     """The kernel module that serves a call on ``size`` elements (imported on first use)."""
     return load(current_name(size))
 
 
-def family(module_name, backend=None, size=None):
+def family(module_name: str, backend: str | None = None, size: int | None = None) -> ModuleType:
     """A kernel family module (e.g. ``"losses"``) of the active (or named) backend: families
     beyond the core kernels live in their own module, ``fastloss._<backend>.<module_name>``.
     In auto mode a backend that lacks the family is skipped for the next one that has it."""
@@ -122,12 +144,12 @@ def family(module_name, backend=None, size=None):
     return importlib.import_module(f"{_MODULES[candidates[-1]]}.{module_name}")
 
 
-def get_backend():
+def get_backend() -> str:
     """Name of the backend that serves large inputs (the pinned one, if any)."""
     return current_name()
 
 
-def is_auto():
+def is_auto() -> bool:
     """True when no backend is pinned and the choice is made per call."""
     return _pinned_name() is None
 
@@ -139,7 +161,7 @@ class set_backend:
     ...     fastloss.logsumexp([1.0, 2.0])
     """
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         if isinstance(name, str) and name.lower() == "auto":
             self._previous = _pinned_name()
             _state["name"] = None
@@ -148,18 +170,18 @@ class set_backend:
         self._previous = _pinned_name()
         _state["name"] = name.lower()
 
-    def __enter__(self):
+    def __enter__(self) -> set_backend:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _state["name"] = self._previous
         return False
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"set_backend({_state['name'] or 'auto'!r})"
 
 
-def _check_threads(n):
+def _check_threads(n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, (int,)) and not hasattr(n, "__index__"):
         raise TypeError(f"n must be an integer, got {type(n).__name__}")
     n = int(n)
@@ -168,7 +190,7 @@ def _check_threads(n):
     return n
 
 
-def set_num_threads(n):
+def set_num_threads(n: int) -> None:
     """Use at most ``n`` threads in the compiled backends' parallel kernels."""
     n = _check_threads(n)
     with _lock:
@@ -179,7 +201,7 @@ def set_num_threads(n):
 
 
 @contextlib.contextmanager
-def thread_limit(n):
+def thread_limit(n: int) -> Iterator[None]:
     """Within the block, the compiled kernels use at most ``n`` threads.
 
     Blocks that overlap in time (several Dask tasks in the threads of one worker process) share
@@ -207,7 +229,7 @@ def thread_limit(n):
         with _lock:
             _limit["users"] -= 1
             if _limit["users"] == 0:
-                saved = _limit["saved"]
+                saved = cast(_Saved, _limit["saved"])  # set while users > 0
                 _limit["saved"] = None
                 _state["threads"] = saved["threads"]
                 for name, module in _loaded.items():
@@ -215,7 +237,7 @@ def thread_limit(n):
                         module.set_num_threads(saved["modules"][name])
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     """Threads the active backend's parallel kernels use."""
     module = kernels()
     if hasattr(module, "get_num_threads"):
@@ -223,12 +245,12 @@ def get_num_threads():
     return 1
 
 
-def built():
+def built() -> str:
     """What this installation's build compiled, as setup.py recorded it (fastloss/_build_config.py):
     e.g. ``"cython (openmp)"``, ``"no cython (FASTLOSS_NO_CYTHON=1)"``; ``"unknown"`` for a
     source tree that was never built."""
     try:
-        from . import _build_config as b
+        import fastloss._build_config as b
     except ImportError:
         return "unknown (no build record: a source tree that setup.py has not built)"
     if not b.CYTHON:
@@ -236,7 +258,7 @@ def built():
     return "cython (openmp)" if b.OPENMP else "cython (serial: the compiler has no OpenMP)"
 
 
-def config():
+def config() -> dict[str, object]:
     """A dict describing versions, backend, threading and cache state."""
     import sys
 
@@ -244,7 +266,7 @@ def config():
 
     from ._version import __version__
 
-    info = {
+    info: dict[str, object] = {
         "fastloss": __version__,
         "python": sys.version.split()[0],
         "numpy": numpy.__version__,
@@ -268,7 +290,7 @@ def config():
     return info
 
 
-def show_config():
+def show_config() -> None:
     """Print :func:`config` as ``key: value`` lines."""
     for key, value in config().items():
         print(f"{key}: {value}")

@@ -26,6 +26,8 @@ Every labels loss takes ``class_weight`` (multiplies a row's weight and the mean
 and ``ignore_index`` (rows with that label have weight 0); ``per_class`` names a per-class
 parameter whose value at the row's label reaches the formula as ``cfy`` (1 when not given).
 """
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 
 ELEMENTWISE = "elementwise"
@@ -43,8 +45,8 @@ class Param:
 
     name: str
     default: object
-    low: float = None
-    high: float = None
+    low: float | None = None
+    high: float | None = None
     low_open: bool = False
     high_open: bool = False
     #: "real"; "bool" (passed to the formulas as 1.0 / 0.0); "optional" (a real or None, None
@@ -57,12 +59,12 @@ class Spec:
     name: str
     shape: str
     target: str
-    params: tuple = ()
+    params: tuple[Param, ...] = ()
     has_hessian: bool = True
     #: a per-class parameter (labels losses): its name, default None (every class 1)
-    per_class: str = None
+    per_class: str | None = None
     #: rows losses: the number of raw columns (None: any K >= 1)
-    columns: object = None
+    columns: int | None = None
     #: the formula computes the loss and gradient together (elementwise: ``<name>_loss_gradient``)
     fused: bool = False
     #: rows losses: the formula takes the row's logsumexp and softmax (the skeleton computes them;
@@ -74,12 +76,12 @@ class Spec:
     #: where y_true / raw must lie (checked on the error path only, to name the cause):
     #: "binary" {0, 1}, "signed_binary" {-1, 0, 1}, "nonnegative", "open_unit" (0, 1),
     #: "distribution" (target masses >= 0); raw: "probability"
-    y_domain: str = None
-    raw_domain: str = None
+    y_domain: str | None = None
+    raw_domain: str | None = None
     doc: str = field(default="", compare=False)
 
 
-def _positive(name, default):
+def _positive(name: str, default: float) -> Param:
     return Param(name, default, low=0.0, low_open=True)
 
 
@@ -171,7 +173,7 @@ SPECS = (
 BY_NAME = {s.name: s for s in SPECS}
 
 
-def spec(name):
+def spec(name: str) -> Spec:
     try:
         return BY_NAME[name]
     except KeyError:

@@ -1,16 +1,19 @@
 """Command line: ``fastloss bench | info`` (and ``score`` when that module is present)."""
+from __future__ import annotations
+
 import argparse
 import sys
+from collections.abc import Sequence
 
 
-def _cmd_info(args):
+def _cmd_info(args: argparse.Namespace) -> int:
     import fastloss
 
     fastloss.show_config()
     return 0
 
 
-def _cmd_bench(args):
+def _cmd_bench(args: argparse.Namespace) -> int:
     import os
 
     # Round-robin timing on few cores: an OpenMP pool that keeps spinning after a peer's call
@@ -42,7 +45,7 @@ def _cmd_bench(args):
     return 0
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
 
     parser = argparse.ArgumentParser(prog="fastloss", description=__doc__)
@@ -69,7 +72,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -22,9 +22,14 @@ scheduler: Dask threads x kernel threads = Dask threads, no oversubscription. Ov
 the client process (read when the graph is built, carried in the tasks); a sensible value for
 ``k`` worker threads on ``c`` cores is ``max(1, c // k)``.
 """
+from __future__ import annotations
+
 import os
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar, cast, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 try:
     import dask
@@ -35,6 +40,7 @@ except ImportError as exc:  # pragma: no cover - exercised without dask only
 
 import fastloss
 
+from ._api.special import Axis
 from ._score.errors import ScoreError
 from ._score.labels import chunk_classes, merge_classes, prepare_labels
 from ._score.partials import ChunkScorer, get_catalogue_loss
@@ -46,9 +52,11 @@ __all__ = [
 
 SPLIT_EVERY = 8
 
+_R = TypeVar("_R")
+
 
 # ---------------------------------------------------------------------------------- thread policy
-def task_threads(threads=None):
+def task_threads(threads: int | None = None) -> int:
     """Kernel threads per Dask task: ``threads``, else $FASTLOSS_DASK_THREADS, else 1."""
     if threads is None:
         env = os.environ.get("FASTLOSS_DASK_THREADS", "").strip()
@@ -59,10 +67,10 @@ def task_threads(threads=None):
     return threads
 
 
-def _in_task(func, threads):
+def _in_task(func: Callable[..., _R], threads: int) -> Callable[..., _R]:
     """``func`` run under ``fastloss.thread_limit(threads)``: the body of every task."""
 
-    def run(*args, **kwargs):
+    def run(*args: Any, **kwargs: Any) -> _R:
         with fastloss.thread_limit(threads):
             return func(*args, **kwargs)
 
@@ -71,7 +79,11 @@ def _in_task(func, threads):
 
 
 # ---------------------------------------------------------------------------------- inputs
-def _as_dask(x, name, allow_none=False):
+@overload
+def _as_dask(x: Any, name: str, allow_none: Literal[False] = False) -> da.Array: ...
+@overload
+def _as_dask(x: Any, name: str, allow_none: bool) -> da.Array | None: ...
+def _as_dask(x: Any, name: str, allow_none: bool = False) -> da.Array | None:
     if x is None:
         if allow_none:
             return None
@@ -83,7 +95,7 @@ def _as_dask(x, name, allow_none=False):
     return da.asarray(np.asarray(x))
 
 
-def _align(y, p, w):
+def _align(y: da.Array, p: da.Array, w: da.Array | None) -> tuple[da.Array, da.Array, da.Array | None]:
     """Rechunk so that the row blocks of y, p and w coincide and p/y are whole along axis 1."""
     if p.ndim == 0 or p.ndim > 2:
         raise ValueError(f"Found array with dim {p.ndim}, while dim <= 2 is required.")
@@ -108,13 +120,19 @@ def _align(y, p, w):
     return y, p, w
 
 
-def _blocks(a):
+@overload
+def _blocks(a: da.Array) -> list[Delayed]: ...
+@overload
+def _blocks(a: None) -> None: ...
+@overload
+def _blocks(a: da.Array | None) -> list[Delayed] | None: ...
+def _blocks(a: da.Array | None) -> list[Delayed] | None:
     if a is None:
         return None
     return list(a.to_delayed().reshape(-1))
 
 
-def _tree(func, items, split_every=SPLIT_EVERY):
+def _tree(func: Callable[..., Any], items: Sequence[Any], split_every: int = SPLIT_EVERY) -> Any:
     """Combine delayed ``items`` in a fixed tree: consecutive groups of ``split_every``."""
     items = list(items)
     while len(items) > 1:
@@ -123,32 +141,34 @@ def _tree(func, items, split_every=SPLIT_EVERY):
     return items[0]
 
 
-def _merge_parts(*parts):
+def _merge_parts(*parts: Any) -> Any:
     out = parts[0]
     for p in parts[1:]:
         out = out.merge(p)
     return out
 
 
-def _merge_class_parts(*parts):
+def _merge_class_parts(*parts: Any) -> Any:
     return merge_classes(parts)
 
 
-def _block_classes(y, row_start):
+def _block_classes(y: ArrayLike, row_start: int) -> Any:
     y = np.asarray(y)
     if y.ndim == 2:
         y = y.reshape(-1)
     return chunk_classes(y, f" (rows {row_start}-{row_start + y.shape[0] - 1})")
 
 
-def _block_partials(y, p, w, row_start, classes, config):
+def _block_partials(y: ArrayLike, p: ArrayLike, w: ArrayLike | None, row_start: int, classes: Any,
+                    config: dict[str, Any]) -> Any:
     y = np.asarray(y)
     p = np.asarray(p)
     scorer = ChunkScorer(classes=classes, **config)
     return scorer.partials(y, p, None if w is None else np.asarray(w), row_start)
 
 
-def _finish(parts, classes, config, weighted, normalize):
+def _finish(parts: Any, classes: Any, config: dict[str, Any], weighted: bool,
+            normalize: bool) -> np.float64:
     scorer = ChunkScorer(classes=classes, **config)
     value, notes = scorer.finish(parts, weighted, normalize)
     if notes:
@@ -159,7 +179,8 @@ def _finish(parts, classes, config, weighted, normalize):
     return np.float64(value)
 
 
-def _reduced_loss(y_true, y_pred, *, logits, loss_name, sample_weight, labels, normalize, threads):
+def _reduced_loss(y_true: Any, y_pred: Any, *, logits: bool, loss_name: str, sample_weight: Any,
+                  labels: ArrayLike | None, normalize: bool, threads: int | None) -> da.Array:
     threads = task_threads(threads)
     y = _as_dask(y_true, "y_true")
     p = _as_dask(y_pred, "y_pred")
@@ -193,22 +214,24 @@ def _reduced_loss(y_true, y_pred, *, logits, loss_name, sample_weight, labels, n
     return da.from_delayed(value, shape=(), dtype=np.float64)
 
 
-def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None, threads=None):
+def log_loss(y_true: Any, y_proba: Any, *, normalize: bool = True, sample_weight: Any = None,
+             labels: ArrayLike | None = None, threads: int | None = None) -> da.Array:
     """Lazy :func:`fastloss.log_loss` of Dask arrays / DataFrame columns (a 0-d dask array)."""
     return _reduced_loss(y_true, y_proba, logits=False, loss_name="log_loss",
                          sample_weight=sample_weight, labels=labels, normalize=normalize,
                          threads=threads)
 
 
-def log_loss_from_logits(y_true, logits, *, normalize=True, sample_weight=None, labels=None,
-                         threads=None):
+def log_loss_from_logits(y_true: Any, logits: Any, *, normalize: bool = True, sample_weight: Any = None,
+                         labels: ArrayLike | None = None, threads: int | None = None) -> da.Array:
     """Lazy :func:`fastloss.log_loss_from_logits` of Dask arrays / DataFrame columns."""
     return _reduced_loss(y_true, logits, logits=True, loss_name="log_loss",
                          sample_weight=sample_weight, labels=labels, normalize=normalize,
                          threads=threads)
 
 
-def loss(name, y_true, raw, *, sample_weight=None, reduction="mean", threads=None):
+def loss(name: str, y_true: Any, raw: Any, *, sample_weight: Any = None, reduction: str = "mean",
+         threads: int | None = None) -> da.Array:
     """Lazy reduced value of ``fastloss.losses.CATALOGUE[name]``: ``reduction="mean"`` gives
     Σ w·l / Σ w, ``"sum"`` gives Σ w·l (each block is scored with ``reduction="sum"``)."""
     if reduction not in ("mean", "sum"):
@@ -225,12 +248,12 @@ def loss(name, y_true, raw, *, sample_weight=None, reduction="mean", threads=Non
 
 
 # ---------------------------------------------------------------------------------- special functions
-def _result_dtype(func, dtype):
+def _result_dtype(func: Callable[..., Any], dtype: DTypeLike) -> np.dtype[Any]:
     return func(np.zeros(1, dtype=dtype)).dtype
 
 
-def _elementwise(func):
-    def wrapper(x, threads=None):
+def _elementwise(func: Callable[..., Any]) -> Callable[..., da.Array]:
+    def wrapper(x: Any, threads: int | None = None) -> da.Array:
         x = _as_dask(x, "x")
         return x.map_blocks(_in_task(func, task_threads(threads)),
                             dtype=_result_dtype(func, x.dtype))
@@ -247,13 +270,15 @@ log_sigmoid = _elementwise(fastloss.log_sigmoid)
 softplus = _elementwise(fastloss.softplus)
 
 
-def _lse_block(x, axis=None, keepdims=False, computing_meta=False, **kwargs):
+def _lse_block(x: Any, axis: Axis = None, keepdims: bool = False, computing_meta: bool = False,
+               **kwargs: Any) -> Any:
     if computing_meta:
         return x
     return np.asarray(fastloss.logsumexp(x, axis=axis, keepdims=keepdims))
 
 
-def logsumexp(a, axis=None, keepdims=False, threads=None, split_every=None):
+def logsumexp(a: Any, axis: Axis = None, keepdims: bool = False, threads: int | None = None,
+              split_every: int | None = None) -> da.Array:
     """Lazy :func:`fastloss.logsumexp` of a Dask array: the logsumexp of the blocks' logsumexps,
     reduced in a tree (``b`` and ``return_sign`` are not supported over Dask arrays)."""
     a = _as_dask(a, "a")
@@ -264,14 +289,15 @@ def logsumexp(a, axis=None, keepdims=False, threads=None, split_every=None):
                         dtype=dtype, split_every=split_every, concatenate=True)
 
 
-def _axes(axis, ndim):
+def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    axes = (cast(int, axis),) if np.ndim(axis) == 0 else tuple(cast("Sequence[int]", axis))
     return tuple(int(ax) % ndim for ax in axes)
 
 
-def _softmax_like(func, x, axis, threads, log):
+def _softmax_like(func: Callable[..., Any], x: Any, axis: Axis, threads: int | None,
+                  log: bool) -> da.Array:
     x = _as_dask(x, "x")
     n = task_threads(threads)
     dtype = _result_dtype(func, x.dtype)
@@ -286,11 +312,11 @@ def _softmax_like(func, x, axis, threads, log):
     return da.map_blocks(_in_task(shift, n), x, lse, dtype=dtype)
 
 
-def softmax(x, axis=None, threads=None):
+def softmax(x: Any, axis: Axis = None, threads: int | None = None) -> da.Array:
     """Lazy :func:`fastloss.softmax`; the ``axis`` dimensions are made one block each."""
     return _softmax_like(fastloss.softmax, x, axis, threads, log=False)
 
 
-def log_softmax(x, axis=None, threads=None):
+def log_softmax(x: Any, axis: Axis = None, threads: int | None = None) -> da.Array:
     """Lazy :func:`fastloss.log_softmax`; the ``axis`` dimensions are made one block each."""
     return _softmax_like(fastloss.log_softmax, x, axis, threads, log=True)

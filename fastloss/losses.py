@@ -10,8 +10,11 @@ Parametrised losses are built from their class (``Huber(delta=2.0)``,
 ``CrossEntropy(class_weight=..., label_smoothing=0.1, ignore_index=-100)``); ``CATALOGUE`` holds
 one instance of every loss with default parameters.
 """
+from __future__ import annotations
+
 import sys
 import types
+from collections.abc import Iterator
 
 from ._api.losses import CLASSES, Loss, LossSums
 
@@ -28,16 +31,16 @@ __all__ = ["CATALOGUE", "Loss", "LossSums"] + [cls.__name__ for cls in CLASSES] 
 class _CatalogueModule(types.ModuleType):
     """Lets ``fastloss.losses["name"]`` read the catalogue."""
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> Loss:
         try:
             return CATALOGUE[name]
         except KeyError:
             raise KeyError(f"no loss named {name!r}; available: {sorted(CATALOGUE)}") from None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(CATALOGUE)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(CATALOGUE)
 
 

@@ -15,11 +15,17 @@ union of the classes of every chunk, sorted, as scikit-learn's LabelBinarizer wo
 the whole array; _score/labels.py). Peak memory is about ``chunk_rows`` × (bytes of one row of
 every input + 24) × 2 buffers, plus the interpreter and Numba.
 """
+from __future__ import annotations
+
+import os
 import time
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._score.chunks import iter_chunks
 from ._score.errors import ScoreError
@@ -53,23 +59,23 @@ class ScoreResult:
     rows_per_s: float
     chunk_rows: int
     chunks: int
-    classes: list = None
+    classes: list[Any] | None = None
     labels_inferred: bool = False
     label_pass_seconds: float = 0.0
-    warnings: list = field(default_factory=list)
-    inputs: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def default_chunk_rows(row_bytes, chunk_bytes=DEFAULT_CHUNK_BYTES):
+def default_chunk_rows(row_bytes: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
     """Rows per chunk for about ``chunk_bytes`` of rows of ``row_bytes`` each."""
     rows = max(1, chunk_bytes // max(1, row_bytes))
     return max(_ROW_ALIGN, rows // _ROW_ALIGN * _ROW_ALIGN)
 
 
-def _infer_classes(ys, chunk_rows, prefetch):
+def _infer_classes(ys: Any, chunk_rows: int, prefetch: bool) -> NDArray[Any]:
     """The label pass: the sorted union of the classes of every chunk of ``ys``."""
     classes = np.empty(0)
     # closing(): on an error the read-ahead is waited for and the files are closed right away,
@@ -81,9 +87,15 @@ def _infer_classes(ys, chunk_rows, prefetch):
     return classes
 
 
-def score_files(y_true, y_pred, *, sample_weight=None, logits=False, loss="log_loss", labels=None,
-                normalize=True, chunk_rows=None, y_true_col=None, y_pred_cols=None,
-                weight_col=None, progress=None, prefetch=True):
+_StrPath = str | os.PathLike[str]  # a file path
+
+
+def score_files(y_true: _StrPath, y_pred: _StrPath, *, sample_weight: _StrPath | None = None,
+                logits: bool = False, loss: str | None = "log_loss", labels: ArrayLike | None = None,
+                normalize: bool = True, chunk_rows: int | None = None, y_true_col: str | None = None,
+                y_pred_cols: Sequence[str] | None = None, weight_col: str | None = None,
+                progress: Callable[[int], object] | None = None, prefetch: bool = True
+                ) -> ScoreResult:
     """Stream the files and return a :class:`ScoreResult`; any problem raises :class:`ScoreError`.
 
     ``y_true``/``y_pred``/``sample_weight`` are paths of .npy or Parquet files (the same Parquet

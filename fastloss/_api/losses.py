@@ -7,16 +7,25 @@ dtype rule: float32 raw stays float32 (outputs float32, math in float64 inside t
 other real raw is computed in float64. Targets are converted to raw's dtype (integer labels to
 int64). A nan anywhere in a result raises ValueError, with the cause found on that slow path only.
 """
+from __future__ import annotations
+
 import numbers
-from typing import NamedTuple
+from typing import Any, Callable, ClassVar, Literal, NamedTuple, NoReturn, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from .. import _backends
 from .. import _catalogue
+from .._typing import FloatArray
 from .._validation import as_real_array, check_out
 
+#: the ``out=`` of the two-output methods: a pair of arrays to write into, or None
+OutPair = tuple[NDArray[Any], NDArray[Any]]
+
 _REDUCTIONS = ("mean", "sum", "none")
+#: the default ``ignore_index`` of the labels losses (PyTorch's)
+IGNORE_INDEX = -100
 
 
 class LossSums(NamedTuple):
@@ -28,7 +37,8 @@ class LossSums(NamedTuple):
     n: int  #: rows seen
 
 
-def _param(value, name, cls, *, low=None, high=None, low_open=False, high_open=False):
+def _param(value: object, name: str, cls: str, *, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = False) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{cls}: {name} must be a real number, got {value!r}")
     value = float(value)
@@ -62,12 +72,15 @@ class Loss:
     ``out`` is an array (or a pair of arrays for the two-output methods) to write into.
     """
 
-    name = "loss"
-    spec = None  # the contract entry (fastloss._catalogue.Spec)
+    name: ClassVar[str] = "loss"
+    # the contract entry; None only on the bases, every catalogue class has its Spec (_make_class)
+    spec: ClassVar[_catalogue.Spec] = None  # type: ignore[assignment]
+    class_weight: NDArray[np.float64] | None  #: labels losses only
+    ignore_index: int  #: labels losses only
 
-    def __init__(self, **params):
+    def __init__(self, **params: Any) -> None:
         cls = type(self).__name__
-        self._values = {}
+        self._values: dict[str, Any] = {}
         for prm in self.spec.params:
             if prm.kind == "dtype_eps":
                 continue
@@ -80,7 +93,7 @@ class Loss:
             self._values[prm.name] = value
         if self.spec.target == "labels":
             self.class_weight = _class_vector(params.pop("class_weight", None), "class_weight", cls)
-            ignore_index = params.pop("ignore_index", -100)
+            ignore_index = params.pop("ignore_index", IGNORE_INDEX)
             if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
                 raise TypeError(f"{cls}: ignore_index must be an int, got {ignore_index!r}")
             self.ignore_index = int(ignore_index)
@@ -90,32 +103,32 @@ class Loss:
         if params:
             raise TypeError(f"{cls}() got unexpected keyword argument(s) {sorted(params)}")
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         values = self.__dict__.get("_values", {})
         if name in values:
             return values[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
-    def has_hessian(self):
+    def has_hessian(self) -> bool:
         return self.spec.has_hessian
 
     @property
-    def shape(self):
+    def shape(self) -> str:
         """"elementwise" (raw (n,)), "paired" (raw (n, 2)) or "rows" (raw (n, K))."""
         return self.spec.shape
 
     @property
-    def target(self):
+    def target(self) -> str:
         return self.spec.target
 
     @property
-    def raw_columns(self):
+    def raw_columns(self) -> int | None:
         """Number of raw columns (None: any K >= 1; 0: 1-D raw)."""
         return 0 if self.spec.shape == _catalogue.ELEMENTWISE else self.spec.columns
 
     # ---------------------------------------------------------------- parameters
-    def _params(self, dtype):
+    def _params(self, dtype: DTypeLike) -> list[float]:
         """The scalar parameters in the contract's order, as the formulas take them."""
         out = []
         for prm in self.spec.params:
@@ -126,16 +139,16 @@ class Loss:
             out.append(-1.0 if v is None else float(v))
         return out
 
-    def _class_weight(self):
+    def _class_weight(self) -> NDArray[np.float64]:
         cw = getattr(self, "class_weight", None)
         return _EMPTY if cw is None else cw
 
-    def _class_factor(self):
+    def _class_factor(self) -> NDArray[np.float64]:
         cf = self._values.get(self.spec.per_class) if self.spec.per_class else None
         return _EMPTY if cf is None else cf
 
-    def get_params(self):
-        out = {}
+    def get_params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for k, v in self._values.items():
             out[k] = v.tolist() if isinstance(v, np.ndarray) else v
         if self.spec.target == "labels":
@@ -144,21 +157,23 @@ class Loss:
             out["ignore_index"] = self.ignore_index
         return out
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.get_params() == other.get_params()
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((type(self).__name__, repr(self)))
 
     # ---------------------------------------------------------------- validation
-    def _func(self, method):
+    def _func(self, method: str) -> str:
         return f"{self.name}.{method}"
 
-    def _coerce(self, y_true, raw, sample_weight, func):
+    def _coerce(self, y_true: ArrayLike, raw: ArrayLike, sample_weight: ArrayLike | None, func: str
+                ) -> tuple[NDArray[Any], FloatArray, NDArray[np.float64], tuple[int, ...],
+                           np.dtype[Any]]:
         r = as_real_array(raw, "raw", func)
         dtype = np.dtype(np.float32) if r.dtype == np.float32 else np.dtype(np.float64)
         shape = r.shape
@@ -178,7 +193,7 @@ class Loss:
         w = _coerce_weights(sample_weight, n, func)
         return y, work, w, shape, dtype
 
-    def _coerce_y(self, y_true, work, func):
+    def _coerce_y(self, y_true: ArrayLike, work: FloatArray, func: str) -> NDArray[Any]:
         y = as_real_array(y_true, "y_true", func)
         n = work.shape[0]
         if self.target == "distribution":
@@ -194,7 +209,8 @@ class Loss:
             raise ValueError(f"{func}(): y_true must have shape ({n},), got {y.shape}")
         return np.ascontiguousarray(y, dtype=work.dtype)
 
-    def _raise_undefined(self, y, work, w, func):
+    def _raise_undefined(self, y: NDArray[Any], work: FloatArray, w: NDArray[np.float64],
+                         func: str) -> NoReturn:
         with np.errstate(invalid="ignore"):
             if np.isnan(work).any():
                 raise ValueError(f"{func}(): raw contains NaN")
@@ -211,20 +227,22 @@ class Loss:
         )
 
     # ---------------------------------------------------------------- kernel calls
-    def _call(self, op, y, work, w, scale=1.0, out=None, grad=None, hess=None):
+    def _call(self, op: str, y: NDArray[Any], work: FloatArray, w: NDArray[np.float64],
+              scale: float = 1.0, out: FloatArray | None = None, grad: FloatArray | None = None,
+              hess: FloatArray | None = None) -> tuple[float, float, int]:
         """One kernel call: (Σ w l, Σ w, nan count in grad/hess)."""
         e1 = np.empty(0, dtype=work.dtype)
         e2 = np.empty((0,) * work.ndim, dtype=work.dtype)
         kern = _backends.family("losses", size=work.size)
         return kern.compute(self.name, op, y, work, w, self._class_weight(), self._class_factor(),
-                            getattr(self, "ignore_index", -100), self._params(work.dtype),
+                            getattr(self, "ignore_index", IGNORE_INDEX), self._params(work.dtype),
                             float(scale), e1 if out is None else out, e2 if grad is None else grad,
                             e2 if hess is None else hess)
 
-    def _sum_w(self, y, w, n):
+    def _sum_w(self, y: NDArray[Any], w: NDArray[np.float64], n: int) -> float:
         return float(n) if w.shape[0] == 0 else float(np.sum(w))
 
-    def _domain_error(self, y, work):
+    def _domain_error(self, y: NDArray[Any], work: FloatArray) -> str | None:
         """A message when y_true (or raw) is outside the loss's domain, else None (slow path)."""
         yd, rd = self.spec.y_domain, self.spec.raw_domain
         if rd == "probability" and ((work < 0).any() or (work > 1).any()):
@@ -236,7 +254,17 @@ class Loss:
         return None
 
     # ---------------------------------------------------------------- public methods
-    def loss(self, y_true, raw, *, sample_weight=None, reduction="mean", out=None):
+    @overload
+    def loss(self, y_true: ArrayLike, raw: ArrayLike, *, sample_weight: ArrayLike | None = None,
+             reduction: Literal["mean", "sum"] = "mean", out: None = None) -> float: ...
+    @overload
+    def loss(self, y_true: ArrayLike, raw: ArrayLike, *, sample_weight: ArrayLike | None = None,
+             reduction: Literal["none"], out: NDArray[Any] | None = None) -> FloatArray: ...
+    @overload
+    def loss(self, y_true: ArrayLike, raw: ArrayLike, *, sample_weight: ArrayLike | None = None,
+             reduction: str = "mean", out: NDArray[Any] | None = None) -> float | FloatArray: ...
+    def loss(self, y_true: ArrayLike, raw: ArrayLike, *, sample_weight: ArrayLike | None = None,
+             reduction: str = "mean", out: NDArray[Any] | None = None) -> float | FloatArray:
         func = self._func("loss")
         reduction = _check_reduction(reduction, func)
         y, work, w, shape, dtype = self._coerce(y_true, raw, sample_weight, func)
@@ -252,13 +280,14 @@ class Loss:
         sums = self._sums(y, work, w, func)
         return _reduce(sums.sum_wl, sums.sum_w, reduction, func)
 
-    def _sums(self, y, work, w, func):
+    def _sums(self, y: NDArray[Any], work: FloatArray, w: NDArray[np.float64], func: str) -> LossSums:
         sum_wl, sum_w, _ = self._call("loss", y, work, w)
         if sum_wl != sum_wl:
             self._raise_undefined(y, work, w, func)
         return LossSums(float(sum_wl), float(sum_w), int(work.shape[0]))
 
-    def sums(self, y_true, raw, *, sample_weight=None):
+    def sums(self, y_true: ArrayLike, raw: ArrayLike, *,
+             sample_weight: ArrayLike | None = None) -> LossSums:
         """The mergeable partials ``LossSums(sum_wl, sum_w, n)`` of this loss on these rows.
 
         Validation is that of ``loss`` (same errors); the parts of a split data set add up (with
@@ -268,7 +297,8 @@ class Loss:
         y, work, w, shape, dtype = self._coerce(y_true, raw, sample_weight, func)
         return self._sums(y, work, w, func)
 
-    def gradient(self, y_true, raw, *, sample_weight=None, out=None):
+    def gradient(self, y_true: ArrayLike, raw: ArrayLike, *, sample_weight: ArrayLike | None = None,
+                 out: NDArray[Any] | None = None) -> FloatArray:
         func = self._func("gradient")
         y, work, w, shape, dtype = self._coerce(y_true, raw, sample_weight, func)
         target, final = _target_array(out, shape, dtype, func)
@@ -277,7 +307,21 @@ class Loss:
             self._raise_undefined(y, work, w, func)
         return _finish(target, final)
 
-    def loss_gradient(self, y_true, raw, *, sample_weight=None, reduction="none", out=None):
+    @overload
+    def loss_gradient(self, y_true: ArrayLike, raw: ArrayLike, *, sample_weight: ArrayLike | None = None,
+                      reduction: Literal["none"] = "none", out: OutPair | None = None
+                      ) -> tuple[FloatArray, FloatArray]: ...
+    @overload
+    def loss_gradient(self, y_true: ArrayLike, raw: ArrayLike, *, sample_weight: ArrayLike | None = None,
+                      reduction: Literal["mean", "sum"], out: OutPair | None = None
+                      ) -> tuple[float, FloatArray]: ...
+    @overload
+    def loss_gradient(self, y_true: ArrayLike, raw: ArrayLike, *, sample_weight: ArrayLike | None = None,
+                      reduction: str = "none", out: OutPair | None = None
+                      ) -> tuple[FloatArray | float, FloatArray]: ...
+    def loss_gradient(self, y_true: ArrayLike, raw: ArrayLike, *, sample_weight: ArrayLike | None = None,
+                      reduction: str = "none", out: OutPair | None = None
+                      ) -> tuple[FloatArray | float, FloatArray]:
         func = self._func("loss_gradient")
         reduction = _check_reduction(reduction, func)
         y, work, w, shape, dtype = self._coerce(y_true, raw, sample_weight, func)
@@ -305,7 +349,9 @@ class Loss:
             return _finish(ltarget, lfinal), grad
         return _reduce(sum_wl, sum_w, reduction, func), grad
 
-    def gradient_hessian(self, y_true, raw, *, sample_weight=None, out=None):
+    def gradient_hessian(self, y_true: ArrayLike, raw: ArrayLike, *,
+                         sample_weight: ArrayLike | None = None, out: OutPair | None = None
+                         ) -> tuple[FloatArray, FloatArray]:
         func = self._func("gradient_hessian")
         y, work, w, shape, dtype = self._coerce(y_true, raw, sample_weight, func)
         grad_out, hess_out = _pair_out(out, func)
@@ -321,13 +367,13 @@ class Loss:
 
 
 # ---------------------------------------------------------------- helpers
-def _check_reduction(reduction, func):
+def _check_reduction(reduction: object, func: str) -> str:
     if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
         raise ValueError(f"{func}(): reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     return reduction
 
 
-def _coerce_weights(sample_weight, n, func):
+def _coerce_weights(sample_weight: ArrayLike | None, n: int, func: str) -> NDArray[np.float64]:
     if sample_weight is None:
         return np.empty(0, dtype=np.float64)
     w = as_real_array(sample_weight, "sample_weight", func)
@@ -341,7 +387,8 @@ def _coerce_weights(sample_weight, n, func):
     return w
 
 
-def _target_array(out, shape, dtype, func):
+def _target_array(out: NDArray[Any] | None, shape: tuple[int, ...], dtype: np.dtype[Any], func: str
+                  ) -> tuple[NDArray[Any], NDArray[Any]]:
     """(array the kernel writes, array returned): ``out`` itself when the kernel can write into
     it (C-contiguous, exact dtype), else a temporary copied into ``out`` by _finish."""
     if out is None:
@@ -353,13 +400,13 @@ def _target_array(out, shape, dtype, func):
     return np.empty(shape, dtype=dtype), out
 
 
-def _finish(target, final):
+def _finish(target: NDArray[Any], final: NDArray[Any]) -> NDArray[Any]:
     if final is not target:
         final[...] = target
     return final
 
 
-def _pair_out(out, func):
+def _pair_out(out: object, func: str) -> tuple[NDArray[Any], NDArray[Any]] | tuple[None, None]:
     if out is None:
         return None, None
     if not isinstance(out, tuple) or len(out) != 2:
@@ -367,7 +414,7 @@ def _pair_out(out, func):
     return out
 
 
-def _reduce(sum_wl, sum_w, reduction, func):
+def _reduce(sum_wl: float, sum_w: float, reduction: str, func: str) -> float:
     if reduction == "sum":
         return float(sum_wl)
     if sum_w == 0:
@@ -379,7 +426,7 @@ def _reduce(sum_wl, sum_w, reduction, func):
 # ================================================================ the catalogue's classes
 _EMPTY = np.empty(0)
 
-_Y_DOMAINS = {
+_Y_DOMAINS: dict[str, tuple[Callable[[NDArray[Any]], NDArray[np.bool_]], str]] = {
     "binary": (lambda y: np.isin(y, (0, 1)), "y_true must hold 0/1 labels for {name}"),
     "signed_binary": (lambda y: np.isin(y, (-1, 0, 1)), "y_true must hold labels -1/+1 or 0/1 for {name}"),
     "nonnegative": (lambda y: y >= 0, "y_true must be non-negative for {name}"),
@@ -388,7 +435,7 @@ _Y_DOMAINS = {
 }
 
 
-def _class_vector(value, name, cls):
+def _class_vector(value: ArrayLike | None, name: str, cls: str) -> NDArray[np.float64] | None:
     """A per-class vector (class_weight, or a loss's per-class parameter): finite, >= 0, 1-D."""
     if value is None:
         return None
@@ -401,7 +448,7 @@ def _class_vector(value, name, cls):
 class _Labels(Loss):
     """Integer-label losses (target "labels"): label checks, class_weight and ignore_index."""
 
-    def _coerce_y(self, y_true, work, func):
+    def _coerce_y(self, y_true: ArrayLike, work: FloatArray, func: str) -> NDArray[Any]:
         y = as_real_array(y_true, "y_true", func)
         n, k = work.shape
         if y.ndim == 2 and y.shape[1] == 1:
@@ -415,7 +462,8 @@ class _Labels(Loss):
             y = yi
         y = np.ascontiguousarray(y, dtype=np.int64)
         for vname in ("class_weight", self.spec.per_class):
-            v = self._values.get(vname) if vname != "class_weight" else self.class_weight
+            v = self.class_weight if vname == "class_weight" else (
+                self._values.get(vname) if vname else None)
             if v is not None and v.shape[0] != k:
                 raise ValueError(f"{func}(): {vname} has {v.shape[0]} entries, raw has {k} classes")
         if n:
@@ -429,7 +477,7 @@ class _Labels(Loss):
                     )
         return y
 
-    def _sum_w(self, y, w, n):
+    def _sum_w(self, y: NDArray[Any], w: NDArray[np.float64], n: int) -> float:
         valid = y != self.ignore_index
         ww = np.ones(n) if w.shape[0] == 0 else w
         if self.class_weight is not None:
@@ -437,7 +485,7 @@ class _Labels(Loss):
         return float(np.sum(np.where(valid, ww, 0.0)))
 
 
-def _make_class(spec):
+def _make_class(spec: _catalogue.Spec) -> type[Loss]:
     names = [p.name for p in spec.params if p.kind != "dtype_eps"]
     if spec.target == "labels":
         names += ["class_weight"] + ([spec.per_class] if spec.per_class else []) + ["ignore_index"]

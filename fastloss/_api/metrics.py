@@ -4,10 +4,15 @@ The happy path validates and scores in one kernel pass over the probabilities; w
 is wrong the errors are raised in scikit-learn's order (values of y_proba first, then lengths,
 sample weights, labels, class counts), computed on the slow path only then.
 """
+from __future__ import annotations
+
 import math
 import warnings
+from types import ModuleType
+from typing import Any, Callable, NoReturn
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from .. import _backends
 from .._labels import encode_targets
@@ -16,7 +21,7 @@ from .._validation import check_bool, kernel_input, require_array_like
 _PROBA_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16))
 
 
-def _num_samples(x):
+def _num_samples(x: Any) -> int:
     if hasattr(x, "shape") and len(getattr(x, "shape")) > 0:
         return int(x.shape[0])
     if hasattr(x, "shape"):
@@ -24,7 +29,7 @@ def _num_samples(x):
     return len(x)
 
 
-def _coerce_scores(y_proba):
+def _coerce_scores(y_proba: ArrayLike) -> NDArray[Any]:
     """check_array(y_proba, ensure_2d=False, dtype=float types): structure and dtype only."""
     arr = np.asarray(y_proba)
     if arr.dtype.kind == "c":
@@ -47,28 +52,29 @@ def _coerce_scores(y_proba):
     return arr
 
 
-def _finite_errors(nan, inf, dtype, name="Input"):
+def _finite_errors(nan: bool | np.bool_, inf: bool | np.bool_, dtype: DTypeLike,
+                   name: str = "Input") -> None:
     if nan:
         raise ValueError(f"{name} contains NaN.")
     if inf:
         raise ValueError(f"{name} contains infinity or a value too large for {np.dtype(dtype)!r}.")
 
 
-def _range_errors(pmin, pmax):
+def _range_errors(pmin: float, pmax: float) -> None:
     if pmax > 1:
         raise ValueError(f"y_prob contains values greater than 1: {pmax}")
     if pmin < 0:
         raise ValueError(f"y_prob contains values lower than 0: {pmin}")
 
 
-def _check_proba_values_slow(p):
+def _check_proba_values_slow(p: NDArray[Any]) -> None:
     """sklearn's value checks on y_proba, in its order (only run when raising anyway)."""
     with np.errstate(invalid="ignore"):
         _finite_errors(np.isnan(p).any(), np.isinf(p).any(), p.dtype)
         _range_errors(p.min(), p.max())
 
 
-def _coerce_weights(sample_weight, n):
+def _coerce_weights(sample_weight: ArrayLike | None, n: int) -> NDArray[np.float64]:
     """sklearn's _check_sample_weight(force_float_dtype=False): float64 for the kernels."""
     if sample_weight is None:
         return np.empty(0, dtype=np.float64)
@@ -90,7 +96,7 @@ def _coerce_weights(sample_weight, n):
     return np.ascontiguousarray(w, dtype=np.float64)
 
 
-def _check_lengths(*arrays):
+def _check_lengths(*arrays: Any) -> None:
     lengths = [_num_samples(a) for a in arrays if a is not None]
     if len(set(lengths)) > 1:
         raise ValueError(
@@ -98,7 +104,7 @@ def _check_lengths(*arrays):
         )
 
 
-def _class_count_error(n_found, n_cols, classes, labels):
+def _class_count_error(n_found: int, n_cols: int, classes: NDArray[Any], labels: ArrayLike | None) -> NoReturn:
     if labels is None:
         raise ValueError(
             f"y_true and y_prob contain different number of classes: {n_found} vs {n_cols}. "
@@ -111,7 +117,7 @@ def _class_count_error(n_found, n_cols, classes, labels):
     )
 
 
-def _one_class_error(classes, labels):
+def _one_class_error(classes: NDArray[Any], labels: ArrayLike | None) -> NoReturn:
     if labels is None:
         raise ValueError(
             f"y_true contains only one label ({classes[0]}). Please provide the list of all "
@@ -120,12 +126,12 @@ def _one_class_error(classes, labels):
     raise ValueError(f"The labels array needs to contain at least two labels, got {classes}.")
 
 
-def _rowsum_tolerance(dtype):
+def _rowsum_tolerance(dtype: DTypeLike) -> float:
     # sklearn: isclose(row_sum, 1, rtol=sqrt(eps), atol=1e-8) with eps of y_proba's dtype
     return 1e-8 + math.sqrt(float(np.finfo(dtype).eps))
 
 
-def _warn_rowsum():
+def _warn_rowsum() -> None:
     warnings.warn(
         "The y_prob values do not sum to one. Make sure to pass probabilities.",
         UserWarning,
@@ -133,7 +139,9 @@ def _warn_rowsum():
     )
 
 
-def _prepare_targets(y_true, scores, sample_weight, labels, on_error):
+def _prepare_targets(y_true: ArrayLike, scores: NDArray[Any], sample_weight: ArrayLike | None,
+                     labels: ArrayLike | None, on_error: Callable[[], None]
+                     ) -> tuple[NDArray[np.float64], NDArray[Any] | None, NDArray[Any] | None]:
     """Lengths, weights and labels; on any ValueError run ``on_error()`` first (it raises the
     errors sklearn would have raised earlier), then re-raise."""
     try:
@@ -152,7 +160,7 @@ def _prepare_targets(y_true, scores, sample_weight, labels, on_error):
     return w, codes, indicator
 
 
-def _reduce(sum_wl, sum_w, normalize, weighted):
+def _reduce(sum_wl: float, sum_w: float, normalize: bool, weighted: bool) -> float:
     if not normalize:
         return float(sum_wl)
     if weighted and sum_w == 0:
@@ -160,7 +168,8 @@ def _reduce(sum_wl, sum_w, normalize, weighted):
     return float(sum_wl / sum_w)
 
 
-def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None):
+def log_loss(y_true: ArrayLike, y_proba: ArrayLike, *, normalize: bool = True,
+             sample_weight: ArrayLike | None = None, labels: ArrayLike | None = None) -> float:
     """Log loss (cross-entropy) of predicted probabilities; drop-in for sklearn.metrics.log_loss.
 
     ``y_proba`` of shape (n,) is the positive-class probability; (n, K) columns follow the
@@ -176,7 +185,7 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
 
     p = _coerce_scores(y_proba)
 
-    def p_errors_then_rowsum_warning():
+    def p_errors_then_rowsum_warning() -> None:
         _check_proba_values_slow(p)
         if p.ndim == 2 and p.shape[1] > 1:
             if np.abs(p.sum(axis=1, dtype=np.float64) - 1).max() > _rowsum_tolerance(p.dtype):
@@ -204,7 +213,8 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
     return _reduce(sum_wl, sum_w, normalize, sample_weight is not None)
 
 
-def logits_sums(kern, work, codes, w, indicator):
+def logits_sums(kern: ModuleType, work: NDArray[Any], codes: NDArray[Any] | None, w: NDArray[np.float64],
+                indicator: NDArray[Any] | None) -> tuple[float, float, int]:
     """(Σ w l, Σ w, nan count) of the log loss from logits ``work`` (kernel dtype, C order) with
     label codes, or with ``indicator`` targets (n, K) when codes is None; ``w`` float64 or empty."""
     if indicator is not None:
@@ -222,7 +232,9 @@ def logits_sums(kern, work, codes, w, indicator):
     return kern.log_loss_logits_labels(work, codes, w)
 
 
-def log_loss_from_logits(y_true, logits, *, normalize=True, sample_weight=None, labels=None):
+def log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *, normalize: bool = True,
+                         sample_weight: ArrayLike | None = None, labels: ArrayLike | None = None
+                         ) -> float:
     """Log loss computed from raw scores, stably and without clipping.
 
     1-D ``logits`` are the positive-class logit z: loss = softplus(z) - y z. 2-D (n, K) are

@@ -5,14 +5,24 @@ float32 and float64 run on the compiled kernels; other inputs are cast to the re
 reference gives, computed on a float64 (or float32) kernel, and cast back. longdouble input uses
 the NumPy backend so it keeps its precision.
 """
+from __future__ import annotations
+
 import functools
 import math
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any, Callable, Literal, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .. import _backends
 from .._constants import ELEMENT_BLOCK, SERIAL_MAX_ELEMENTS
+from .._typing import FloatArray, FloatResult
 from .._validation import as_real_array, check_out, kernel_input, normalize_axes
+
+#: a reduction's ``axis``: one axis, several, or all of them (None)
+Axis = int | Sequence[int] | None
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -20,7 +30,7 @@ _LONG = np.dtype(np.longdouble)
 
 
 # ------------------------------------------------------------------ dtype rules
-def _special_ufunc_dtype(dtype):
+def _special_ufunc_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     """scipy.special.expit/log_expit loops are f->f, d->d, g->g; everything else goes to d."""
     if dtype in (_F32, _F64) or dtype == _LONG:
         return np.dtype(dtype.type)
@@ -28,23 +38,23 @@ def _special_ufunc_dtype(dtype):
 
 
 @functools.lru_cache(maxsize=64)
-def _logaddexp_dtype(dtype):
+def _logaddexp_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     """Result dtype of np.logaddexp(0, x) (e.g. int8 -> float16, int32 -> float64)."""
     return np.logaddexp(0, np.zeros(1, dtype)).dtype
 
 
 @functools.lru_cache(maxsize=64)
-def _exp_dtype(dtype):
+def _exp_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     """Result dtype of np.exp(x) (scipy's softmax dtype rule; bool is refused before)."""
     return np.exp(np.zeros(1, dtype)).dtype
 
 
-def _floating_dtype(dtype):
+def _floating_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     """scipy's force_floating promotion: real floats stay, anything else becomes float64."""
     return np.dtype(dtype.type) if dtype.kind == "f" else _F64
 
 
-def _kernel_dtype(result_dtype):
+def _kernel_dtype(result_dtype: np.dtype[Any]) -> tuple[str | None, np.dtype[Any]]:
     """(backend override or None, dtype the kernel computes in) for a result dtype."""
     if result_dtype in (_F32, _F64):
         return None, np.dtype(result_dtype.type)
@@ -53,16 +63,17 @@ def _kernel_dtype(result_dtype):
     return None, _F32 if result_dtype.itemsize < 4 else _F64
 
 
-def _module(override, size):
+def _module(override: str | None, size: int) -> ModuleType:
     return _backends.load(override) if override else _backends.kernels(size)
 
 
-def _scalar_or_array(res):
+def _scalar_or_array(res: NDArray[Any]) -> Any:
     return res[()] if res.ndim == 0 else res
 
 
 # ------------------------------------------------------------------ elementwise
-def _elementwise(kernel_name, func, x, out, result_dtype_of):
+def _elementwise(kernel_name: str, func: str, x: ArrayLike, out: NDArray[Any] | None,
+                 result_dtype_of: Callable[[np.dtype[Any]], np.dtype[Any]]) -> Any:
     arr = as_real_array(x, "x", func)
     result_dtype = result_dtype_of(arr.dtype)
     override, work = _kernel_dtype(result_dtype)
@@ -77,7 +88,7 @@ def _elementwise(kernel_name, func, x, out, result_dtype_of):
         # writing in place is safe only if out is exactly the input or does not overlap it
         and (not np.shares_memory(out, src) or out.ctypes.data == src.ctypes.data)
     )
-    dst = out.reshape(-1) if direct else np.empty(src.shape[0], dtype=work)
+    dst = out.reshape(-1) if direct and out is not None else np.empty(src.shape[0], dtype=work)
     getattr(_module(override, src.shape[0]), kernel_name)(src, dst)
     if direct:
         return out
@@ -90,17 +101,17 @@ def _elementwise(kernel_name, func, x, out, result_dtype_of):
     return _scalar_or_array(res)
 
 
-def expit(x, out=None):
+def expit(x: ArrayLike, out: NDArray[Any] | None = None) -> FloatResult:
     """Logistic sigmoid 1 / (1 + exp(-x)), elementwise; drop-in for scipy.special.expit."""
     return _elementwise("expit", "expit", x, out, _special_ufunc_dtype)
 
 
-def log_expit(x, out=None):
+def log_expit(x: ArrayLike, out: NDArray[Any] | None = None) -> FloatResult:
     """log(expit(x)) = -softplus(-x), elementwise; drop-in for scipy.special.log_expit."""
     return _elementwise("log_expit", "log_expit", x, out, _special_ufunc_dtype)
 
 
-def softplus(x, out=None):
+def softplus(x: ArrayLike, out: NDArray[Any] | None = None) -> FloatResult:
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); equals np.logaddexp(0, x)."""
     return _elementwise("softplus", "softplus", x, out, _logaddexp_dtype)
 
@@ -119,10 +130,10 @@ class _Layout:
     ``arr``'s shape.
     """
 
-    def __init__(self, arr, axes, work):
+    def __init__(self, arr: NDArray[Any], axes: tuple[int, ...], work: np.dtype[Any]) -> None:
         ndim = arr.ndim
         run = axes == tuple(range(axes[0], axes[-1] + 1))
-        self.perm = None
+        self.perm: str | list[int] | None = None
         if arr.flags.f_contiguous and not arr.flags.c_contiguous and run:
             # the transpose of a Fortran array is C-ordered: reduce the mirrored axes there
             arr = arr.T
@@ -139,24 +150,24 @@ class _Layout:
         self.x3 = kernel_input(arr, work).reshape(
             math.prod(shape[:lo]), math.prod(shape[lo:hi]), math.prod(shape[hi:]))
 
-    def reduced(self, res2):
+    def reduced(self, res2: NDArray[Any]) -> NDArray[Any]:
         res = res2.reshape(self.kept)
         return res.T if self.perm == "T" else res
 
-    def full(self, res3):
+    def full(self, res3: NDArray[Any]) -> NDArray[Any]:
         res = res3.reshape(self.shape)
         if self.perm == "T":
             return res.T
         return res if self.perm is None else np.transpose(res, np.argsort(self.perm))
 
 
-def _reduced_shape(shape, axes, keepdims):
+def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> tuple[int, ...]:
     if keepdims:
         return tuple(1 if a in axes else n for a, n in enumerate(shape))
     return tuple(n for a, n in enumerate(shape) if a not in axes)
 
 
-def _lse_1d_parallel(kern, x3, work):
+def _lse_1d_parallel(kern: ModuleType, x3: NDArray[Any], work: np.dtype[Any]) -> NDArray[Any]:
     """logsumexp of one long row: logsumexp of per-block logsumexps, so the blocks run in
     parallel (the result equals the one-pass value to a few ulp; nan/inf propagate the same)."""
     flat = x3.reshape(-1)
@@ -175,7 +186,20 @@ def _lse_1d_parallel(kern, x3, work):
     return res.astype(work)
 
 
-def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+@overload
+def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None, keepdims: bool = False,
+              return_sign: Literal[False] = False) -> FloatResult: ...
+@overload
+def logsumexp(a: ArrayLike, axis: Axis, b: ArrayLike | None, keepdims: bool,
+              return_sign: Literal[True]) -> tuple[FloatResult, FloatResult]: ...
+@overload
+def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None, keepdims: bool = False,
+              *, return_sign: Literal[True]) -> tuple[FloatResult, FloatResult]: ...
+@overload
+def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None, keepdims: bool = False,
+              return_sign: bool = False) -> FloatResult | tuple[FloatResult, FloatResult]: ...
+def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None, keepdims: bool = False,
+              return_sign: bool = False) -> FloatResult | tuple[FloatResult, FloatResult]:
     """log(sum(b * exp(a))) over ``axis``; drop-in for scipy.special.logsumexp.
 
     Accurate when one term dominates (the maximal terms are kept out of the sum), -inf for
@@ -187,7 +211,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
             and 0 < a.shape[0] <= SERIAL_MAX_ELEMENTS and (axis is None or (
                 type(axis) is int and axis in (0, -1)))):
         # the common tiny call (one short native vector): skip the general bookkeeping
-        res = np.empty((1, 1), dtype=a.dtype)
+        res: NDArray[Any] = np.empty((1, 1), dtype=a.dtype)
         _backends.kernels(a.shape[0]).logsumexp(a.reshape(1, a.shape[0], 1), res)
         return res[0, 0]
     func = "logsumexp"
@@ -243,7 +267,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     return _scalar_or_array(res)
 
 
-def _softmax_like(kernel_name, func, x, axis):
+def _softmax_like(kernel_name: str, func: str, x: ArrayLike, axis: Axis) -> FloatResult:
     arr = as_real_array(x, "x", func)
     if arr.dtype.kind == "b":
         raise TypeError(f"{func}(): x must be numeric, got boolean (scipy.special.{func} "
@@ -267,11 +291,11 @@ def _softmax_like(kernel_name, func, x, axis):
     return res.reshape(())[()] if was_0d else res
 
 
-def softmax(x, axis=None):
+def softmax(x: ArrayLike, axis: Axis = None) -> FloatResult:
     """exp(x) / sum(exp(x)) over ``axis``; drop-in for scipy.special.softmax."""
     return _softmax_like("softmax", "softmax", x, axis)
 
 
-def log_softmax(x, axis=None):
+def log_softmax(x: ArrayLike, axis: Axis = None) -> FloatResult:
     """x - logsumexp(x) over ``axis``; drop-in for scipy.special.log_softmax."""
     return _softmax_like("log_softmax", "log_softmax", x, axis)
