@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import os
 import threading
+import types
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Literal, TypedDict, cast
@@ -135,13 +136,21 @@ def family(module_name: str, backend: str | None = None, size: int | None = None
     candidates = [name] if (backend or _pinned_name()) else [name] + [
         b for b in available_backends() if b != name]
     for candidate in candidates[:-1]:
-        load(candidate)
         try:
-            return importlib.import_module(f"{_MODULES[candidate]}.{module_name}")
+            return _family_module(candidate, module_name)
         except ImportError:
             continue
-    load(candidates[-1])
-    return importlib.import_module(f"{_MODULES[candidates[-1]]}.{module_name}")
+    return _family_module(candidates[-1], module_name)
+
+
+def _family_module(backend: str, module_name: str) -> ModuleType:
+    # a backend package may name the module it serves a family from (the Cython package picks
+    # its baseline or AVX2 build of each module at import); otherwise it is the submodule
+    package = load(backend)
+    module = getattr(package, "FAMILIES", {}).get(module_name)
+    if isinstance(module, types.ModuleType):
+        return module
+    return importlib.import_module(f"{_MODULES[backend]}.{module_name}")
 
 
 def get_backend() -> str:

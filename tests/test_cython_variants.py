@@ -102,3 +102,18 @@ def test_variants_agree():
         # floor of a few ulp of 1 there; elsewhere tiny values (expit(-700)) are compared relatively
         atol = 1e-15 if ("grad" in key and not key.endswith("float32")) else 1e-300
         np.testing.assert_allclose(b[fin], a[fin], rtol=rtol, atol=atol, err_msg=key)
+
+
+def test_family_is_the_variant_in_use_after_a_baseline_import():
+    """Importing a baseline submodule by name rebinds the package attribute of that name; the
+    kernels served (and the fork rule, the thread setting) must still be the variant's."""
+    import importlib
+
+    from fastloss import _backends
+
+    baseline = importlib.import_module("fastloss._cython.losses")
+    served = _backends.family("losses", backend="cython")
+    assert served is cy.FAMILIES["losses"]
+    assert baseline in cy._extension_modules()
+    if cy.VARIANT:
+        assert served is not baseline

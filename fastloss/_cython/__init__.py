@@ -12,6 +12,7 @@ uses the serial loops (same results).
 """
 import importlib
 import os
+import sys
 
 
 def _cpu_has_avx2_fma():
@@ -49,8 +50,9 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
         "`pip install -e . --no-build-isolation` or `python setup.py build_ext --inplace`." % exc
     ) from exc
 
-# the kernels of the variant in use, under this package's names
-losses, metrics, special = _l, _m, _s
+# the kernel family modules of the variant in use (fastloss._backends.family reads this: the
+# package attributes named after the submodules are rebound by any import of a baseline submodule)
+FAMILIES = {"special": _s, "metrics": _m, "losses": _l}
 log_loss_binary = _m.log_loss_binary
 log_loss_dense = _m.log_loss_dense
 log_loss_labels = _m.log_loss_labels
@@ -70,11 +72,19 @@ _MODULES = (_s, _m, _l)
 _threads = {"n": _s.MAX_THREADS, "forked": False}
 
 
+def _extension_modules():
+    """The variant's modules and any other build's that were imported by name (both share one
+    libgomp: the thread setting and the fork rule below must reach every module that can run)."""
+    extra = [m for name, m in list(sys.modules.items())
+             if name.startswith(__name__ + ".") and hasattr(m, "_pool_used") and m not in _MODULES]
+    return _MODULES + tuple(extra)
+
+
 def set_num_threads(n):
     """Use at most ``n`` threads (capped by OpenMP's maximum; 1 when built without OpenMP)."""
     n = max(1, min(int(n), _s.MAX_THREADS))
     _threads["n"] = n
-    for module in _MODULES:
+    for module in _extension_modules():
         module._set_threads(n)
 
 
@@ -83,9 +93,10 @@ def get_num_threads():
 
 
 def _after_fork_in_child():
-    if any(module._pool_used() for module in _MODULES):
+    modules = _extension_modules()
+    if any(module._pool_used() for module in modules):
         _threads["forked"] = True
-        for module in _MODULES:
+        for module in modules:
             module._force_serial(True)
 
 

@@ -48,6 +48,27 @@ cdef extern from *:
     double fl_select(bint c, double a, double b) noexcept nogil
 
 
+# ---------------------------------------------------------------- sums
+cdef inline double sum_chunk(const double* buf, Py_ssize_t m) noexcept nogil:
+    """buf[0:m] with 8 accumulators combined pairwise (the order of the Numba skeleton)."""
+    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0
+    cdef Py_ssize_t j = 0
+    while j + 8 <= m:
+        a0 += buf[j]
+        a1 += buf[j + 1]
+        a2 += buf[j + 2]
+        a3 += buf[j + 3]
+        a4 += buf[j + 4]
+        a5 += buf[j + 5]
+        a6 += buf[j + 6]
+        a7 += buf[j + 7]
+        j += 8
+    while j < m:
+        a0 += buf[j]
+        j += 1
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+
+
 # ---------------------------------------------------------------- scalar formulas
 cdef inline double expit1(double x) noexcept nogil:
     """1 / (1 + exp(-x)), through e = exp(-|x|) <= 1 so nothing overflows; the numerator (1 or
@@ -112,3 +133,53 @@ cdef inline double lse1(const floating* row, Py_ssize_t k, Py_ssize_t stride) no
         return -INFINITY
     mx = row_max(row, k, stride, &nn)
     return lse_tail(row, k, stride, mx, nn > 0)
+
+
+# ---------------------------------------------------------------- tiles of short rows
+# A loop over one short row cannot use the vector units (its max and sum are reductions GCC will
+# not reorder); a loop across the rows of a transposed tile can. So short contiguous rows
+# (1 <= k <= MAX_TILED_K) are reduced TILE at a time, one lane per row, as
+# fastloss/_numba/_tiled.py does. Each lane adds its row's terms in the row's order: the same
+# value as lse1 / row_logsumexp, bit for bit.
+cdef enum:
+    TILE = 32
+    MAX_TILED_K = 128
+
+
+cdef inline void lse_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, double* buf,
+                          double* mx, double* cnt, double* s, double* bad) noexcept nogil:
+    """Lane state of rows x[0:nt] (k elements each, contiguous): max, count of maxima, sum of
+    exp(v - max) over the other terms, number of nans."""
+    cdef Py_ssize_t j, t
+    cdef double v, mj
+    cdef bint is_max
+    for j in range(nt):
+        for t in range(k):
+            buf[t * TILE + j] = <double>x[j * k + t]
+    for j in range(nt):
+        mx[j] = -INFINITY
+        cnt[j] = 0.0
+        s[j] = 0.0
+        bad[j] = 0.0
+    for t in range(k):
+        for j in range(nt):
+            v = buf[t * TILE + j]
+            mj = mx[j]
+            mx[j] = v if v > mj else mj
+            bad[j] += 0.0 if v == v else 1.0
+    for t in range(k):
+        for j in range(nt):
+            v = buf[t * TILE + j]
+            is_max = v == mx[j]
+            cnt[j] += 1.0 if is_max else 0.0
+            s[j] += 0.0 if is_max else exp(v - mx[j])
+
+
+cdef inline double lse_lane(const double* mx, const double* cnt, const double* s,
+                            const double* bad, Py_ssize_t j) noexcept nogil:
+    """Row j's logsumexp from lse_tile's lane state: m + log(c) + log1p(s / c); a +-inf max is
+    the answer; a nan makes it nan."""
+    cdef double m = mx[j]
+    cdef double v = m + log(cnt[j]) + log1p(s[j] / cnt[j])
+    v = m if (m == INFINITY or m == -INFINITY) else v
+    return NAN if bad[j] > 0.0 else v

@@ -13,7 +13,7 @@ from libc.stdlib cimport malloc, free
 
 from fastloss._cython._common cimport (
     floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, fl_select,
-    softplus1, row_max, lse_tail,
+    softplus1, row_max, lse_tail, sum_chunk, TILE, MAX_TILED_K, lse_tile, lse_lane,
 )
 
 from fastloss._constants import ELEMENT_BLOCK as _EB, ROW_BLOCK as _RB
@@ -28,6 +28,9 @@ cdef enum:
     NPART = 6
     # blocks whose partials fit on the stack (larger inputs malloc their partials)
     STACK_BLOCKS = 64
+    # 1-D blocks are walked in chunks: the losses of a chunk go to a buffer in one vectorised
+    # loop and are added by sum_chunk (8 accumulators); a scalar running sum would not vectorise
+    CHUNK = 256
 
 # ---------------------------------------------------------------- threads (see __init__.py)
 cdef bint _openmp = fl_openmp_enabled()
@@ -136,27 +139,80 @@ cdef inline double _clip(double q, double lo, double hi) noexcept nogil:
 
 
 # ---------------------------------------------------------------- block kernels
-cdef void _labels_block(const floating* p, const Py_ssize_t* y, const double* w, bint have_w,
-                        Py_ssize_t k, double eps, Py_ssize_t start, Py_ssize_t stop,
-                        double* part) noexcept nogil:
-    """l_i = -log(clip(p[i, y_i], eps, 1 - eps)); clipping as scikit-learn (eps of p's dtype)."""
-    cdef Acc a
+cdef void _labels_rows(const floating* p, const Py_ssize_t* y, const double* w, bint have_w,
+                       Py_ssize_t k, double eps, Py_ssize_t start, Py_ssize_t stop,
+                       Acc* a) noexcept nogil:
+    """_labels_block's rows one at a time (long rows)."""
     cdef Py_ssize_t i, t
     cdef const floating* row
     cdef double hi = 1.0 - eps, v, row_sum, dev, q
-    _acc_init(&a)
     for i in range(start, stop):
         row = p + i * k
         row_sum = 0.0
         for t in range(k):
             v = <double>row[t]
-            _acc_observe(&a, v)
+            _acc_observe(a, v)
             row_sum += v
         dev = fabs(row_sum - 1.0)
         if dev > a.worst:
             a.worst = dev
         q = _clip(<double>row[y[i]], eps, hi)
-        _acc_add(&a, w, have_w, i, -log(q))
+        _acc_add(a, w, have_w, i, -log(q))
+
+
+cdef void _labels_block(const floating* p, const Py_ssize_t* y, const double* w, bint have_w,
+                        Py_ssize_t k, double eps, Py_ssize_t start, Py_ssize_t stop,
+                        double* part) noexcept nogil:
+    """l_i = -log(clip(p[i, y_i], eps, 1 - eps)); clipping as scikit-learn (eps of p's dtype).
+    Short rows go TILE at a time, one vector lane per row: the row sums (added in the row's
+    order, as _labels_rows does), min/max/nan and the logs run across rows."""
+    cdef Acc a
+    cdef double buf[MAX_TILED_K * TILE]
+    cdef double rs[TILE]
+    cdef double lo[TILE]
+    cdef double up[TILE]
+    cdef double nn[TILE]
+    cdef double lv[TILE]
+    cdef Py_ssize_t i0, nt, j, t
+    cdef double hi = 1.0 - eps, v, dev
+    _acc_init(&a)
+    if k < 1 or k > MAX_TILED_K:
+        _labels_rows(p, y, w, have_w, k, eps, start, stop, &a)
+        _acc_store(&a, part)
+        return
+    i0 = start
+    while i0 < stop:
+        nt = min(<Py_ssize_t>TILE, stop - i0)
+        for j in range(nt):
+            for t in range(k):
+                buf[t * TILE + j] = <double>p[(i0 + j) * k + t]
+        for j in range(nt):
+            rs[j] = 0.0
+            lo[j] = INFINITY
+            up[j] = -INFINITY
+            nn[j] = 0.0
+        for t in range(k):
+            for j in range(nt):
+                v = buf[t * TILE + j]
+                rs[j] += v
+                lo[j] = v if v < lo[j] else lo[j]
+                up[j] = v if v > up[j] else up[j]
+                nn[j] += 0.0 if v == v else 1.0
+        for j in range(nt):
+            lv[j] = <double>p[(i0 + j) * k + y[i0 + j]]
+        for j in range(nt):
+            lv[j] = -log(_clip(lv[j], eps, hi))
+        for j in range(nt):
+            if lo[j] < a.pmin:
+                a.pmin = lo[j]
+            if up[j] > a.pmax:
+                a.pmax = up[j]
+            a.nnan += nn[j]
+            dev = fabs(rs[j] - 1.0)
+            if dev > a.worst:
+                a.worst = dev
+            _acc_add(&a, w, have_w, i0 + j, lv[j])
+        i0 += TILE
     _acc_store(&a, part)
 
 
@@ -189,21 +245,71 @@ cdef void _dense_block(const floating* p, const double* Y, const double* w, bint
     _acc_store(&a, part)
 
 
+cdef inline void _observe_chunk(Acc* a, const floating* x, Py_ssize_t m) noexcept nogil:
+    """_acc_observe over x[0:m] in 8 lanes (vectorised min/max/nan count; same min and max)."""
+    cdef double lo[8]
+    cdef double hi[8]
+    cdef double nn[8]
+    cdef Py_ssize_t j = 0, t
+    cdef double v
+    for t in range(8):
+        lo[t] = INFINITY
+        hi[t] = -INFINITY
+        nn[t] = 0.0
+    while j + 8 <= m:
+        for t in range(8):
+            v = <double>x[j + t]
+            lo[t] = v if v < lo[t] else lo[t]
+            hi[t] = v if v > hi[t] else hi[t]
+            nn[t] += 0.0 if v == v else 1.0
+        j += 8
+    while j < m:
+        _acc_observe(a, <double>x[j])
+        j += 1
+    for t in range(8):
+        if lo[t] < a.pmin:
+            a.pmin = lo[t]
+        if hi[t] > a.pmax:
+            a.pmax = hi[t]
+        a.nnan += nn[t]
+
+
+cdef inline void _add_chunk(Acc* a, double* buf, const double* w, bint have_w, Py_ssize_t c0,
+                            Py_ssize_t m) noexcept nogil:
+    """Σ w l and Σ w of a chunk whose losses are in buf (a zero weight removes an infinite loss)."""
+    cdef Py_ssize_t j
+    cdef double wi
+    if have_w:
+        for j in range(m):
+            wi = w[c0 + j]
+            buf[j] = wi * buf[j] if wi != 0.0 else 0.0
+        a.sw += sum_chunk(w + c0, m)
+    else:
+        a.sw += <double>m
+    a.swl += sum_chunk(buf, m)
+
+
 cdef void _binary_block(const floating* p, const Py_ssize_t* y, const double* w, bint have_w,
                         double eps, Py_ssize_t start, Py_ssize_t stop,
                         double* part) noexcept nogil:
     """l_i = -log(clip(p_i)) if y_i == 1 else -log(clip(1 - p_i)), 1 - p_i taken in p's dtype."""
     cdef Acc a
-    cdef Py_ssize_t i
+    cdef double buf[CHUNK]
+    cdef Py_ssize_t c0, m, j
     cdef floating pv, one_minus
     cdef double hi = 1.0 - eps, q
     _acc_init(&a)
-    for i in range(start, stop):
-        pv = p[i]
-        _acc_observe(&a, <double>pv)
-        one_minus = <floating>1.0 - pv
-        q = fl_select(y[i] == 1, <double>pv, <double>one_minus)
-        _acc_add(&a, w, have_w, i, -log(_clip(q, eps, hi)))
+    c0 = start
+    while c0 < stop:
+        m = min(<Py_ssize_t>CHUNK, stop - c0)
+        _observe_chunk(&a, p + c0, m)
+        for j in range(m):
+            pv = p[c0 + j]
+            one_minus = <floating>1.0 - pv
+            q = <double>pv if y[c0 + j] == 1 else <double>one_minus
+            buf[j] = -log(_clip(q, eps, hi))
+        _add_chunk(&a, buf, w, have_w, c0, m)
+        c0 += CHUNK
     _acc_store(&a, part)
 
 
@@ -214,12 +320,26 @@ cdef void _logits_labels_block(const floating* z, const Py_ssize_t* y, const dou
     cdef Acc a
     cdef Py_ssize_t i, t, nn
     cdef const floating* row
-    cdef double mx, zy, n_top, loss
+    cdef double mx, zy, n_top, loss, lse
+    # short rows: each row's logsumexp and nan count from a tile (one vector lane per row)
+    cdef double tbuf[MAX_TILED_K * TILE]
+    cdef double tmx[TILE]
+    cdef double tcnt[TILE]
+    cdef double ts[TILE]
+    cdef double tbad[TILE]
+    cdef bint tiled = 1 <= k <= MAX_TILED_K
     _acc_init(&a)
     for i in range(start, stop):
         row = z + i * k
-        mx = row_max(row, k, 1, &nn)  # one pass: the max for lse1 and the nan count
-        a.nnan += <double>nn
+        if tiled:
+            if (i - start) % TILE == 0:
+                lse_tile(row, k, min(<Py_ssize_t>TILE, stop - i), tbuf, tmx, tcnt, ts, tbad)
+            a.nnan += tbad[(i - start) % TILE]
+            lse = lse_lane(tmx, tcnt, ts, tbad, (i - start) % TILE)
+        else:
+            mx = row_max(row, k, 1, &nn)  # one pass: the max for lse1 and the nan count
+            a.nnan += <double>nn
+            lse = lse_tail(row, k, 1, mx, nn > 0)
         zy = <double>row[y[i]]
         if zy == INFINITY:
             n_top = 0.0
@@ -228,7 +348,7 @@ cdef void _logits_labels_block(const floating* z, const Py_ssize_t* y, const dou
                     n_top += 1.0
             loss = log(n_top)
         else:
-            loss = lse_tail(row, k, 1, mx, nn > 0) - zy
+            loss = lse - zy
         _acc_add(&a, w, have_w, i, loss)
     _acc_store(&a, part)
 
@@ -238,14 +358,19 @@ cdef void _logits_binary_block(const floating* z, const Py_ssize_t* y, const dou
                                double* part) noexcept nogil:
     """l_i = softplus(-z_i) if y_i == 1 else softplus(z_i)  (= softplus(z) - y z, stably)."""
     cdef Acc a
-    cdef Py_ssize_t i
+    cdef double buf[CHUNK]
+    cdef Py_ssize_t c0, m, j
     cdef double zi
     _acc_init(&a)
-    for i in range(start, stop):
-        zi = <double>z[i]
-        if zi != zi:
-            a.nnan += 1.0
-        _acc_add(&a, w, have_w, i, softplus1(fl_select(y[i] == 1, -zi, zi)))
+    c0 = start
+    while c0 < stop:
+        m = min(<Py_ssize_t>CHUNK, stop - c0)
+        for j in range(m):
+            zi = <double>z[c0 + j]
+            a.nnan += 0.0 if zi == zi else 1.0
+            buf[j] = softplus1(-zi if y[c0 + j] == 1 else zi)
+        _add_chunk(&a, buf, w, have_w, c0, m)
+        c0 += CHUNK
     _acc_store(&a, part)
 
 

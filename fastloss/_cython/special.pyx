@@ -10,7 +10,7 @@ from cython.parallel cimport prange
 
 from fastloss._cython._common cimport (
     floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, FL_MATH_NAME,
-    expit1, softplus1, log_expit1, row_max, lse1,
+    expit1, softplus1, log_expit1, row_max, lse1, TILE, MAX_TILED_K, lse_tile, lse_lane,
 )
 
 from fastloss._constants import ELEMENT_BLOCK as _EB, ROW_BLOCK as _RB
@@ -130,44 +130,7 @@ def log_expit(const floating[::1] x, floating[::1] out):
 
 # ---------------------------------------------------------------- row reductions
 # Short contiguous rows (r == 1, 1 <= k <= MAX_TILED_K) are reduced TILE rows at a time, one
-# vector lane per row, as fastloss/_numba/_tiled.py does: a loop over one short row cannot use the
-# vector units (its max and sum are reductions GCC will not reorder), a loop across the rows of a
-# transposed tile can. Each lane adds its row's terms in the row's order, so the result is the
-# scalar lse1's, bit for bit.
-cdef enum:
-    TILE = 32
-    MAX_TILED_K = 128
-
-
-cdef inline void _lse_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, double* buf,
-                           double* mx, double* cnt, double* s, double* bad) noexcept nogil:
-    """Lane state of rows x[0:nt] (k elements each, contiguous): max, count of maxima, sum of
-    exp(v - max) over the other terms, number of nans."""
-    cdef Py_ssize_t j, t
-    cdef double v, mj
-    cdef bint is_max
-    for j in range(nt):
-        for t in range(k):
-            buf[t * TILE + j] = <double>x[j * k + t]
-    for j in range(nt):
-        mx[j] = -INFINITY
-        cnt[j] = 0.0
-        s[j] = 0.0
-        bad[j] = 0.0
-    for t in range(k):
-        for j in range(nt):
-            v = buf[t * TILE + j]
-            mj = mx[j]
-            mx[j] = v if v > mj else mj
-            bad[j] += 0.0 if v == v else 1.0
-    for t in range(k):
-        for j in range(nt):
-            v = buf[t * TILE + j]
-            is_max = v == mx[j]
-            cnt[j] += 1.0 if is_max else 0.0
-            s[j] += 0.0 if is_max else exp(v - mx[j])
-
-
+# vector lane per row (lse_tile in _common.pxd).
 cdef void _logsumexp_tiled(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t start,
                            Py_ssize_t stop) noexcept nogil:
     cdef double buf[MAX_TILED_K * TILE]
@@ -180,12 +143,9 @@ cdef void _logsumexp_tiled(const floating* x, floating* out, Py_ssize_t k, Py_ss
     i0 = start
     while i0 < stop:
         nt = min(<Py_ssize_t>TILE, stop - i0)
-        _lse_tile(x + i0 * k, k, nt, buf, mx, cnt, s, bad)
+        lse_tile(x + i0 * k, k, nt, buf, mx, cnt, s, bad)
         for j in range(nt):
-            m = mx[j]
-            v = m + log(cnt[j]) + log1p(s[j] / cnt[j])
-            v = m if (m == INFINITY or m == -INFINITY) else v
-            out[i0 + j] = <floating>(NAN if bad[j] > 0.0 else v)
+            out[i0 + j] = <floating>lse_lane(mx, cnt, s, bad, j)
         i0 += TILE
 
 
@@ -356,7 +316,7 @@ cdef void _log_softmax_range(const floating* x, floating* out, Py_ssize_t k, Py_
 
 cdef void _log_softmax_tiled(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t start,
                              Py_ssize_t stop) noexcept nogil:
-    """_log_softmax_range for short contiguous rows, from _lse_tile's lane state; a row with a
+    """_log_softmax_range for short contiguous rows, from lse_tile's lane state; a row with a
     nan or an infinite max takes the scalar path (the same values: both use log(c) + log1p(s/c))."""
     cdef double buf[MAX_TILED_K * TILE]
     cdef double mx[TILE]
@@ -368,7 +328,7 @@ cdef void _log_softmax_tiled(const floating* x, floating* out, Py_ssize_t k, Py_
     i0 = start
     while i0 < stop:
         nt = min(<Py_ssize_t>TILE, stop - i0)
-        _lse_tile(x + i0 * k, k, nt, buf, mx, cnt, s, bad)
+        lse_tile(x + i0 * k, k, nt, buf, mx, cnt, s, bad)
         for j in range(nt):
             i = i0 + j
             m = mx[j]
