@@ -434,4 +434,4 @@ def test_bitwise_identical_across_thread_counts(dtype):
                 assert_close(a, b, numba_rtol(dtype), what=f"{name} vs numba")
     if cy.PARALLEL and not cy.describe()["serial_after_fork"]:
         # the 2-thread calls really took the OpenMP path in both modules
-        assert cy.special._pool_used() and cy.metrics._pool_used()
+        assert cy.FAMILIES["special"]._pool_used() and cy.FAMILIES["metrics"]._pool_used()
