@@ -9,7 +9,7 @@ Each case maps a 1e7-element array through one function, out of place:
 for float64 and float32. Run (pyproject's addopts disable pytest-benchmark by default):
 
     python benchmarks/bench_fast_math.py            # = the pytest line below, plus a ratio table
-    pytest benchmarks/bench_fast_math.py -o python_files='bench_*.py' --benchmark-enable \\
+    pytest benchmarks/bench_fast_math.py -o python_files='bench_*.py' --benchmark-enable -n 0 \\
         --benchmark-group-by=param:func,param:dtype --benchmark-columns=median,iqr,rounds
 """
 import sys
@@ -117,7 +117,7 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         json_path = Path(tmp) / "bench.json"
         rc = pytest.main([__file__, "-q", "-p", "no:cacheprovider", "-o", "python_files=bench_*.py",
-                          "--benchmark-enable", "--benchmark-group-by=param:func,param:dtype",
+                          "--benchmark-enable", "-n", "0", "--benchmark-group-by=param:func,param:dtype",
                           "--benchmark-columns=median,iqr,rounds", f"--benchmark-json={json_path}", *sys.argv[1:]])
         if json_path.exists():
             _ratio_table(json_path)

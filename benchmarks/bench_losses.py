@@ -1,7 +1,7 @@
 """Loss catalogue workloads: fastloss against scikit-learn's ``_loss`` (n_threads=2) and PyTorch
 (CPU, when importable), grouped per workload so that ratios come from one run.
 
-Run: python -m pytest benchmarks/bench_losses.py --benchmark-enable --benchmark-group-by=group
+Run: python -m pytest benchmarks/bench_losses.py --benchmark-enable -n 0 --benchmark-group-by=group
 (FASTLOSS_BENCH_QUICK=1 for 10x smaller inputs.) fastloss runs with 2 threads.
 """
 import os

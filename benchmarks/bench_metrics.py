@@ -1,6 +1,6 @@
 """metrics workloads: fastloss against its peers, grouped per workload so ratios come from one run.
 
-Run: python -m pytest benchmarks/bench_metrics.py --benchmark-enable --benchmark-group-by=group
+Run: python -m pytest benchmarks/bench_metrics.py --benchmark-enable -n 0 --benchmark-group-by=group
 (FASTLOSS_BENCH_QUICK=1 for 10x smaller inputs.)
 """
 import os
