@@ -77,8 +77,9 @@ def lse_softmax_tile(tile, buf, mx, cnt, s, bad, inv, p):
 
 @njit(**_JIT)
 def lse_tile_no_softmax(tile, buf, mx, cnt, s, bad, inv, p):
-    """lse_tile with lse_softmax_tile's signature (for kernels that need no softmax)."""
-    lse_tile(tile, buf, mx, cnt, s, bad)
+    """lse_tile with lse_softmax_tile's signature (for kernels that need no softmax); calls the
+    passes itself (one compiled function less on a cold cache)."""
+    _lse_passes(tile, buf, mx, cnt, s, bad, False, buf)
 
 
 @njit(forceinline=True, **_JIT)
