@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 from types import ModuleType
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, NoReturn, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -168,22 +168,31 @@ def _reduce(sum_wl: float, sum_w: float, normalize: bool, weighted: bool) -> flo
     return float(sum_wl / sum_w)
 
 
-def log_loss(y_true: ArrayLike, y_proba: ArrayLike, *, normalize: bool = True,
-             sample_weight: ArrayLike | None = None, labels: ArrayLike | None = None) -> float:
+def log_loss(y_true: ArrayLike, y_proba: ArrayLike | None = None, *, normalize: bool = True,
+             sample_weight: ArrayLike | None = None, labels: ArrayLike | None = None,
+             y_pred: ArrayLike | str = "deprecated") -> float:
     """Log loss (cross-entropy) of predicted probabilities; drop-in for sklearn.metrics.log_loss.
 
     ``y_proba`` of shape (n,) is the positive-class probability; (n, K) columns follow the
     sorted labels. Probabilities are clipped to [eps, 1 - eps], eps = finfo(dtype).eps.
-    Returns the (weighted) mean loss, or the sum when ``normalize=False``.
+    Returns the (weighted) mean loss, or the sum when ``normalize=False``. ``y_pred`` is
+    scikit-learn 1.9's deprecated name of ``y_proba`` (a FutureWarning, as there).
     """
     func = "log_loss"
+    if not (isinstance(y_pred, str) and y_pred == "deprecated"):
+        if y_proba is not None:
+            raise ValueError("Cannot use both `y_pred` and `y_proba`. `y_pred` is deprecated, "
+                             "use `y_proba` instead.")
+        warnings.warn("`y_pred` was renamed to `y_proba` in version 1.9 and will be removed "
+                      "in 1.11. Use `y_proba` instead.", FutureWarning, stacklevel=2)
+        y_proba = y_pred
     require_array_like(y_true, "y_true", func)
     require_array_like(y_proba, "y_proba", func)
     normalize = check_bool(normalize, "normalize", func)
     require_array_like(sample_weight, "sample_weight", func, allow_none=True)
     require_array_like(labels, "labels", func, allow_none=True)
 
-    p = _coerce_scores(y_proba)
+    p = _coerce_scores(cast(ArrayLike, y_proba))  # not None: require_array_like raised
 
     def p_errors_then_rowsum_warning() -> None:
         _check_proba_values_slow(p)

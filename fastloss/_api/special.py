@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from .. import _backends
 from .._constants import ELEMENT_BLOCK, SERIAL_MAX_ELEMENTS
 from .._typing import FloatArray, FloatResult
+from .._numpy import complex_special
 from .._validation import as_real_array, check_out, kernel_input, normalize_axes
 
 #: a reduction's ``axis``: one axis, several, or all of them (None)
@@ -215,6 +216,9 @@ def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None, keepd
         _backends.kernels(a.shape[0]).logsumexp(a.reshape(1, a.shape[0], 1), res)
         return res[0, 0]
     func = "logsumexp"
+    if _complex(a) or _complex(b):
+        return complex_special.logsumexp(a, axis=axis, b=b, keepdims=keepdims,
+                                         return_sign=return_sign)
     arr = as_real_array(a, "a", func)
     if b is not None:
         b_arr = as_real_array(b, "b", func)
@@ -267,7 +271,17 @@ def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None, keepd
     return _scalar_or_array(res)
 
 
+def _complex(x: object) -> bool:
+    """Complex input: served by the NumPy code that follows SciPy (the kernels are real-only)."""
+    if x is None or isinstance(x, (bool, int, float)):
+        return False
+    return np.asarray(x).dtype.kind == "c"
+
+
 def _softmax_like(kernel_name: str, func: str, x: ArrayLike, axis: Axis) -> FloatResult:
+    if _complex(x):
+        result: FloatResult = getattr(complex_special, kernel_name)(x, axis=axis)
+        return result
     arr = as_real_array(x, "x", func)
     if arr.dtype.kind == "b":
         raise TypeError(f"{func}(): x must be numeric, got boolean (scipy.special.{func} "
