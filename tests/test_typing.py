@@ -7,12 +7,14 @@ import inspect
 import types
 import typing
 
+import numpy as np
 import pytest
 
 import fastloss
 import fastloss.losses as fl
 import fastloss.score
 from fastloss import _stubs
+from fastloss._api import special as special_api
 from fastloss._api.losses import CLASSES, Loss, LossSums
 
 
@@ -94,6 +96,9 @@ def _public_callables():
         obj = getattr(fastloss, name)
         if inspect.isclass(obj):
             items.update(_methods(obj))
+        elif isinstance(obj, np.ufunc):
+            # a real ufunc (typed as numpy.ufunc): check the function a build without Cython has
+            items[f"fastloss.{name}"] = getattr(special_api, f"{obj.__name__}_function")
         elif callable(obj):
             items[f"fastloss.{name}"] = obj
     for name in fastloss.score.__all__:

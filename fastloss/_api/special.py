@@ -102,21 +102,40 @@ def _elementwise(kernel_name: str, func: str, x: ArrayLike, out: NDArray[Any] | 
     return _scalar_or_array(res)
 
 
-def expit(x: ArrayLike, out: NDArray[Any] | None = None) -> FloatResult:
+def expit_function(x: ArrayLike, out: NDArray[Any] | None = None) -> FloatResult:
     """Logistic sigmoid 1 / (1 + exp(-x)), elementwise; drop-in for scipy.special.expit."""
     return _elementwise("expit", "expit", x, out, _special_ufunc_dtype)
 
 
-def log_expit(x: ArrayLike, out: NDArray[Any] | None = None) -> FloatResult:
+def log_expit_function(x: ArrayLike, out: NDArray[Any] | None = None) -> FloatResult:
     """log(expit(x)) = -softplus(-x), elementwise; drop-in for scipy.special.log_expit."""
     return _elementwise("log_expit", "log_expit", x, out, _special_ufunc_dtype)
 
 
-def softplus(x: ArrayLike, out: NDArray[Any] | None = None) -> FloatResult:
+def softplus_function(x: ArrayLike, out: NDArray[Any] | None = None) -> FloatResult:
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); equals np.logaddexp(0, x)."""
     return _elementwise("softplus", "softplus", x, out, _logaddexp_dtype)
 
 
+def _ufuncs() -> dict[str, np.ufunc]:
+    """The Cython backend's ufuncs (expit, log_expit, softplus), or {} in a build without it.
+    Loaded through the backend registry, so set_num_threads/thread_limit reach their loops."""
+    if "cython" not in _backends.available_backends():
+        return {}
+    try:
+        return dict(_backends.load("cython").UFUNCS)
+    except (ImportError, AttributeError):  # pragma: no cover - a broken build
+        return {}
+
+
+# Real NumPy ufuncs where the Cython backend is built (NumPy's casting, broadcasting, out=,
+# where=, dtype=, __array_ufunc__; the backend setting does not apply to them); else the
+# functions above, which dispatch to the active backend.
+_UFUNCS = _ufuncs()
+ElementwiseFunction = np.ufunc | Callable[..., FloatResult]
+expit: ElementwiseFunction = _UFUNCS.get("expit", expit_function)
+log_expit: ElementwiseFunction = _UFUNCS.get("log_expit", log_expit_function)
+softplus: ElementwiseFunction = _UFUNCS.get("softplus", softplus_function)
 sigmoid = expit
 log_sigmoid = log_expit
 

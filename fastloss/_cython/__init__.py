@@ -53,6 +53,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 # the kernel family modules of the variant in use (fastloss._backends.family reads this: the
 # package attributes named after the submodules are rebound by any import of a baseline submodule)
 FAMILIES = {"special": _s, "metrics": _m, "losses": _l}
+# expit, log_expit, softplus as NumPy ufuncs (fastloss._api.special exports these when built)
+UFUNCS = _s.UFUNCS
 log_loss_binary = _m.log_loss_binary
 log_loss_dense = _m.log_loss_dense
 log_loss_labels = _m.log_loss_labels

@@ -46,7 +46,7 @@ def _force_serial(bint flag):
     _serial_only = flag
 
 
-cdef inline int _threads_for(Py_ssize_t size) noexcept:
+cdef inline int _threads_for(Py_ssize_t size) noexcept nogil:
     """Threads for a call on ``size`` elements; 0 means: take the serial path."""
     global _pool_started
     if not _openmp or _serial_only or _nthreads <= 1 or size <= SERIAL_MAX_ELEMENTS:
@@ -364,3 +364,191 @@ def log_softmax(const floating[:, :, ::1] x, floating[:, :, ::1] out):
             nb = (m + ROW_BLOCK - 1) // ROW_BLOCK
             for b in prange(nb, schedule="static", num_threads=nt):
                 _log_softmax_rows(xp, op, k, r, b * ROW_BLOCK, min(m, (b + 1) * ROW_BLOCK))
+
+
+# ---------------------------------------------------------------- NumPy ufuncs
+# expit, log_expit and softplus as real ufuncs (NumPy's C API): NumPy does the dtype resolution,
+# casting, broadcasting, out=/where=/dtype=, and __array_ufunc__ for pandas, xarray, Dask...; the
+# inner loops below do the arithmetic. Loops: float32, float64 (these kernels: contiguous runs
+# go through the fixed-block parallel maps above, bitwise the same for any thread count) and
+# long double (the same formulas in libm's long double), listed as scipy.special's expit and
+# log_expit list theirs, so the types resolve the same; softplus resolves as np.logaddexp(0, x).
+cimport numpy as cnp
+
+cnp.import_array()
+cnp.import_ufunc()
+
+cdef extern from "numpy/ndarraytypes.h":
+    enum:
+        NPY_HALF
+
+cdef extern from "numpy/ufuncobject.h":
+    void PyUFunc_e_e_As_f_f(char** args, cnp.npy_intp* dims, cnp.npy_intp* steps, void* func) noexcept nogil
+    void PyUFunc_g_g(char** args, cnp.npy_intp* dims, cnp.npy_intp* steps, void* func) noexcept nogil
+
+cdef extern from *:
+    """
+    #include <math.h>
+    static long double fl_expitl(long double x) {
+        long double e;
+        if (isnan(x)) return x;  /* no ordered comparison with nan: it would raise "invalid" */
+        e = expl(-fabsl(x));
+        return (x >= 0 ? 1.0L : e) / (1.0L + e);
+    }
+    static long double fl_log_expitl(long double x) {
+        if (isnan(x)) return x;
+        return (x < 0 ? x : 0.0L) - log1pl(expl(-fabsl(x)));
+    }
+    static long double fl_softplusl(long double x) {
+        return (x > 0 ? x : 0.0L) + log1pl(expl(-fabsl(x)));
+    }
+    """
+    long double fl_expitl(long double x) noexcept nogil
+    long double fl_log_expitl(long double x) noexcept nogil
+    long double fl_softplusl(long double x) noexcept nogil
+
+cdef enum:
+    EXPIT = 0
+    LOG_EXPIT = 1
+    SOFTPLUS = 2
+
+cdef extern from "fenv.h" nogil:
+    int fetestexcept(int excepts)
+    int feclearexcept(int excepts)
+    int FE_INVALID
+
+
+cdef inline void _forget_invalid(int which, int before) noexcept nogil:
+    """NumPy turns the FP flags a loop leaves into RuntimeWarnings. A nan input meets the
+    branch-free selects' ordered comparisons and raises "invalid", which scipy's expit and
+    log_expit never report (they are defined for every non-nan real, +-inf included): drop it.
+    softplus keeps it, as np.logaddexp reports it."""
+    if which != SOFTPLUS and not before:
+        feclearexcept(FE_INVALID)
+
+
+cdef inline double _scalar(int which, double x) noexcept nogil:
+    if which == EXPIT:
+        return expit1(x)
+    if which == LOG_EXPIT:
+        return log_expit1(x)
+    return softplus1(x)
+
+
+cdef void _map_range(int which, const floating* x, floating* out, Py_ssize_t start,
+                     Py_ssize_t stop) noexcept nogil:
+    if which == EXPIT:
+        _expit_range(x, out, start, stop)
+    elif which == LOG_EXPIT:
+        _log_expit_range(x, out, start, stop)
+    else:
+        _softplus_range(x, out, start, stop)
+
+
+cdef void _map(int which, const floating* x, floating* out, Py_ssize_t n) noexcept nogil:
+    """The contiguous map: serial up to SERIAL_MAX_ELEMENTS, else fixed blocks under OpenMP."""
+    cdef int nt = _threads_for(n)
+    cdef Py_ssize_t nb, b
+    if nt == 0:
+        _map_range(which, x, out, 0, n)
+    else:
+        nb = (n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK
+        for b in prange(nb, schedule="static", num_threads=nt):
+            _map_range(which, x, out, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK))
+
+
+cdef void _loop_d(char** args, cnp.npy_intp* dims, cnp.npy_intp* steps, void* data) noexcept nogil:
+    cdef int which = <int><size_t>data
+    cdef Py_ssize_t n = dims[0], i
+    cdef Py_ssize_t si = steps[0], so = steps[1]
+    cdef int before = fetestexcept(FE_INVALID)
+    if si == sizeof(double) and so == sizeof(double):
+        _map(which, <const double*>args[0], <double*>args[1], n)
+    else:
+        for i in range(n):
+            (<double*>(args[1] + i * so))[0] = _scalar(which, (<double*>(args[0] + i * si))[0])
+    _forget_invalid(which, before)
+
+
+cdef void _loop_f(char** args, cnp.npy_intp* dims, cnp.npy_intp* steps, void* data) noexcept nogil:
+    cdef int which = <int><size_t>data
+    cdef Py_ssize_t n = dims[0], i
+    cdef Py_ssize_t si = steps[0], so = steps[1]
+    cdef int before = fetestexcept(FE_INVALID)
+    if si == sizeof(float) and so == sizeof(float):
+        _map(which, <const float*>args[0], <float*>args[1], n)
+    else:
+        for i in range(n):
+            (<float*>(args[1] + i * so))[0] = <float>_scalar(which, <double>(<float*>(args[0] + i * si))[0])
+    _forget_invalid(which, before)
+
+
+cdef float _softplus_f(float x) noexcept nogil:
+    return <float>softplus1(<double>x)
+
+
+cdef void _softplus_loop_bool(char** args, cnp.npy_intp* dims, cnp.npy_intp* steps,
+                              void* data) noexcept nogil:
+    """bool -> float64, as np.logaddexp(0, bool array) gives (its int8 input gives float16)."""
+    cdef Py_ssize_t n = dims[0], i
+    for i in range(n):
+        (<double*>(args[1] + i * steps[1]))[0] = softplus1(
+            1.0 if (<cnp.npy_bool*>(args[0] + i * steps[0]))[0] else 0.0)
+
+
+# scipy.special's expit/log_expit list d, f, g: an exact dtype match wins, anything else takes
+# the first loop it casts to safely (float16, bool, every int -> float64)
+cdef cnp.PyUFuncGenericFunction _expit_loops[3]
+cdef cnp.PyUFuncGenericFunction _log_expit_loops[3]
+cdef cnp.PyUFuncGenericFunction _softplus_loops[5]
+cdef void* _expit_data[3]
+cdef void* _log_expit_data[3]
+cdef void* _softplus_data[5]
+cdef char _dfg_types[6]
+cdef char _softplus_types[10]
+
+_dfg_types[0] = _dfg_types[1] = cnp.NPY_DOUBLE
+_dfg_types[2] = _dfg_types[3] = cnp.NPY_FLOAT
+_dfg_types[4] = _dfg_types[5] = cnp.NPY_LONGDOUBLE
+# np.logaddexp's e, f, d, g (int8 and uint8 -> float16, ...), bool first (-> float64, as there)
+_softplus_types[0] = cnp.NPY_BOOL
+_softplus_types[1] = cnp.NPY_DOUBLE
+_softplus_types[2] = _softplus_types[3] = NPY_HALF
+_softplus_types[4] = _softplus_types[5] = cnp.NPY_FLOAT
+_softplus_types[6] = _softplus_types[7] = cnp.NPY_DOUBLE
+_softplus_types[8] = _softplus_types[9] = cnp.NPY_LONGDOUBLE
+
+_expit_loops[0] = <cnp.PyUFuncGenericFunction>_loop_d
+_expit_loops[1] = <cnp.PyUFuncGenericFunction>_loop_f
+_expit_loops[2] = <cnp.PyUFuncGenericFunction>PyUFunc_g_g
+_expit_data[0] = _expit_data[1] = <void*><size_t>EXPIT
+_expit_data[2] = <void*>fl_expitl
+_log_expit_loops[0] = <cnp.PyUFuncGenericFunction>_loop_d
+_log_expit_loops[1] = <cnp.PyUFuncGenericFunction>_loop_f
+_log_expit_loops[2] = <cnp.PyUFuncGenericFunction>PyUFunc_g_g
+_log_expit_data[0] = _log_expit_data[1] = <void*><size_t>LOG_EXPIT
+_log_expit_data[2] = <void*>fl_log_expitl
+_softplus_loops[0] = <cnp.PyUFuncGenericFunction>_softplus_loop_bool
+_softplus_loops[1] = <cnp.PyUFuncGenericFunction>PyUFunc_e_e_As_f_f
+_softplus_loops[2] = <cnp.PyUFuncGenericFunction>_loop_f
+_softplus_loops[3] = <cnp.PyUFuncGenericFunction>_loop_d
+_softplus_loops[4] = <cnp.PyUFuncGenericFunction>PyUFunc_g_g
+_softplus_data[0] = NULL
+_softplus_data[1] = <void*>_softplus_f
+_softplus_data[2] = _softplus_data[3] = <void*><size_t>SOFTPLUS
+_softplus_data[4] = <void*>fl_softplusl
+
+UFUNCS = {
+    "expit": cnp.PyUFunc_FromFuncAndData(
+        _expit_loops, _expit_data, _dfg_types, 3, 1, 1, cnp.PyUFunc_None, b"expit",
+        b"expit(x, /, out=None, *, where=True, ...)\n\nLogistic sigmoid 1 / (1 + exp(-x)), "
+        b"elementwise: a NumPy ufunc, drop-in for scipy.special.expit.", 0),
+    "log_expit": cnp.PyUFunc_FromFuncAndData(
+        _log_expit_loops, _log_expit_data, _dfg_types, 3, 1, 1, cnp.PyUFunc_None, b"log_expit",
+        b"log_expit(x, /, out=None, *, where=True, ...)\n\nlog(expit(x)) = min(x, 0) - "
+        b"log1p(exp(-|x|)): a NumPy ufunc, drop-in for scipy.special.log_expit.", 0),
+    "softplus": cnp.PyUFunc_FromFuncAndData(
+        _softplus_loops, _softplus_data, _softplus_types, 5, 1, 1, cnp.PyUFunc_None, b"softplus",
+        b"softplus(x, /, out=None, *, where=True, ...)\n\nlog(1 + exp(x)) = max(x, 0) + "
+        b"log1p(exp(-|x|)): a NumPy ufunc with np.logaddexp(0, x)'s dtype rules.", 0),
+}
