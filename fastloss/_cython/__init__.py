@@ -55,18 +55,13 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 FAMILIES = {"special": _s, "metrics": _m, "losses": _l}
 # expit, log_expit, softplus as NumPy ufuncs (fastloss._api.special exports these when built)
 UFUNCS = _s.UFUNCS
-log_loss_binary = _m.log_loss_binary
-log_loss_dense = _m.log_loss_dense
-log_loss_labels = _m.log_loss_labels
-log_loss_logits_binary = _m.log_loss_logits_binary
-log_loss_logits_labels = _m.log_loss_logits_labels
-expit = _s.expit
-log_expit = _s.log_expit
-log_softmax = _s.log_softmax
-logsumexp = _s.logsumexp
-logsumexp_b = _s.logsumexp_b
-softmax = _s.softmax
-softplus = _s.softplus
+# the backend's core kernels (the contract of fastloss/_numpy), from the variant in use
+_KERNELS = {
+    _m: ("log_loss_binary", "log_loss_dense", "log_loss_labels", "log_loss_logits_binary",
+         "log_loss_logits_labels"),
+    _s: ("expit", "log_expit", "log_softmax", "logsumexp", "logsumexp_b", "softmax", "softplus"),
+}
+globals().update({name: getattr(module, name) for module, names in _KERNELS.items() for name in names})
 
 NAME = "cython"
 PARALLEL = bool(_s.OPENMP)

@@ -457,30 +457,28 @@ cdef void _map(int which, const floating* x, floating* out, Py_ssize_t n) noexce
             _map_range(which, x, out, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK))
 
 
-cdef void _loop_d(char** args, cnp.npy_intp* dims, cnp.npy_intp* steps, void* data) noexcept nogil:
-    cdef int which = <int><size_t>data
+cdef inline void _loop(const floating* kind, char** args, cnp.npy_intp* dims,
+                       cnp.npy_intp* steps, int which) noexcept nogil:
+    """The inner loop for x and out of type ``floating`` (``kind`` only picks the type):
+    contiguous runs go to _map, strided ones element by element."""
     cdef Py_ssize_t n = dims[0], i
     cdef Py_ssize_t si = steps[0], so = steps[1]
     cdef int before = fetestexcept(FE_INVALID)
-    if si == sizeof(double) and so == sizeof(double):
-        _map(which, <const double*>args[0], <double*>args[1], n)
+    if si == sizeof(floating) and so == sizeof(floating):
+        _map(which, <const floating*>args[0], <floating*>args[1], n)
     else:
         for i in range(n):
-            (<double*>(args[1] + i * so))[0] = _scalar(which, (<double*>(args[0] + i * si))[0])
+            (<floating*>(args[1] + i * so))[0] = <floating>_scalar(
+                which, <double>(<floating*>(args[0] + i * si))[0])
     _forget_invalid(which, before)
+
+
+cdef void _loop_d(char** args, cnp.npy_intp* dims, cnp.npy_intp* steps, void* data) noexcept nogil:
+    _loop(<const double*>NULL, args, dims, steps, <int><size_t>data)
 
 
 cdef void _loop_f(char** args, cnp.npy_intp* dims, cnp.npy_intp* steps, void* data) noexcept nogil:
-    cdef int which = <int><size_t>data
-    cdef Py_ssize_t n = dims[0], i
-    cdef Py_ssize_t si = steps[0], so = steps[1]
-    cdef int before = fetestexcept(FE_INVALID)
-    if si == sizeof(float) and so == sizeof(float):
-        _map(which, <const float*>args[0], <float*>args[1], n)
-    else:
-        for i in range(n):
-            (<float*>(args[1] + i * so))[0] = <float>_scalar(which, <double>(<float*>(args[0] + i * si))[0])
-    _forget_invalid(which, before)
+    _loop(<const float*>NULL, args, dims, steps, <int><size_t>data)
 
 
 cdef float _softplus_f(float x) noexcept nogil:
