@@ -77,55 +77,61 @@ cdef void _log_expit_range(const floating* x, floating* out, Py_ssize_t start,
         out[i] = <floating>log_expit1(<double>x[i])
 
 
+cdef enum:
+    EXPIT = 0
+    LOG_EXPIT = 1
+    SOFTPLUS = 2
+
+cdef inline double _scalar(int which, double x) noexcept nogil:
+    if which == EXPIT:
+        return expit1(x)
+    if which == LOG_EXPIT:
+        return log_expit1(x)
+    return softplus1(x)
+
+
+cdef void _map_range(int which, const floating* x, floating* out, Py_ssize_t start,
+                     Py_ssize_t stop) noexcept nogil:
+    if which == EXPIT:
+        _expit_range(x, out, start, stop)
+    elif which == LOG_EXPIT:
+        _log_expit_range(x, out, start, stop)
+    else:
+        _softplus_range(x, out, start, stop)
+
+
+cdef void _map(int which, const floating* x, floating* out, Py_ssize_t n) noexcept nogil:
+    """The contiguous map: serial up to SERIAL_MAX_ELEMENTS, else fixed blocks under OpenMP."""
+    cdef int nt = _threads_for(n)
+    cdef Py_ssize_t nb, b
+    if nt == 0:
+        _map_range(which, x, out, 0, n)
+    else:
+        nb = (n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK
+        for b in prange(nb, schedule="static", num_threads=nt):
+            _map_range(which, x, out, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK))
+
+
 def expit(const floating[::1] x, floating[::1] out):
     """out = 1 / (1 + exp(-x)) elementwise (x and out 1-D, same dtype; out may be x's buffer)."""
-    cdef Py_ssize_t n = x.shape[0], nb, b
-    cdef int nt = _threads_for(n)
-    if n == 0:
-        return
-    cdef const floating* xp = &x[0]
-    cdef floating* op = &out[0]
-    with nogil:
-        if nt == 0:
-            _expit_range(xp, op, 0, n)
-        else:
-            nb = (n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK
-            for b in prange(nb, schedule="static", num_threads=nt):
-                _expit_range(xp, op, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK))
+    _map_call(EXPIT, x, out)
 
 
 def softplus(const floating[::1] x, floating[::1] out):
     """out = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)) elementwise."""
-    cdef Py_ssize_t n = x.shape[0], nb, b
-    cdef int nt = _threads_for(n)
-    if n == 0:
-        return
-    cdef const floating* xp = &x[0]
-    cdef floating* op = &out[0]
-    with nogil:
-        if nt == 0:
-            _softplus_range(xp, op, 0, n)
-        else:
-            nb = (n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK
-            for b in prange(nb, schedule="static", num_threads=nt):
-                _softplus_range(xp, op, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK))
+    _map_call(SOFTPLUS, x, out)
 
 
 def log_expit(const floating[::1] x, floating[::1] out):
     """out = log(expit(x)) = min(x, 0) - log1p(exp(-|x|)) elementwise."""
-    cdef Py_ssize_t n = x.shape[0], nb, b
-    cdef int nt = _threads_for(n)
-    if n == 0:
+    _map_call(LOG_EXPIT, x, out)
+
+
+cdef inline void _map_call(int which, const floating[::1] x, floating[::1] out):
+    if x.shape[0] == 0:
         return
-    cdef const floating* xp = &x[0]
-    cdef floating* op = &out[0]
     with nogil:
-        if nt == 0:
-            _log_expit_range(xp, op, 0, n)
-        else:
-            nb = (n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK
-            for b in prange(nb, schedule="static", num_threads=nt):
-                _log_expit_range(xp, op, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK))
+        _map(which, &x[0], &out[0], x.shape[0])
 
 
 # ---------------------------------------------------------------- row reductions
@@ -139,7 +145,6 @@ cdef void _logsumexp_tiled(const floating* x, floating* out, Py_ssize_t k, Py_ss
     cdef double s[TILE]
     cdef double bad[TILE]
     cdef Py_ssize_t i0, nt, j
-    cdef double m, v
     i0 = start
     while i0 < stop:
         nt = min(<Py_ssize_t>TILE, stop - i0)
@@ -407,11 +412,6 @@ cdef extern from *:
     long double fl_log_expitl(long double x) noexcept nogil
     long double fl_softplusl(long double x) noexcept nogil
 
-cdef enum:
-    EXPIT = 0
-    LOG_EXPIT = 1
-    SOFTPLUS = 2
-
 cdef extern from "fenv.h" nogil:
     int fetestexcept(int excepts)
     int feclearexcept(int excepts)
@@ -425,36 +425,6 @@ cdef inline void _forget_invalid(int which, int before) noexcept nogil:
     softplus keeps it, as np.logaddexp reports it."""
     if which != SOFTPLUS and not before:
         feclearexcept(FE_INVALID)
-
-
-cdef inline double _scalar(int which, double x) noexcept nogil:
-    if which == EXPIT:
-        return expit1(x)
-    if which == LOG_EXPIT:
-        return log_expit1(x)
-    return softplus1(x)
-
-
-cdef void _map_range(int which, const floating* x, floating* out, Py_ssize_t start,
-                     Py_ssize_t stop) noexcept nogil:
-    if which == EXPIT:
-        _expit_range(x, out, start, stop)
-    elif which == LOG_EXPIT:
-        _log_expit_range(x, out, start, stop)
-    else:
-        _softplus_range(x, out, start, stop)
-
-
-cdef void _map(int which, const floating* x, floating* out, Py_ssize_t n) noexcept nogil:
-    """The contiguous map: serial up to SERIAL_MAX_ELEMENTS, else fixed blocks under OpenMP."""
-    cdef int nt = _threads_for(n)
-    cdef Py_ssize_t nb, b
-    if nt == 0:
-        _map_range(which, x, out, 0, n)
-    else:
-        nb = (n + ELEMENT_BLOCK - 1) // ELEMENT_BLOCK
-        for b in prange(nb, schedule="static", num_threads=nt):
-            _map_range(which, x, out, b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK))
 
 
 cdef inline void _loop(const floating* kind, char** args, cnp.npy_intp* dims,
