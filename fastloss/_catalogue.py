@@ -11,7 +11,8 @@ Shapes of ``raw`` (the model output the loss is defined on) and what each kernel
 shape            raw         formulas in _formulas.py (``<name>_...``)
 ===============  ==========  =====================================================================
 ``elementwise``  (n,)        ``loss(y, r, *p)``, ``gradient(y, r, *p)``, ``hessian(y, r, *p)``,
-                             optional fused ``loss_gradient(y, r, *p) -> (l, g)``
+                             optional fused ``loss_gradient(y, r, *p) -> (l, g)`` and
+                             ``gradient_hessian(y, r, *p) -> (g, h)``
 ``paired``       (n, 2)      ``loss(y, r0, r1, *p)``, ``gradient(...) -> (g0, g1)``,
                              ``hessian(...) -> (h0, h1)``
 ``rows``         (n, K)      ``row(z, sm, g, h, mode, k, lse, y, cfy, *p) -> l``: z is the row in
@@ -67,6 +68,8 @@ class Spec:
     columns: int | None = None
     #: the formula computes the loss and gradient together (elementwise: ``<name>_loss_gradient``)
     fused: bool = False
+    #: likewise the gradient and hessian (elementwise: ``<name>_gradient_hessian``)
+    fused_hessian: bool = False
     #: rows losses: the formula takes the row's logsumexp and softmax (the skeleton computes them;
     #: the softmax only for the gradient modes unless softmax_in_loss)
     uses_logsumexp: bool = True
@@ -87,6 +90,7 @@ def _positive(name: str, default: float) -> Param:
 
 SPECS = (
     Spec("binary_cross_entropy", ELEMENTWISE, "real", (_positive("pos_weight", 1.0),), fused=True,
+         fused_hessian=True,
          class_name="BinaryCrossEntropy", doc="""Binary cross-entropy from logits:
     l = pos_weight·y·softplus(-raw) + (1-y)·softplus(raw) (PyTorch's BCEWithLogitsLoss; with
     pos_weight=1 scikit-learn's HalfBinomialLoss). y in [0, 1] (soft labels allowed). gradient

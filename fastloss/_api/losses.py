@@ -77,6 +77,9 @@ class Loss:
     spec: ClassVar[_catalogue.Spec] = None  # type: ignore[assignment]
     class_weight: NDArray[np.float64] | None  #: labels losses only
     ignore_index: int  #: labels losses only
+    #: a backend this instance prefers while none is pinned (the booster objectives set "cython":
+    #: it shares the host's OpenMP pool and never imports or compiles Numba mid-training)
+    _backend: str | None = None
 
     def __init__(self, **params: Any) -> None:
         cls = type(self).__name__
@@ -233,7 +236,8 @@ class Loss:
         """One kernel call: (Σ w l, Σ w, nan count in grad/hess)."""
         e1 = np.empty(0, dtype=work.dtype)
         e2 = np.empty((0,) * work.ndim, dtype=work.dtype)
-        kern = _backends.family("losses", size=work.size)
+        backend = self._backend if self._backend and _backends.is_auto() else None
+        kern = _backends.family("losses", backend=backend, size=work.size)
         return kern.compute(self.name, op, y, work, w, self._class_weight(), self._class_factor(),
                             getattr(self, "ignore_index", IGNORE_INDEX), self._params(work.dtype),
                             float(scale), e1 if out is None else out, e2 if grad is None else grad,

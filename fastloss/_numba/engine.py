@@ -97,7 +97,8 @@ def _bindings(spec, op):
         return b
     unused = _unused_pair if spec.shape == PAIRED else _unused_scalar
     b.update(LOSS=unused, GRADIENT=unused, HESSIAN=unused, LOSS_GRADIENT=_unused_pair,
-             FUSED=spec.fused and op == "loss_gradient")
+             GRADIENT_HESSIAN=_unused_pair, FUSED=spec.fused and op == "loss_gradient",
+             FUSED_HESSIAN=spec.fused_hessian and op == "gradient_hessian")
     if op in ("loss", "loss_gradient"):
         b["LOSS"] = f[f"{name}_loss"]
     if op != "loss":
@@ -106,6 +107,8 @@ def _bindings(spec, op):
         b["HESSIAN"] = f[f"{name}_hessian"] if spec.has_hessian else _unit_hessian
     if b["FUSED"]:
         b["LOSS_GRADIENT"] = f[f"{name}_loss_gradient"]
+    if b["FUSED_HESSIAN"]:
+        b["GRADIENT_HESSIAN"] = f[f"{name}_gradient_hessian"]
     return b
 
 

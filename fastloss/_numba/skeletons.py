@@ -2,7 +2,8 @@
 
 The skeletons are plain Python functions, never jitted as they are (the helpers below them are
 jitted once and shared): the engine copies one with its formula
-names bound -- ``LOSS``, ``GRADIENT``, ``HESSIAN``, ``LOSS_GRADIENT`` with ``FUSED`` (elementwise,
+names bound -- ``LOSS``, ``GRADIENT``, ``HESSIAN``, ``LOSS_GRADIENT`` with ``FUSED``, ``GRADIENT_HESSIAN``
+with ``FUSED_HESSIAN`` (elementwise,
 paired) or ``ROW``, ``TILE_LSE`` (the tile function, with or without the softmax), ``WEIGHT`` and
 ``TARGET`` (how a row's weight and target are read: labels or distributions) for rows, and ``MODE`` (fastloss._catalogue.MODES: which outputs are written) --
 and jits the copy, so each compiled loop holds one loss's formulas and nothing else.
@@ -30,8 +31,8 @@ from ._tiled import TILE, lse_lane, new_scratch
 CHUNK = 256
 
 # bound by the engine (these defaults only make the module importable and readable)
-LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = ROW = TILE_LSE = WEIGHT = TARGET = None
-FUSED = False
+LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = GRADIENT_HESSIAN = ROW = TILE_LSE = WEIGHT = TARGET = None
+FUSED = FUSED_HESSIAN = False
 USES_LOGSUMEXP = SOFTMAX = True
 MODE = 0
 
@@ -113,8 +114,11 @@ def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
             for i in range(m):
                 yi = np.float64(yb[i])
                 ri = np.float64(rb[i])
-                g = GRADIENT(yi, ri, *p)
-                h = HESSIAN(yi, ri, *p)
+                if FUSED_HESSIAN:
+                    g, h = GRADIENT_HESSIAN(yi, ri, *p)
+                else:
+                    g = GRADIENT(yi, ri, *p)
+                    h = HESSIAN(yi, ri, *p)
                 if have_w:
                     wi = wb[i]
                     g = wi * g if wi != 0.0 else 0.0
