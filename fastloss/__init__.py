@@ -24,7 +24,12 @@ from ._api.special import (
     softmax,
     softplus,
 )
-from ._api.metrics import log_loss, log_loss_from_logits
+from ._api.metrics import (
+    log_loss,
+    log_loss_from_logits,
+    multilabel_log_loss,
+    multilabel_log_loss_from_logits,
+)
 
 __all__ = [
     "__version__",
@@ -39,6 +44,8 @@ __all__ = [
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
+    "multilabel_log_loss",
+    "multilabel_log_loss_from_logits",
     "set_backend",
     "set_num_threads",
     "show_config",

@@ -268,3 +268,70 @@ def log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *, normalize: boo
     if math.isnan(sum_wl):
         raise ValueError(f"{func}(): a row of logits is all -inf, its loss is undefined")
     return _reduce(sum_wl, sum_w, normalize, sample_weight is not None)
+
+
+# ---------------------------------------------------------------- multilabel
+def _multilabel_inputs(y_true: ArrayLike, scores: ArrayLike, sample_weight: ArrayLike | None,
+                       normalize: bool, func: str, name: str
+                       ) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.float64], bool]:
+    """(scores (n, L) as given, label codes (n·L,) intp, weights repeated per label, normalize)."""
+    require_array_like(y_true, "y_true", func)
+    require_array_like(scores, name, func)
+    normalize = check_bool(normalize, "normalize", func)
+    require_array_like(sample_weight, "sample_weight", func, allow_none=True)
+    s = _coerce_scores(scores)
+    y = np.asarray(y_true)
+    if s.ndim != 2 or y.ndim != 2:
+        raise ValueError(f"{func}(): y_true and {name} must be 2-D (n_samples, n_labels) arrays, "
+                         f"got shapes {y.shape} and {s.shape}")
+    if y.shape != s.shape:
+        raise ValueError(f"{func}(): y_true and {name} must have the same shape, got {y.shape} "
+                         f"and {s.shape}")
+    if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
+        raise ValueError(f"{func}(): y_true must be a multilabel indicator (0/1 entries)")
+    w = _coerce_weights(sample_weight, s.shape[0])
+    if w.size and w.shape[0] != s.shape[0]:
+        _check_lengths(s, y, w)
+    codes = (y == 1).astype(np.intp).reshape(-1)
+    return s, codes, (np.repeat(w, s.shape[1]) if w.size else w), normalize
+
+
+def _multilabel_reduce(sum_wl: float, sum_w: float, n_labels: int, normalize: bool,
+                       weighted: bool) -> float:
+    # Σ_i w_i Σ_j l_ij over the flattened labels; the mean over labels divides by L, and Σ w over
+    # the repeated weights is L·Σ_i w_i
+    return _reduce(sum_wl if normalize else sum_wl / n_labels, sum_w, normalize, weighted)
+
+
+def multilabel_log_loss(y_true: ArrayLike, y_proba: ArrayLike, *, sample_weight: ArrayLike | None = None,
+                        normalize: bool = True) -> float:
+    """Multilabel log loss: for (n, L) 0/1 targets Y and probabilities P, the mean over the L
+    labels of the binary log loss, l_i = (1/L) Σ_j -[Y_ij log P_ij + (1 - Y_ij) log(1 - P_ij)],
+    then the (weighted) mean over samples (the sum when ``normalize=False``). P is clipped to
+    [eps, 1 - eps] and validated as :func:`log_loss` does. (scikit-learn has no such metric: its
+    log_loss reads a 2-D indicator as one multiclass distribution per row.)"""
+    func = "multilabel_log_loss"
+    p, codes, w, normalize = _multilabel_inputs(y_true, y_proba, sample_weight, normalize, func,
+                                                "y_proba")
+    work_dtype = np.dtype(np.float32) if p.dtype.itemsize == 2 else p.dtype.newbyteorder("=")
+    work = kernel_input(p, work_dtype).reshape(-1)
+    kern = _backends.kernels(work.size)
+    sum_wl, sum_w, pmin, pmax, n_nan, _ = kern.log_loss_binary(work, codes, w, float(np.finfo(p.dtype).eps))
+    _finite_errors(n_nan > 0, pmin == -np.inf or pmax == np.inf, p.dtype)
+    _range_errors(pmin, pmax)
+    return _multilabel_reduce(sum_wl, sum_w, p.shape[1], normalize, sample_weight is not None)
+
+
+def multilabel_log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *,
+                                    sample_weight: ArrayLike | None = None,
+                                    normalize: bool = True) -> float:
+    """:func:`multilabel_log_loss` from (n, L) logits Z, stably and without clipping:
+    l_i = (1/L) Σ_j softplus(Z_ij) - Y_ij Z_ij. ±inf logits give the limit; nan raises."""
+    func = "multilabel_log_loss_from_logits"
+    z, codes, w, normalize = _multilabel_inputs(y_true, logits, sample_weight, normalize, func, "logits")
+    work = kernel_input(z, np.dtype(np.float32 if z.dtype == np.float32 else np.float64)).reshape(-1)
+    kern = _backends.kernels(work.size)
+    sum_wl, sum_w, n_nan = kern.log_loss_logits_binary(work, codes, w)
+    if n_nan:
+        raise ValueError(f"{func}(): logits contains NaN ({n_nan} values)")
+    return _multilabel_reduce(sum_wl, sum_w, z.shape[1], normalize, sample_weight is not None)

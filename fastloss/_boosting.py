@@ -1,0 +1,228 @@
+"""A catalogue loss as a gradient-boosting objective: what fastloss.lightgbm and fastloss.xgboost
+share. Library-neutral: nothing here imports LightGBM or XGBoost.
+
+An objective is a catalogue loss on the booster's raw scores: (n,) for a one-output loss, (n, 2)
+for a paired one (``num_class=2``), (n, K) for a labels loss (``num_class=K``). It returns the
+weighted gradient and diagonal hessian (``Loss.gradient_hessian``), with the host's own hessian
+convention where it has a built-in counterpart (``hessian="library"``):
+
+- LightGBM ``multiclass`` scales the softmax hessian p(1 - p) by K / (K - 1) (Friedman's factor);
+- XGBoost ``multi:softprob`` uses 2 p (1 - p), and both its logistic objectives floor the
+  hessian at 1e-16 before weighting.
+
+``hessian="exact"`` gives the catalogue's diagonal unchanged. The start value (``init_value``) is
+the constant the built-in objective would start from where there is one (LightGBM's
+boost_from_average, XGBoost's estimated base_score), else the loss's best constant.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _backends, _catalogue
+from ._api.losses import CLASSES, Loss
+from ._validation import as_real_array
+
+_CLASS_BY_NAME = {cls.name: cls for cls in CLASSES}
+
+#: the catalogue losses a booster can fit: its label is one number per row and its raw score
+#: unbounded (not binary_cross_entropy_proba, whose raw is a probability; not the distribution
+#: losses, whose target is a row)
+BOOSTABLE = tuple(s.name for s in _catalogue.SPECS
+                  if s.target in ("real", "labels") and s.raw_domain is None)
+
+_HESSIANS = ("library", "exact")
+# LightGBM's kEpsilon: the class prior / mean probability is clipped to [eps, 1 - eps]
+_PROB_EPS = 1e-15
+# XGBoost's logistic and softmax objectives: hessian = max(h, 1e-16) before the weight
+_XGB_HESS_FLOOR = 1e-16
+
+
+def resolve_loss(loss: str | Loss, params: dict[str, Any], func: str) -> Loss:
+    """A private copy of the loss named (or given), preferring the Cython kernels: inside a
+    booster they share the host's OpenMP pool and never import or compile Numba mid-training."""
+    if isinstance(loss, str):
+        if loss not in _CLASS_BY_NAME:
+            raise ValueError(f"{func}(): no loss named {loss!r}; boosting losses: {list(BOOSTABLE)}")
+        obj: Loss = _CLASS_BY_NAME[loss](**params)
+    elif isinstance(loss, Loss):
+        if params:
+            raise TypeError(f"{func}(): parameters {sorted(params)} given with a Loss instance; "
+                            "set them on the instance")
+        obj = copy.copy(loss)
+    else:
+        raise TypeError(f"{func}(): loss must be a catalogue name or a fastloss.losses.Loss, "
+                        f"got {type(loss).__name__}")
+    if obj.name not in BOOSTABLE:
+        raise ValueError(f"{func}(): {obj.name} does not fit a booster (its target or raw score "
+                         f"is not one number per row); boosting losses: {list(BOOSTABLE)}")
+    if "cython" in _backends.available_backends():
+        obj._backend = "cython"
+    return obj
+
+
+def check_hessian(hessian: object, func: str) -> str:
+    if not isinstance(hessian, str) or hessian not in _HESSIANS:
+        raise ValueError(f"{func}(): hessian must be one of {_HESSIANS}, got {hessian!r}")
+    return hessian
+
+
+def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: ArrayLike,
+                     weight: ArrayLike | None) -> tuple[NDArray[Any], NDArray[Any]]:
+    """(w g, w h) on the booster's raw scores (its layout kept: (n,) or (n, K)), with the host's
+    hessian convention unless ``hessian == "exact"``."""
+    w = None if weight is None or np.size(weight) == 0 else weight
+    g, h = loss.gradient_hessian(y, raw, sample_weight=w)
+    if hessian == "library":
+        if loss.name == "cross_entropy" and h.ndim == 2 and h.shape[1] > 1:
+            k = h.shape[1]
+            h *= (k / (k - 1.0)) if library == "lightgbm" else 2.0
+        if library == "xgboost" and loss.name in ("binary_cross_entropy", "cross_entropy"):
+            floor = np.full(1, _XGB_HESS_FLOOR) if w is None else _XGB_HESS_FLOOR * np.asarray(w, np.float64)
+            np.maximum(h, floor[:, None] if h.ndim == 2 and w is not None else floor, out=h,
+                       casting="unsafe")
+    return g, h
+
+
+# ---------------------------------------------------------------- start values
+def _weights(sample_weight: ArrayLike | None, n: int, func: str) -> NDArray[np.float64]:
+    if sample_weight is None or np.size(sample_weight) == 0:
+        return np.ones(n)
+    w = as_real_array(sample_weight, "sample_weight", func).astype(np.float64).reshape(-1)
+    if w.shape[0] != n:
+        raise ValueError(f"{func}(): sample_weight must have shape ({n},), got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{func}(): sample_weight must be finite and >= 0")
+    return w
+
+
+def _mean(v: NDArray[np.float64], w: NDArray[np.float64], func: str) -> float:
+    sw = math.fsum(w)
+    if sw <= 0:
+        raise ValueError(f"{func}(): the sample weights sum to zero (or there are no samples)")
+    return math.fsum(v * w) / sw
+
+
+def weighted_quantile(v: NDArray[np.float64], w: NDArray[np.float64], q: float) -> float:
+    """The lower weighted q-quantile: the smallest v whose cumulative weight reaches q·Σw (for
+    unit weights NumPy's ``quantile(method="inverted_cdf")``)."""
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(w[order])
+    i = int(np.searchsorted(cum, q * cum[-1], side="left"))
+    return float(v[order][min(i, v.shape[0] - 1)])
+
+
+def _newton_constant(loss: Loss, y: NDArray[Any], w: NDArray[np.float64], c: float) -> float:
+    """The best constant raw score of a smooth one-output loss, by damped Newton steps from c."""
+    n = y.shape[0]
+    best = loss.loss(y, np.full(n, c), sample_weight=w)
+    for _ in range(100):
+        g, h = loss.gradient_hessian(y, np.full(n, c), sample_weight=w)
+        sg, sh = math.fsum(g), math.fsum(h)
+        if sg == 0 or not sh > 0:
+            break
+        step = sg / sh
+        for _ in range(30):  # halve until the loss does not increase
+            trial = loss.loss(y, np.full(n, c - step), sample_weight=w)
+            if trial <= best:
+                break
+            step /= 2
+        else:
+            break
+        c, best = c - step, trial
+        if abs(step) <= 1e-12 * max(1.0, abs(c)):
+            break
+    return c
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, _PROB_EPS), 1 - _PROB_EPS)
+    return math.log(p / (1 - p))
+
+
+def _class_prior(loss: Loss, y: NDArray[Any], w: NDArray[np.float64], num_class: int | None,
+                 func: str) -> NDArray[np.float64]:
+    yi = y.astype(np.int64)
+    if not np.array_equal(yi, y):
+        raise ValueError(f"{func}(): y must hold integer class labels")
+    valid = yi != loss.ignore_index
+    if num_class is None:
+        num_class = (loss.class_weight.shape[0] if loss.class_weight is not None
+                     else int(yi[valid].max()) + 1 if valid.any() else 0)
+    if num_class < 1 or (valid & ((yi < 0) | (yi >= num_class))).any():
+        raise ValueError(f"{func}(): y must hold class labels in [0, {num_class})")
+    ww = w[valid] * (1.0 if loss.class_weight is None else loss.class_weight[yi[valid]])
+    counts = np.bincount(yi[valid], weights=ww, minlength=num_class)
+    if counts.sum() <= 0:
+        raise ValueError(f"{func}(): the sample weights sum to zero (or there are no samples)")
+    prior = counts / counts.sum()
+    eps = float(getattr(loss, "label_smoothing", 0.0) or 0.0)
+    return (1 - eps) * prior + eps / num_class
+
+
+def init_value(loss: Loss, library: str, y_true: ArrayLike, sample_weight: ArrayLike | None,
+               num_class: int | None, func: str) -> float | NDArray[np.float64]:
+    """The constant raw score boosting starts from: a float, or a (K,) / (2,) array."""
+    y = as_real_array(y_true, "y", func)
+    y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+    if y.ndim != 1:
+        raise ValueError(f"{func}(): y must have shape (n,), got {y.shape}")
+    y = y.astype(np.float64)
+    w = _weights(sample_weight, y.shape[0], func)
+    if library == "lightgbm":
+        # LightGBM keeps labels and weights as float32 (label_t): its start is computed from those
+        y, w = y.astype(np.float32).astype(np.float64), w.astype(np.float32).astype(np.float64)
+    if y.shape[0] == 0:
+        raise ValueError(f"{func}(): y is empty")
+    name = loss.name
+    if loss.spec.shape == _catalogue.ROWS:
+        prior = _class_prior(loss, y, w, num_class, func)
+        if name == "multiclass_hinge":
+            return np.zeros(prior.shape[0])
+        logp = np.log(np.maximum(prior, _PROB_EPS))
+        # LightGBM starts each class at log(prior); XGBoost at log(prior) centred on its mean
+        return logp - logp.mean() if library == "xgboost" else logp
+    if not np.isfinite(y).all():
+        raise ValueError(f"{func}(): y contains NaN or infinity")
+    if name == "binary_cross_entropy":
+        m, pw = _mean(y, w, func), loss.pos_weight
+        return _logit(pw * m / (pw * m + 1 - m))
+    if name == "focal":
+        return _newton_constant(loss, y, w, _logit(_mean(y, w, func)))
+    if name in ("squared_error", "huber"):
+        return _mean(y, w, func)  # huber: LightGBM's start, the mean
+    if name == "absolute_error":
+        return weighted_quantile(y, w, 0.5)
+    if name == "pinball":
+        return weighted_quantile(y, w, loss.quantile)
+    if name == "asymmetric_absolute_error":
+        return weighted_quantile(y, w, loss.alpha / (1 + loss.alpha))
+    if name == "log_cosh":
+        return _newton_constant(loss, y, w, weighted_quantile(y, w, 0.5))
+    if name == "poisson":
+        m = _mean(y, w, func)
+        if not m > 0:
+            raise ValueError(f"{func}(): poisson needs a positive mean target, got {m!r}")
+        return math.log(m)
+    if name == "hinge":
+        return 0.0
+    if name == "gaussian_nll":
+        m = _mean(y, w, func)
+        var = _mean((y - m) ** 2, w, func)
+        return np.array([m, math.log(max(var, np.finfo(np.float64).tiny))])
+    if name == "beta_nll":  # method of moments
+        m = _mean(y, w, func)
+        var = max(_mean((y - m) ** 2, w, func), np.finfo(np.float64).tiny)
+        s = max(m * (1 - m) / var - 1, 1e-3)
+        return np.array([math.log(m * s), math.log((1 - m) * s)])
+    raise AssertionError(name)  # every BOOSTABLE loss is handled above
+
+
+def metric_value(loss: Loss, y: ArrayLike, raw: ArrayLike, weight: ArrayLike | None) -> float:
+    """The (weighted) mean loss on the booster's raw scores."""
+    w = None if weight is None or np.size(weight) == 0 else weight
+    return float(loss.loss(y, raw, sample_weight=w))

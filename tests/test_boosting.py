@@ -1,0 +1,325 @@
+"""fastloss.lightgbm and fastloss.xgboost, tested by training real models: a fastloss objective
+reproduces the built-in objective's raw predictions (binary, multiclass, L2; with weights), its
+start value is the built-in's, its metric the built-in metric's values, on both the training APIs
+and the scikit-learn estimators; every boosting loss trains on both libraries and backends."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.special
+
+import fastloss
+import fastloss.losses as fl
+from fastloss._boosting import BOOSTABLE, weighted_quantile
+
+lgb = pytest.importorskip("lightgbm")
+xgb = pytest.importorskip("xgboost")
+import fastloss.lightgbm as flgb  # noqa: E402
+import fastloss.xgboost as fxgb  # noqa: E402
+
+N = 2000
+ROUNDS = 50
+LGB = {"verbose": -1, "num_leaves": 15, "learning_rate": 0.1, "seed": 0, "deterministic": True,
+       "num_threads": 2, "min_data_in_leaf": 20}
+XGB = {"max_depth": 4, "eta": 0.1, "nthread": 2, "seed": 0, "tree_method": "hist"}
+
+
+def _data(seed=0, n=N, k=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6))
+    w = rng.random(n) + 0.5
+    yb = (rng.random(n) < scipy.special.expit(X[:, 0] + 0.5 * X[:, 1])).astype(np.float64)
+    yc = np.argmax(X[:, :k] + rng.gumbel(size=(n, k)), axis=1).astype(np.float64)
+    yr = 2 * X[:, 0] + rng.normal(size=n)
+    return X, w, {"binary": yb, "multiclass": yc, "regression": yr}
+
+
+CASES = [("binary", "binary_cross_entropy", {}), ("multiclass", "cross_entropy", {"num_class": 3}),
+         ("regression", "squared_error", {})]
+
+
+# ---------------------------------------------------------------- LightGBM
+@pytest.mark.parametrize("task,loss,extra", CASES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_lightgbm_train_reproduces_builtin(task, loss, extra, weighted):
+    X, w, ys = _data()
+    y, w = ys[task], (w if weighted else None)
+    built = lgb.train({**LGB, "objective": task, **extra}, lgb.Dataset(X, y, weight=w), ROUNDS)
+    obj = flgb.objective(loss)
+    init = obj.init_score(y, w)
+    ours = lgb.train({**LGB, "objective": obj, **extra},
+                     lgb.Dataset(X, y, weight=w, init_score=init), ROUNDS)
+    np.testing.assert_allclose(ours.predict(X, raw_score=True) + init, built.predict(X, raw_score=True),
+                               rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("task,loss,extra", CASES)
+def test_lightgbm_estimators_reproduce_builtin(task, loss, extra):
+    X, w, ys = _data(1)
+    y = ys[task]
+    est = lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier
+    kw = dict(n_estimators=30, num_leaves=15, verbose=-1, random_state=0, deterministic=True, n_jobs=2)
+    built = est(**kw).fit(X, y, sample_weight=w)
+    obj = flgb.objective(loss)
+    init = obj.init_score(y, w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # raw scores from predict with a custom objective
+        ours = est(**kw, objective=obj).fit(X, y, sample_weight=w, init_score=init)
+        raw = ours.predict(X, raw_score=True)
+    np.testing.assert_allclose(raw + init, built.predict(X, raw_score=True), rtol=1e-6, atol=1e-6)
+
+
+def _lgb_start(objective, y, w, **extra):
+    """The built-in's start: with no split allowed the model is its boost_from_average value."""
+    X = np.zeros((len(y), 1))
+    b = lgb.train({"verbose": -1, "objective": objective, "min_data_in_leaf": len(y) + 1, **extra},
+                  lgb.Dataset(X, y, weight=w), 1)
+    return b.predict(X[:1], raw_score=True)[0]
+
+
+@pytest.mark.parametrize("objective,loss,params", [
+    ("binary", "binary_cross_entropy", {}), ("regression", "squared_error", {}),
+    ("huber", "huber", {}), ("poisson", "poisson", {}), ("multiclass", "cross_entropy", {}),
+])
+def test_lightgbm_init_score_is_the_builtin_start(objective, loss, params):
+    X, w, ys = _data(2)
+    y = {"binary": ys["binary"], "multiclass": ys["multiclass"]}.get(objective, np.abs(ys["regression"]))
+    extra = {"num_class": 3} if objective == "multiclass" else {}
+    value = flgb.objective(loss, **params).init_value(y, w)
+    np.testing.assert_allclose(value, _lgb_start(objective, y, w, **extra), rtol=1e-12, atol=1e-12)
+
+
+def test_lightgbm_metric_matches_builtin_metric():
+    X, w, ys = _data(3)
+    y = ys["binary"]
+    hist_b, hist_o = {}, {}
+    ds = lgb.Dataset(X, y, weight=w)
+    lgb.train({**LGB, "objective": "binary", "metric": "binary_logloss"}, ds, 20, valid_sets=[ds],
+              callbacks=[lgb.record_evaluation(hist_b)])
+    obj = flgb.objective("binary_cross_entropy")
+    ds2 = lgb.Dataset(X, y, weight=w, init_score=obj.init_score(y, w))
+    lgb.train({**LGB, "objective": obj, "metric": "None"}, ds2, 20, valid_sets=[ds2],
+              feval=flgb.metric("binary_cross_entropy"), callbacks=[lgb.record_evaluation(hist_o)])
+    np.testing.assert_allclose(hist_o["training"]["binary_cross_entropy"],
+                               hist_b["training"]["binary_logloss"], rtol=1e-9)
+
+
+def test_lightgbm_multiclass_hessian_conventions():
+    rng = np.random.default_rng(4)
+    z, y = rng.normal(size=(50, 4)), rng.integers(0, 4, 50).astype(np.float32)
+    p = scipy.special.softmax(z, axis=1)
+    t = np.eye(4)[y.astype(int)]
+    g, h = flgb.objective("cross_entropy")(y, np.asfortranarray(z), None)  # LightGBM's layout
+    np.testing.assert_allclose(g, p - t, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(h, 4 / 3 * p * (1 - p), rtol=1e-12)
+    _, h_exact = flgb.objective("cross_entropy", hessian="exact")(y, z, None)
+    np.testing.assert_allclose(h_exact, p * (1 - p), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- XGBoost
+@pytest.mark.parametrize("task,loss,extra", CASES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_xgboost_train_reproduces_builtin(task, loss, extra, weighted):
+    X, w, ys = _data()
+    y, w = ys[task], (w if weighted else None)
+    builtin = {"binary": "binary:logistic", "multiclass": "multi:softprob",
+               "regression": "reg:squarederror"}[task]
+    d = xgb.DMatrix(X, y, weight=w)
+    built = xgb.train({**XGB, "objective": builtin, **extra}, d, ROUNDS)
+    obj = fxgb.objective(loss)
+    ours = xgb.train({**XGB, **extra, "base_score": obj.init_score(y, w)}, d, ROUNDS, obj=obj)
+    # XGBoost's margins are float32: 1e-6 is a few of their ulps
+    np.testing.assert_allclose(ours.predict(d, output_margin=True), built.predict(d, output_margin=True),
+                               rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("task,loss,extra", CASES)
+def test_xgboost_estimators_reproduce_builtin(task, loss, extra):
+    X, w, ys = _data(1)
+    y = ys[task]
+    kw = dict(n_estimators=30, max_depth=4, learning_rate=0.1, random_state=0, n_jobs=2)
+    obj = fxgb.objective(loss)
+    if task == "regression":
+        built = xgb.XGBRegressor(**kw).fit(X, y, sample_weight=w)
+        ours = xgb.XGBRegressor(**kw, objective=obj, base_score=obj.init_score(y, w))
+    else:
+        built = xgb.XGBClassifier(**kw).fit(X, y, sample_weight=w)
+        ours = xgb.XGBClassifier(**kw, objective=obj, base_score=obj.classifier_base_score(y, w))
+    ours.fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(ours.predict(X, output_margin=True), built.predict(X, output_margin=True),
+                               rtol=1e-6, atol=1e-6)
+    if task != "regression":
+        np.testing.assert_allclose(ours.predict_proba(X), built.predict_proba(X), atol=1e-6)
+
+
+def _xgb_base_score(objective, y, w, **extra):
+    import json
+    b = xgb.train({"objective": objective, **extra}, xgb.DMatrix(np.zeros((len(y), 1)), y, weight=w), 1)
+    text = json.loads(b.save_config())["learner"]["learner_model_param"]["base_score"]
+    return np.array(json.loads(text), dtype=np.float64)
+
+
+@pytest.mark.parametrize("objective,loss,margin", [
+    ("binary:logistic", "binary_cross_entropy", scipy.special.logit),
+    ("reg:squarederror", "squared_error", lambda v: v),
+    ("multi:softprob", "cross_entropy", lambda v: v),
+])
+def test_xgboost_init_score_is_the_builtin_estimate(objective, loss, margin):
+    X, w, ys = _data(2)
+    y = {"binary:logistic": ys["binary"], "multi:softprob": ys["multiclass"]}.get(objective, ys["regression"])
+    extra = {"num_class": 3} if objective == "multi:softprob" else {}
+    ours = np.atleast_1d(fxgb.objective(loss).init_score(y, w))
+    np.testing.assert_allclose(ours, margin(_xgb_base_score(objective, y, w, **extra)), rtol=2e-6, atol=2e-7)
+
+
+def test_xgboost_metric_matches_builtin_metric():
+    X, w, ys = _data(3)
+    y = ys["binary"]
+    d = xgb.DMatrix(X, y, weight=w)
+    hist_b, hist_o = {}, {}
+    xgb.train({**XGB, "objective": "binary:logistic", "eval_metric": "logloss"}, d, 20,
+              evals=[(d, "t")], evals_result=hist_b, verbose_eval=False)
+    obj = fxgb.objective("binary_cross_entropy")
+    xgb.train({**XGB, "base_score": obj.init_score(y, w), "disable_default_eval_metric": 1}, d, 20,
+              obj=obj, custom_metric=fxgb.metric("binary_cross_entropy"), evals=[(d, "t")],
+              evals_result=hist_o, verbose_eval=False)
+    np.testing.assert_allclose(hist_o["t"]["binary_cross_entropy"], hist_b["t"]["logloss"], rtol=1e-5)
+
+
+def test_xgboost_hessian_conventions():
+    rng = np.random.default_rng(4)
+    z, y = rng.normal(size=(50, 4)), rng.integers(0, 4, 50).astype(np.float32)
+    p = scipy.special.softmax(z, axis=1)
+    _, h = fxgb.objective("cross_entropy")(y, z)
+    np.testing.assert_allclose(h, 2 * p * (1 - p), rtol=1e-12)
+    # saturated logits: XGBoost floors the logistic hessian at 1e-16 before the weight
+    _, h = fxgb.objective("binary_cross_entropy")(np.array([1.0, 0.0]), np.array([60.0, -60.0]),
+                                                  sample_weight=np.array([2.0, 3.0]))
+    np.testing.assert_array_equal(h, [2e-16, 3e-16])
+    _, h = fxgb.objective("binary_cross_entropy", hessian="exact")(np.array([1.0]), np.array([60.0]))
+    assert 0 < h[0] < 1e-25
+
+
+# ---------------------------------------------------------------- every boosting loss
+def _target(loss, ys, n):
+    spec = fl.CATALOGUE[loss].spec
+    if spec.target == "labels":
+        return ys["multiclass"], 3
+    if loss in ("binary_cross_entropy", "focal", "hinge"):
+        return ys["binary"], 1
+    if loss == "poisson":
+        return np.round(np.abs(ys["regression"])), 1
+    if loss == "beta_nll":
+        return np.clip(scipy.special.expit(ys["regression"]), 0.02, 0.98), 2
+    return ys["regression"], (2 if spec.shape == "paired" else 1)
+
+
+@pytest.mark.parametrize("loss", BOOSTABLE)
+def test_every_boosting_loss_trains_on_both_libraries(loss):
+    X, w, ys = _data(5, n=600)
+    y, k = _target(loss, ys, 600)
+    extra = {"num_class": k} if k > 1 else {}
+    lobj, lmet = flgb.objective(loss), flgb.metric(loss)
+    ds = lgb.Dataset(X, y, weight=w, init_score=lobj.init_score(y, w))
+    hist = {}
+    lgb.train({**LGB, "objective": lobj, "metric": "None", "min_sum_hessian_in_leaf": 1.0, **extra},
+              ds, 15, valid_sets=[ds], feval=lmet, callbacks=[lgb.record_evaluation(hist)])
+    curve = hist["training"][loss]
+    # the recorded metric is the loss of the model's raw scores (init score included)
+    start = fl.CATALOGUE[loss].__class__(**lobj.loss.get_params()).loss(
+        y, lobj.init_score(y, w), sample_weight=w)
+    assert np.all(np.isfinite(curve)) and curve[-1] < start, (loss, start, curve)
+
+    xobj = fxgb.objective(loss)
+    d = xgb.DMatrix(X, y, weight=w)
+    xh = {}
+    xgb.train({**XGB, **extra, "base_score": xobj.init_score(y, w), "disable_default_eval_metric": 1},
+              d, 15, obj=xobj, custom_metric=fxgb.metric(loss), evals=[(d, "t")], evals_result=xh,
+              verbose_eval=False)
+    assert np.all(np.isfinite(xh["t"][loss])) and xh["t"][loss][-1] < start, (loss, xh)
+
+
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "cross_entropy", "huber", "gaussian_nll"])
+def test_objective_on_every_backend(loss, backend):
+    """A pinned backend is honoured (the objective prefers Cython only in auto mode); all agree."""
+    rng = np.random.default_rng(6)
+    spec = fl.CATALOGUE[loss].spec
+    n = 300
+    raw = rng.normal(size=(n, 3) if spec.shape == "rows" else (n, 2) if spec.shape == "paired" else n)
+    y = rng.integers(0, 3, n).astype(np.float32) if spec.target == "labels" else (rng.random(n) < 0.4) * 1.0
+    w = rng.random(n)
+    g, h = flgb.objective(loss)(y, raw, w)
+    with fastloss.set_backend("numpy"):
+        g_ref, h_ref = fl.CATALOGUE[loss].gradient_hessian(y, raw, sample_weight=w)
+    if loss == "cross_entropy":
+        h_ref = h_ref * 1.5
+    np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h, h_ref, rtol=1e-12, atol=1e-14)
+
+
+def test_the_objective_prefers_cython_in_auto_mode():
+    obj = flgb.objective("binary_cross_entropy")
+    expected = "cython" if "cython" in fastloss.available_backends() else None
+    assert obj.loss._backend == expected
+    assert fl.CATALOGUE["binary_cross_entropy"]._backend is None  # the catalogue's is untouched
+
+
+def test_start_values_are_the_best_constants():
+    """The losses with no built-in counterpart start from their minimising constant (XGBoost's
+    start, from float64 labels; LightGBM's is the same from its float32 copy of them)."""
+    rng = np.random.default_rng(7)
+    y = rng.normal(size=400) * 2
+    yb = (rng.random(400) < 0.3) * 1.0
+    w = rng.random(400) + 0.1
+    for loss, yy in [("log_cosh", y), ("focal", yb)]:
+        c = fxgb.objective(loss).init_score(yy, w)
+        f = lambda v: fl.CATALOGUE[loss].loss(yy, np.full(400, v), sample_weight=w)  # noqa: E731
+        assert f(c) <= min(f(c - 1e-4), f(c + 1e-4))
+    assert fxgb.objective("pinball", quantile=0.2).init_score(y, w) == weighted_quantile(y, w, 0.2)
+    assert flgb.objective("pinball", quantile=0.2).init_value(y, w) == np.float32(weighted_quantile(y, w, 0.2))
+    np.testing.assert_allclose(weighted_quantile(y, np.ones(400), 0.3),
+                               np.quantile(y, 0.3, method="inverted_cdf"))
+    mean, logvar = fxgb.objective("gaussian_nll").init_score(y, w)
+    np.testing.assert_allclose([mean, np.exp(logvar)], [np.average(y, weights=w), np.cov(y, aweights=w, ddof=0)])
+
+
+def test_errors_name_the_argument():
+    with pytest.raises(ValueError, match="no loss named 'nope'"):
+        flgb.objective("nope")
+    with pytest.raises(ValueError, match="does not fit a booster"):
+        fxgb.objective("kl_div")
+    with pytest.raises(ValueError, match="does not fit a booster"):
+        flgb.objective("binary_cross_entropy_proba")
+    with pytest.raises(TypeError, match="with a Loss instance"):
+        flgb.objective(fl.Huber(delta=2.0), delta=3.0)
+    with pytest.raises(TypeError, match="loss must be"):
+        fxgb.objective(3)
+    with pytest.raises(ValueError, match="hessian must be one of"):
+        flgb.objective("huber", hessian="approx")
+    with pytest.raises(ValueError, match="delta must be in"):
+        flgb.objective("huber", delta=-1.0)
+    obj = flgb.objective("cross_entropy")
+    with pytest.raises(ValueError, match="integer class labels"):
+        obj.init_score([0.5, 1.0])
+    with pytest.raises(ValueError, match=r"class labels in \[0, 2\)"):
+        obj.init_score([0, 1, 2], num_class=2)
+    with pytest.raises(ValueError, match="sample_weight must have shape"):
+        fxgb.objective("squared_error").init_score([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="positive mean target"):
+        flgb.objective("poisson").init_score([0.0, 0.0])
+    with pytest.raises(ValueError, match="y_true contains NaN|raw contains NaN"):
+        flgb.objective("binary_cross_entropy")(np.array([0.0, np.nan]), np.zeros(2), None)
+
+
+def test_a_loss_instance_keeps_its_parameters_and_is_not_modified():
+    loss = fl.CrossEntropy(label_smoothing=0.1, class_weight=[1.0, 2.0, 1.0])
+    obj = fxgb.objective(loss)
+    assert obj.loss == loss and obj.loss is not loss and loss._backend is None
+    y = np.array([0, 1, 2, 1.0])
+    z = np.random.default_rng(8).normal(size=(4, 3))
+    g, _ = obj(y, z)
+    np.testing.assert_allclose(g, loss.gradient(y, z), rtol=1e-12)
+    # the start accounts for smoothing and class weights: smoothed weighted priors
+    prior = np.array([1.0, 4.0, 1.0]) / 6 * 0.9 + 0.1 / 3
+    logp = np.log(prior)
+    np.testing.assert_allclose(obj.init_score(y), logp - logp.mean(), rtol=1e-12)
