@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -71,11 +71,28 @@ def check_hessian(hessian: object, func: str) -> str:
     return hessian
 
 
+def _flat_layout(loss: Loss, library: str, y: ArrayLike, raw: Any
+                 ) -> tuple[NDArray[Any], Literal["C", "F"] | None]:
+    """A multi-output raw score handed over flat (LightGBM < 4: class-major, (K·n,); XGBoost < 2:
+    row-major, (n·K,)) as (n, K), and the layout to hand the result back in (None: as given)."""
+    raw = np.asarray(raw)
+    if loss.spec.shape == _catalogue.ELEMENTWISE or raw.ndim != 1:
+        return raw, None
+    n = np.shape(y)[0]
+    if n == 0 or raw.shape[0] % n:
+        raise ValueError(f"{loss.name}: {raw.shape[0]} raw scores for {n} labels")
+    k = raw.shape[0] // n
+    if library == "lightgbm":
+        return raw.reshape(k, n).T, "F"
+    return raw.reshape(n, k), "C"
+
+
 def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: ArrayLike,
                      weight: ArrayLike | None) -> tuple[NDArray[Any], NDArray[Any]]:
-    """(w g, w h) on the booster's raw scores (its layout kept: (n,) or (n, K)), with the host's
-    hessian convention unless ``hessian == "exact"``."""
+    """(w g, w h) on the booster's raw scores, in the layout it handed them over ((n,), (n, K),
+    or flat for old versions), with the host's hessian convention unless ``hessian == "exact"``."""
     w = None if weight is None or np.size(weight) == 0 else weight
+    raw, flat = _flat_layout(loss, library, y, raw)
     g, h = loss.gradient_hessian(y, raw, sample_weight=w)
     if hessian == "library":
         if loss.name == "cross_entropy" and h.ndim == 2 and h.shape[1] > 1:
@@ -85,6 +102,8 @@ def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: 
             floor = np.full(1, _XGB_HESS_FLOOR) if w is None else _XGB_HESS_FLOOR * np.asarray(w, np.float64)
             np.maximum(h, floor[:, None] if h.ndim == 2 and w is not None else floor, out=h,
                        casting="unsafe")
+    if flat is not None:
+        return g.ravel(order=flat), h.ravel(order=flat)
     return g, h
 
 
@@ -226,3 +245,42 @@ def metric_value(loss: Loss, y: ArrayLike, raw: ArrayLike, weight: ArrayLike | N
     """The (weighted) mean loss on the booster's raw scores."""
     w = None if weight is None or np.size(weight) == 0 else weight
     return float(loss.loss(y, raw, sample_weight=w))
+
+
+# ---------------------------------------------------------------- the adapters' bases
+class BoosterObjective:
+    """What both libraries' objectives hold: the loss (a private copy) and the hessian mode; the
+    adapters add the library's call signatures and start-value formats."""
+
+    library: ClassVar[str] = ""
+
+    def __init__(self, loss: str | Loss, *, hessian: str = "library", **params: Any) -> None:
+        func = f"fastloss.{self.library}.objective"
+        self.loss = resolve_loss(loss, params, func)
+        self.hessian = check_hessian(hessian, func)
+        self.__name__ = self.loss.name
+
+    def _gradient_hessian(self, y: ArrayLike, raw: ArrayLike, weight: ArrayLike | None
+                          ) -> tuple[NDArray[Any], NDArray[Any]]:
+        return gradient_hessian(self.loss, self.library, self.hessian, y, raw, weight)
+
+    def _init_value(self, y: ArrayLike, sample_weight: ArrayLike | None, num_class: int | None,
+                    method: str) -> float | NDArray[np.float64]:
+        return init_value(self.loss, self.library, y, sample_weight, num_class,
+                          f"fastloss.{self.library}.Objective.{method}")
+
+    def __repr__(self) -> str:
+        return f"fastloss.{self.library}.objective({self.loss!r}, hessian={self.hessian!r})"
+
+
+class BoosterMetric:
+    """What both libraries' metrics hold: the loss (a private copy)."""
+
+    library: ClassVar[str] = ""
+
+    def __init__(self, loss: str | Loss, **params: Any) -> None:
+        self.loss = resolve_loss(loss, params, f"fastloss.{self.library}.metric")
+        self.__name__ = self.loss.name
+
+    def __repr__(self) -> str:
+        return f"fastloss.{self.library}.metric({self.loss!r})"

@@ -32,13 +32,10 @@ from ._api.losses import Loss
 __all__ = ["Objective", "Metric", "objective", "metric"]
 
 
-class Objective:
+class Objective(_boosting.BoosterObjective):
     """A catalogue loss as a LightGBM objective (see the module docstring)."""
 
-    def __init__(self, loss: str | Loss, *, hessian: str = "library", **params: Any) -> None:
-        self.loss = _boosting.resolve_loss(loss, params, "fastloss.lightgbm.objective")
-        self.hessian = _boosting.check_hessian(hessian, "fastloss.lightgbm.objective")
-        self.__name__ = self.loss.name
+    library = "lightgbm"
 
     def __call__(self, preds: Any, train_set: Any, weight: Any = None
                  ) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -47,13 +44,12 @@ class Objective:
             y, raw, weight = train_set.get_label(), preds, train_set.get_weight()
         else:  # the scikit-learn estimators: (y_true, y_pred, weight)
             y, raw = preds, train_set
-        return _boosting.gradient_hessian(self.loss, "lightgbm", self.hessian, y, raw, weight)
+        return self._gradient_hessian(y, raw, weight)
 
     def init_value(self, y: ArrayLike, sample_weight: ArrayLike | None = None, *,
                    num_class: int | None = None) -> float | NDArray[np.float64]:
         """The start as one constant: a float, or one value per output ((K,) or (2,))."""
-        return _boosting.init_value(self.loss, "lightgbm", y, sample_weight, num_class,
-                                    "fastloss.lightgbm.Objective.init_value")
+        return self._init_value(y, sample_weight, num_class, "init_value")
 
     def init_score(self, y: ArrayLike, sample_weight: ArrayLike | None = None, *,
                    num_class: int | None = None) -> NDArray[np.float64]:
@@ -62,18 +58,13 @@ class Objective:
         n = np.shape(y)[0]
         return np.full(n, value) if np.ndim(value) == 0 else np.tile(value, (n, 1))
 
-    def __repr__(self) -> str:
-        return f"fastloss.lightgbm.objective({self.loss!r}, hessian={self.hessian!r})"
 
-
-class Metric:
+class Metric(_boosting.BoosterMetric):
     """The loss's weighted mean as a LightGBM evaluation function, on raw scores (as LightGBM
     passes them with a custom objective): ``feval=`` of lgb.train or ``eval_metric=`` of the
     estimators. Returns (name, value, is_higher_better=False)."""
 
-    def __init__(self, loss: str | Loss, **params: Any) -> None:
-        self.loss = _boosting.resolve_loss(loss, params, "fastloss.lightgbm.metric")
-        self.__name__ = self.loss.name
+    library = "lightgbm"
 
     def __call__(self, preds: Any, eval_set: Any, weight: Any = None
                  ) -> tuple[str, float, bool]:

@@ -34,13 +34,10 @@ from ._api.losses import Loss
 __all__ = ["Objective", "Metric", "objective", "metric"]
 
 
-class Objective:
+class Objective(_boosting.BoosterObjective):
     """A catalogue loss as an XGBoost objective (see the module docstring)."""
 
-    def __init__(self, loss: str | Loss, *, hessian: str = "library", **params: Any) -> None:
-        self.loss = _boosting.resolve_loss(loss, params, "fastloss.xgboost.objective")
-        self.hessian = _boosting.check_hessian(hessian, "fastloss.xgboost.objective")
-        self.__name__ = self.loss.name
+    library = "xgboost"
 
     def __call__(self, predt: Any, dtrain: Any, *, sample_weight: ArrayLike | None = None
                  ) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -48,14 +45,13 @@ class Objective:
             y, raw, weight = dtrain.get_label(), predt, dtrain.get_weight()
         else:  # the scikit-learn estimators: (y_true, y_pred[, sample_weight=])
             y, raw, weight = predt, dtrain, sample_weight
-        return _boosting.gradient_hessian(self.loss, "xgboost", self.hessian, y, raw, weight)
+        return self._gradient_hessian(y, raw, weight)
 
     def init_score(self, y: ArrayLike, sample_weight: ArrayLike | None = None, *,
                    num_class: int | None = None) -> float | list[float]:
         """The start as XGBoost's ``base_score`` takes it (a margin): a float, or a list of one
         value per output."""
-        value = _boosting.init_value(self.loss, "xgboost", y, sample_weight, num_class,
-                                     "fastloss.xgboost.Objective.init_score")
+        value = self._init_value(y, sample_weight, num_class, "init_score")
         return float(value) if np.ndim(value) == 0 else [float(v) for v in np.asarray(value)]
 
     def classifier_base_score(self, y: ArrayLike, sample_weight: ArrayLike | None = None, *,
@@ -66,18 +62,13 @@ class Objective:
         value = self.init_score(y, sample_weight, num_class=num_class)
         return 1.0 / (1.0 + math.exp(-value)) if isinstance(value, float) else value
 
-    def __repr__(self) -> str:
-        return f"fastloss.xgboost.objective({self.loss!r}, hessian={self.hessian!r})"
 
-
-class Metric:
+class Metric(_boosting.BoosterMetric):
     """The loss's weighted mean as an XGBoost evaluation function on margins (as XGBoost passes
     them with a custom objective): ``custom_metric=`` of xgb.train returns (name, value); the
     estimators' ``eval_metric=`` gets the value."""
 
-    def __init__(self, loss: str | Loss, **params: Any) -> None:
-        self.loss = _boosting.resolve_loss(loss, params, "fastloss.xgboost.metric")
-        self.__name__ = self.loss.name
+    library = "xgboost"
 
     def __call__(self, predt: Any, dmatrix: Any, *, sample_weight: ArrayLike | None = None
                  ) -> tuple[str, float] | float:

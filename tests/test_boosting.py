@@ -116,6 +116,21 @@ def test_lightgbm_multiclass_hessian_conventions():
     np.testing.assert_allclose(h_exact, p * (1 - p), rtol=1e-12)
 
 
+def test_flat_multiclass_layouts_of_older_versions():
+    """LightGBM < 4 hands multiclass scores over class-major and flat, XGBoost < 2 row-major."""
+    rng = np.random.default_rng(9)
+    z, y, w = rng.normal(size=(40, 3)), rng.integers(0, 3, 40).astype(np.float32), rng.random(40)
+    for mod, order in ((flgb, "F"), (fxgb, "C")):
+        obj = mod.objective("cross_entropy")
+        g2, h2 = obj(y, z, w) if mod is flgb else obj(y, z, sample_weight=w)
+        flat = z.ravel(order=order)
+        g1, h1 = obj(y, flat, w) if mod is flgb else obj(y, flat, sample_weight=w)
+        np.testing.assert_array_equal(g1, g2.ravel(order=order))
+        np.testing.assert_array_equal(h1, h2.ravel(order=order))
+        with pytest.raises(ValueError, match="41 raw scores for 40 labels"):
+            obj(y, np.zeros(41), w) if mod is flgb else obj(y, np.zeros(41))
+
+
 # ---------------------------------------------------------------- XGBoost
 @pytest.mark.parametrize("task,loss,extra", CASES)
 @pytest.mark.parametrize("weighted", [False, True])
