@@ -168,6 +168,22 @@ def _reduce(sum_wl: float, sum_w: float, normalize: bool, weighted: bool) -> flo
     return float(sum_wl / sum_w)
 
 
+_small: list[Callable[[Any, Any, bool], float | None]] = []
+
+
+def _small_call() -> Callable[[Any, Any, bool], float | None] | None:
+    """The Cython backend's path for the small common call (``metrics.log_loss_small``: plain
+    1-D labels, C-ordered float scores, no weights; None when it does not apply), when that
+    backend serves small inputs (auto mode, or pinned)."""
+    if not _small:
+        if _backends.current_name(0) != "cython":
+            return None
+        _small.append(_backends.family("metrics", "cython").log_loss_small)
+    elif not _backends.is_auto() and _backends.current_name(0) != "cython":
+        return None
+    return _small[0]
+
+
 def log_loss(y_true: ArrayLike, y_proba: ArrayLike | None = None, *, normalize: bool = True,
              sample_weight: ArrayLike | None = None, labels: ArrayLike | None = None,
              y_pred: ArrayLike | str = "deprecated") -> float:
@@ -178,6 +194,13 @@ def log_loss(y_true: ArrayLike, y_proba: ArrayLike | None = None, *, normalize: 
     Returns the (weighted) mean loss, or the sum when ``normalize=False``. ``y_pred`` is
     scikit-learn 1.9's deprecated name of ``y_proba`` (a FutureWarning, as there).
     """
+    if (sample_weight is None and labels is None and normalize is True and type(y_pred) is str
+            and y_pred == "deprecated"):
+        small = _small_call()
+        if small is not None:
+            value = small(y_true, y_proba, False)
+            if value is not None:
+                return value
     func = "log_loss"
     if not (isinstance(y_pred, str) and y_pred == "deprecated"):
         if y_proba is not None:
@@ -250,6 +273,12 @@ def log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *, normalize: boo
     multiclass logits: loss = logsumexp(z_i) - z_i[y_i]. Labels, weights and ``normalize`` as in
     :func:`log_loss`. ±inf logits give the limit (0 or inf); nan raises ValueError.
     """
+    if sample_weight is None and labels is None and normalize is True:
+        small = _small_call()
+        if small is not None:
+            value = small(y_true, logits, True)
+            if value is not None:
+                return value
     func = "log_loss_from_logits"
     require_array_like(y_true, "y_true", func)
     require_array_like(logits, "logits", func)

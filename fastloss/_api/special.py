@@ -226,14 +226,10 @@ def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None, keepd
     empty input or all -inf, +inf if any term is +inf, nan if any is nan. With ``b``, terms
     with b == 0 are dropped; a negative sum gives nan unless ``return_sign=True``.
     """
-    if (b is None and not keepdims and not return_sign and type(a) is np.ndarray and a.ndim == 1
-            and (a.dtype == _F64 or a.dtype == _F32) and a.flags.c_contiguous
-            and 0 < a.shape[0] <= SERIAL_MAX_ELEMENTS and (axis is None or (
-                type(axis) is int and axis in (0, -1)))):
-        # the common tiny call (one short native vector): skip the general bookkeeping
-        res: NDArray[Any] = np.empty((1, 1), dtype=a.dtype)
-        _backends.kernels(a.shape[0]).logsumexp(a.reshape(1, a.shape[0], 1), res)
-        return res[0, 0]
+    if b is None and not keepdims and not return_sign:
+        small = _small_rowwise(0, a, axis)
+        if small is not None:  # the common tiny call: none of the general bookkeeping
+            return small
     func = "logsumexp"
     if _complex(a) or _complex(b):
         return complex_special.logsumexp(a, axis=axis, b=b, keepdims=keepdims,
@@ -297,7 +293,27 @@ def _complex(x: object) -> bool:
     return np.asarray(x).dtype.kind == "c"
 
 
+_small: list[Callable[[int, Any, Axis], Any]] = []
+
+
+def _small_rowwise(op: int, a: Any, axis: Axis) -> Any:
+    """logsumexp (op 0) / softmax (1) / log_softmax (2) of a small plain 1-D or 2-D array along
+    one axis through the Cython backend's C entry point (``special.small_rowwise``), when that
+    backend serves small inputs; None: the general path."""
+    if not _small:
+        if _backends.current_name(0) != "cython":
+            return None
+        _small.append(_backends.family("special", "cython").small_rowwise)
+    elif not _backends.is_auto() and _backends.current_name(0) != "cython":
+        return None
+    return _small[0](op, a, axis)
+
+
 def _softmax_like(kernel_name: str, func: str, x: ArrayLike, axis: Axis) -> FloatResult:
+    small = _small_rowwise(1 if kernel_name == "softmax" else 2, x, axis)
+    if small is not None:  # the common tiny call
+        result: FloatResult = small
+        return result
     if _complex(x):
         result: FloatResult = getattr(complex_special, kernel_name)(x, axis=axis)
         return result

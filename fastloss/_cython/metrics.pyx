@@ -530,3 +530,193 @@ def log_loss_logits_binary(const floating[::1] z, const Py_ssize_t[::1] y, const
     finally:
         if parts != stack:
             free(parts)
+
+
+# ---------------------------------------------------------------- the small common call
+# log_loss / log_loss_from_logits on a few samples (a request scored at a time): 1-D integer,
+# boolean, integral float or string labels, C-ordered float32/float64 scores, no weights, no
+# labels=. Everything sklearn would check is checked here in C; anything else, and every input
+# that is wrong (an error or warning to raise), returns None and takes the general path, which
+# raises exactly what it always raises. One block, so the value is the general path's, bitwise.
+cimport numpy as cnp
+from libc.string cimport memcmp
+from libc.math cimport floor, sqrt
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
+
+cnp.import_array()
+
+cdef enum:
+    SMALL_MAX = 4096  # samples (at most one ELEMENT_BLOCK and one ROW_BLOCK: a single block)
+    SMALL_RANGE = 256  # integer labels spanning at most this many values
+    SMALL_CLASSES = 64  # distinct string labels
+
+ctypedef fused label_t:  # (bool is read as uint8: the same C type)
+    cnp.npy_int8
+    cnp.npy_uint8
+    cnp.npy_int16
+    cnp.npy_uint16
+    cnp.npy_int32
+    cnp.npy_uint32
+    cnp.npy_int64
+    cnp.npy_uint64
+    cnp.npy_float32
+    cnp.npy_float64
+
+
+cdef int _rank_integers(const label_t* src, Py_ssize_t n, Py_ssize_t* codes) noexcept nogil:
+    """codes[i] = rank of label i among the distinct labels (np.unique's order); returns the
+    number of classes, -1 when the labels are not integers spanning <= SMALL_RANGE values."""
+    cdef Py_ssize_t i, lo = 0, hi = 0, v
+    cdef double d
+    cdef int c, nc = 0
+    cdef int rank[SMALL_RANGE]
+    for i in range(n):
+        d = <double>src[i]
+        if d != d or d != floor(d) or fabs(d) > 9.0e15:
+            return -1
+        v = <Py_ssize_t>d
+        codes[i] = v
+        if i == 0 or v < lo:
+            lo = v
+        if i == 0 or v > hi:
+            hi = v
+    if hi - lo >= SMALL_RANGE:
+        return -1
+    for c in range(hi - lo + 1):
+        rank[c] = 0
+    for i in range(n):
+        rank[codes[i] - lo] = 1
+    for c in range(hi - lo + 1):
+        if rank[c]:
+            rank[c] = nc
+            nc += 1
+        else:
+            rank[c] = -1
+    for i in range(n):
+        codes[i] = rank[codes[i] - lo]
+    return nc
+
+
+cdef inline int _ucs4_cmp(const cnp.npy_uint32* a, const cnp.npy_uint32* b, Py_ssize_t width) noexcept nogil:
+    """NumPy's order of two fixed-width unicode strings (code points; NUL padding sorts first)."""
+    cdef Py_ssize_t t
+    for t in range(width):
+        if a[t] != b[t]:
+            return -1 if a[t] < b[t] else 1
+    return 0
+
+
+cdef int _rank_strings(const char* data, Py_ssize_t itemsize, Py_ssize_t n, Py_ssize_t* codes) noexcept nogil:
+    """As _rank_integers for fixed-width unicode labels (at most SMALL_CLASSES distinct)."""
+    cdef Py_ssize_t i
+    cdef Py_ssize_t first[SMALL_CLASSES]
+    cdef int c, d, r, nc = 0
+    cdef int rank[SMALL_CLASSES]
+    cdef Py_ssize_t width = itemsize // 4
+    for i in range(n):
+        for c in range(nc):
+            if memcmp(data + i * itemsize, data + first[c] * itemsize, itemsize) == 0:
+                break
+        else:
+            if nc == SMALL_CLASSES:
+                return -1
+            first[nc] = i
+            c = nc
+            nc += 1
+        codes[i] = c
+    for c in range(nc):  # a class's rank: how many classes sort before it
+        r = 0
+        for d in range(nc):
+            if _ucs4_cmp(<const cnp.npy_uint32*>(data + first[d] * itemsize),
+                         <const cnp.npy_uint32*>(data + first[c] * itemsize), width) < 0:
+                r += 1
+        rank[c] = r
+    for i in range(n):
+        codes[i] = rank[codes[i]]
+    return nc
+
+
+cdef int _small_codes(cnp.ndarray y, Py_ssize_t n, Py_ssize_t* codes) noexcept:
+    cdef int t = cnp.PyArray_TYPE(y)
+    cdef const char* data = <const char*>cnp.PyArray_DATA(y)
+    if t == cnp.NPY_BOOL or t == cnp.NPY_UINT8:
+        return _rank_integers(<const cnp.npy_uint8*>data, n, codes)
+    if t == cnp.NPY_INT8:
+        return _rank_integers(<const cnp.npy_int8*>data, n, codes)
+    if t == cnp.NPY_INT16:
+        return _rank_integers(<const cnp.npy_int16*>data, n, codes)
+    if t == cnp.NPY_UINT16:
+        return _rank_integers(<const cnp.npy_uint16*>data, n, codes)
+    if t == cnp.NPY_INT32:
+        return _rank_integers(<const cnp.npy_int32*>data, n, codes)
+    if t == cnp.NPY_UINT32:
+        return _rank_integers(<const cnp.npy_uint32*>data, n, codes)
+    if t == cnp.NPY_INT64 or t == cnp.NPY_LONGLONG:
+        return _rank_integers(<const cnp.npy_int64*>data, n, codes)
+    if t == cnp.NPY_UINT64 or t == cnp.NPY_ULONGLONG:
+        return _rank_integers(<const cnp.npy_uint64*>data, n, codes)
+    if t == cnp.NPY_FLOAT64:
+        return _rank_integers(<const cnp.npy_float64*>data, n, codes)
+    if t == cnp.NPY_FLOAT32:
+        return _rank_integers(<const cnp.npy_float32*>data, n, codes)
+    if t == cnp.NPY_UNICODE:
+        return _rank_strings(data, cnp.PyArray_ITEMSIZE(y), n, codes)
+    return -1
+
+
+cdef inline bint _plain(cnp.ndarray a) noexcept:
+    """C-contiguous, aligned, native byte order."""
+    return cnp.PyArray_ISCARRAY_RO(a) and cnp.PyArray_ISNOTSWAPPED(a)
+
+
+def log_loss_small(object y_true, object scores, bint from_logits):
+    """log_loss(y_true, scores) (from_logits: log_loss_from_logits) for the small common call,
+    or None when the general path must decide (see above)."""
+    if type(y_true) is not cnp.ndarray or type(scores) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray y = <cnp.ndarray>y_true, p = <cnp.ndarray>scores
+    cdef int pt = cnp.PyArray_TYPE(p)
+    if cnp.PyArray_NDIM(y) != 1 or not _plain(y) or not _plain(p) or (
+            pt != cnp.NPY_FLOAT64 and pt != cnp.NPY_FLOAT32):
+        return None
+    cdef Py_ssize_t n = cnp.PyArray_DIM(y, 0)
+    cdef int nd = cnp.PyArray_NDIM(p)
+    if n == 0 or n > SMALL_MAX or (nd != 1 and nd != 2) or cnp.PyArray_DIM(p, 0) != n:
+        return None
+    cdef Py_ssize_t k = 1 if nd == 1 else cnp.PyArray_DIM(p, 1)
+    cdef Py_ssize_t codes[SMALL_MAX]
+    cdef int nc = _small_codes(y, n, codes)
+    if nc < 2 or nc != (2 if k == 1 else k):
+        return None
+    cdef double part[NPART]
+    cdef const void* data = cnp.PyArray_DATA(p)
+    cdef double eps = DBL_EPSILON if pt == cnp.NPY_FLOAT64 else FLT_EPSILON
+    with nogil:
+        if from_logits:
+            if k == 1:
+                if pt == cnp.NPY_FLOAT64:
+                    _logits_binary_block(<const double*>data, codes, NULL, 0, 0, n, part)
+                else:
+                    _logits_binary_block(<const float*>data, codes, NULL, 0, 0, n, part)
+            elif pt == cnp.NPY_FLOAT64:
+                _logits_labels_block(<const double*>data, codes, NULL, 0, k, 0, n, part)
+            else:
+                _logits_labels_block(<const float*>data, codes, NULL, 0, k, 0, n, part)
+        elif k == 1:
+            if pt == cnp.NPY_FLOAT64:
+                _binary_block(<const double*>data, codes, NULL, 0, eps, 0, n, part)
+            else:
+                _binary_block(<const float*>data, codes, NULL, 0, eps, 0, n, part)
+        elif pt == cnp.NPY_FLOAT64:
+            _labels_block(<const double*>data, codes, NULL, 0, k, eps, 0, n, part)
+        else:
+            _labels_block(<const float*>data, codes, NULL, 0, k, eps, 0, n, part)
+    # partials: Σw·l, Σw, min, max, #nan, worst |row sum - 1| (the _combine of one block)
+    if part[4] != 0.0 or part[0] != part[0]:
+        return None  # nan: the general path raises
+    if not from_logits:
+        if not (part[2] >= 0.0 and part[3] <= 1.0):
+            return None  # outside [0, 1] or infinite: the general path raises
+        if k > 1 and part[5] > 1e-8 + sqrt(eps):
+            return None  # rows not summing to one: the general path warns
+    return part[0] / part[1]

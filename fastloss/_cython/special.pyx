@@ -520,3 +520,67 @@ UFUNCS = {
         b"softplus(x, /, out=None, *, where=True, ...)\n\nlog(1 + exp(x)) = max(x, 0) + "
         b"log1p(exp(-|x|)): a NumPy ufunc with np.logaddexp(0, x)'s dtype rules.", 0),
 }
+
+
+# ---------------------------------------------------------------- the small common call
+def small_rowwise(int op, object a, object axis):
+    """logsumexp (op 0), softmax (1) or log_softmax (2) of a small plain array along one axis:
+    a native-order, C-ordered float32/float64 ndarray of at most SERIAL_MAX_ELEMENTS, 1-D
+    (axis None, 0 or -1) or 2-D (one int axis). Serial, with none of the general path's
+    bookkeeping; the same range functions, so the same values. None for any other input: the
+    general path then serves it (and raises what it raises)."""
+    if type(a) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray x = <cnp.ndarray>a
+    cdef int t = cnp.PyArray_TYPE(x), nd = cnp.PyArray_NDIM(x)
+    if ((t != cnp.NPY_FLOAT64 and t != cnp.NPY_FLOAT32) or not cnp.PyArray_ISCARRAY_RO(x)
+            or not cnp.PyArray_ISNOTSWAPPED(x) or (nd != 1 and nd != 2)):
+        return None
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(x)
+    if size == 0 or size > SERIAL_MAX_ELEMENTS:
+        return None
+    cdef long ax
+    if axis is None:
+        if nd != 1:
+            return None
+        ax = 0
+    elif type(axis) is int:
+        ax = axis
+        if ax < 0:
+            ax += nd
+        if ax < 0 or ax >= nd:
+            return None
+    else:
+        return None
+    cdef Py_ssize_t d0 = cnp.PyArray_DIM(x, 0), d1 = 1 if nd == 1 else cnp.PyArray_DIM(x, 1)
+    # the (m, k, r) layout the range functions reduce over k
+    cdef Py_ssize_t m = 1 if (nd == 1 or ax == 0) else d0
+    cdef Py_ssize_t k = d0 if (nd == 1 or ax == 0) else d1
+    cdef Py_ssize_t r = d1 if (nd == 2 and ax == 0) else 1
+    cdef cnp.npy_intp dims[2]
+    cdef cnp.ndarray out
+    if op == 0:
+        dims[0] = m * r
+        out = cnp.PyArray_EMPTY(1, dims, t, 0)
+    else:
+        out = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(x), t, 0)
+    cdef void* xp = cnp.PyArray_DATA(x)
+    cdef void* op_ = cnp.PyArray_DATA(out)
+    with nogil:
+        if t == cnp.NPY_FLOAT64:
+            if op == 0:
+                _logsumexp_range(<const double*>xp, <double*>op_, k, r, 0, m)
+            elif op == 1:
+                _softmax_range(<const double*>xp, <double*>op_, k, r, 0, m)
+            else:
+                _log_softmax_rows(<const double*>xp, <double*>op_, k, r, 0, m)
+        else:
+            if op == 0:
+                _logsumexp_range(<const float*>xp, <float*>op_, k, r, 0, m)
+            elif op == 1:
+                _softmax_range(<const float*>xp, <float*>op_, k, r, 0, m)
+            else:
+                _log_softmax_rows(<const float*>xp, <float*>op_, k, r, 0, m)
+    if op == 0 and nd == 1:
+        return out[0]
+    return out
