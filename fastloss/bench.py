@@ -70,6 +70,8 @@ def workloads(quick=False):
     bin_z = lambda: data("bin_z", lambda r: (r.integers(0, 2, N7), r.standard_normal(N7) * 4))
     vec = lambda: data("vec", lambda r: r.standard_normal(N7) * 10)
     tiny = lambda: data("tiny", lambda r: (np.array([0, 1] * 5), r.uniform(0.05, 0.95, 10)))
+    tiny_rows = lambda: data("tiny rows", lambda r: r.normal(size=(10, 10)))
+    tiny_strings = lambda: data("tiny strings", lambda r: (np.array(["no", "yes"] * 5), r.uniform(0.05, 0.95, 10)))
 
     torch_t = (lambda a: torch.from_numpy(a)) if torch else None
 
@@ -145,7 +147,18 @@ def workloads(quick=False):
             fastloss.logsumexp, {"scipy.special.logsumexp": sp and sp.logsumexp}, 10)
         add(f"{tag}: expit, 10 elements", family, lambda: tiny()[1],
             fastloss.expit, {"scipy.special.expit": sp and sp.expit}, 10)
+        add(f"{tag}: logsumexp axis=1, 10x10", family, tiny_rows,
+            lambda x: fastloss.logsumexp(x, axis=1),
+            {"scipy.special.logsumexp": sp and (lambda x: sp.logsumexp(x, axis=1))}, 100)
+        add(f"{tag}: softmax axis=1, 10x10", family, tiny_rows,
+            lambda x: fastloss.softmax(x, axis=1),
+            {"scipy.special.softmax": sp and (lambda x: sp.softmax(x, axis=1))}, 100)
+        add(f"{tag}: expit, 10 elements", family, lambda: tiny()[1],
+            fastloss.expit, {"scipy.special.expit": sp and sp.expit}, 10)
         add(f"{tag}: log_loss, 10 elements", family, tiny,
+            lambda d: fastloss.log_loss(d[0], d[1]),
+            {"sklearn.metrics.log_loss": skm and (lambda d: skm.log_loss(d[0], d[1]))}, 10)
+        add(f"{tag}: log_loss, 10 string labels", family, tiny_strings,
             lambda d: fastloss.log_loss(d[0], d[1]),
             {"sklearn.metrics.log_loss": skm and (lambda d: skm.log_loss(d[0], d[1]))}, 10)
     return rows

@@ -38,6 +38,7 @@ class Objective(_boosting.BoosterObjective):
     """A catalogue loss as an XGBoost objective (see the module docstring)."""
 
     library = "xgboost"
+    serial = True  # XGBoost's wheels bring their own libgomp (fastloss._boosting.resolve_loss)
 
     def __call__(self, predt: Any, dtrain: Any, *, sample_weight: ArrayLike | None = None
                  ) -> tuple[NDArray[Any], NDArray[Any]]:

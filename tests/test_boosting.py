@@ -338,3 +338,53 @@ def test_a_loss_instance_keeps_its_parameters_and_is_not_modified():
     prior = np.array([1.0, 4.0, 1.0]) / 6 * 0.9 + 0.1 / 3
     logp = np.log(prior)
     np.testing.assert_allclose(obj.init_score(y), logp - logp.mean(), rtol=1e-12)
+
+
+def test_round_buffers_are_kept_per_thread_and_never_stale():
+    """The host's calls reuse the output arrays and the float32-label copies (no page faults per
+    round); a new label array is converted again; each thread has its own; copies start empty."""
+    import copy
+    import pickle
+    import threading
+
+    rng = np.random.default_rng(10)
+    obj = flgb.objective("binary_cross_entropy")
+    y1 = (rng.random(500) < 0.5).astype(np.float32)
+    y2 = 1 - y1
+    z = rng.normal(size=500)
+    g1, h1 = obj(y1, z, None)
+    ref1 = fl.CATALOGUE["binary_cross_entropy"].gradient_hessian(y1, z)
+    np.testing.assert_array_equal(g1, ref1[0])
+    g2, h2 = obj(y2, z, None)  # a different label array: converted again, same output arrays
+    assert g2 is g1
+    np.testing.assert_array_equal(g2, fl.CATALOGUE["binary_cross_entropy"].gradient(y2, z))
+    for clone in (copy.deepcopy(obj), pickle.loads(pickle.dumps(obj))):
+        assert clone._buffers.outputs is None and clone.loss == obj.loss
+
+    results, errors = {}, []
+    labels = [y1] + [(rng.random(500) < 0.5).astype(np.float32) for _ in range(3)]
+
+    def worker(i):
+        try:
+            yy = labels[i]
+            zz = np.full(500, float(i))
+            for _ in range(50):
+                g, _ = obj(yy, zz, None)
+                expect = fl.CATALOGUE["binary_cross_entropy"].gradient(yy, zz)
+                if not np.array_equal(g, expect):
+                    errors.append(i)
+            results[i] = g
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len({id(g) for g in results.values()}) == 4  # one kept array per thread
+
+    ce = flgb.objective("cross_entropy")
+    with pytest.raises(ValueError, match="integer class labels"):
+        ce(np.array([0.5, 1.0], dtype=np.float32), np.zeros((2, 2)), None)

@@ -80,6 +80,8 @@ class Loss:
     #: a backend this instance prefers while none is pinned (the booster objectives set "cython":
     #: it shares the host's OpenMP pool and never imports or compiles Numba mid-training)
     _backend: str | None = None
+    #: run the kernels serially whatever the size (the XGBoost objective: see fastloss/_boosting.py)
+    _serial: bool = False
 
     def __init__(self, **params: Any) -> None:
         cls = type(self).__name__
@@ -241,7 +243,7 @@ class Loss:
         return kern.compute(self.name, op, y, work, w, self._class_weight(), self._class_factor(),
                             getattr(self, "ignore_index", IGNORE_INDEX), self._params(work.dtype),
                             float(scale), e1 if out is None else out, e2 if grad is None else grad,
-                            e2 if hess is None else hess)
+                            e2 if hess is None else hess, serial=self._serial)
 
     def _sum_w(self, y: NDArray[Any], w: NDArray[np.float64], n: int) -> float:
         return float(n) if w.shape[0] == 0 else float(np.sum(w))

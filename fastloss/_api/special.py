@@ -310,10 +310,9 @@ def _small_rowwise(op: int, a: Any, axis: Axis) -> Any:
 
 
 def _softmax_like(kernel_name: str, func: str, x: ArrayLike, axis: Axis) -> FloatResult:
-    small = _small_rowwise(1 if kernel_name == "softmax" else 2, x, axis)
+    small: FloatResult | None = _small_rowwise(1 if kernel_name == "softmax" else 2, x, axis)
     if small is not None:  # the common tiny call
-        result: FloatResult = small
-        return result
+        return small
     if _complex(x):
         result: FloatResult = getattr(complex_special, kernel_name)(x, axis=axis)
         return result

@@ -5,7 +5,7 @@ from . import _threads, engine
 NAME = "numba"
 
 
-def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess):
+def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess, *, serial=False):
     """See fastloss/_numpy/losses.py for the contract."""
     return engine.compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess,
-                          _threads["n"])
+                          1 if serial else _threads["n"])

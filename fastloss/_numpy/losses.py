@@ -346,7 +346,7 @@ def _effective_weights(spec, y, n, w, cw, ignore):
     return np.where(valid, ww * c, 0.0)
 
 
-def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess):
+def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess, *, serial=False):
     spec = _catalogue.spec(name)
     n = raw.shape[0]
     r = raw.astype(np.float64)
