@@ -110,10 +110,12 @@ def test_lightgbm_multiclass_hessian_conventions():
     p = scipy.special.softmax(z, axis=1)
     t = np.eye(4)[y.astype(int)]
     g, h = flgb.objective("cross_entropy")(y, np.asfortranarray(z), None)  # LightGBM's layout
-    np.testing.assert_allclose(g, p - t, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(h, 4 / 3 * p * (1 - p), rtol=1e-12)
+    # handed over as LightGBM takes them: float32 (its own cast), column-major (its ravel order)
+    assert g.dtype == h.dtype == np.float32 and g.flags.f_contiguous
+    np.testing.assert_allclose(g, p - t, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(h, 4 / 3 * p * (1 - p), rtol=1e-6)
     _, h_exact = flgb.objective("cross_entropy", hessian="exact")(y, z, None)
-    np.testing.assert_allclose(h_exact, p * (1 - p), rtol=1e-12)
+    np.testing.assert_allclose(h_exact, p * (1 - p), rtol=1e-6)
 
 
 def test_flat_multiclass_layouts_of_older_versions():
@@ -125,8 +127,8 @@ def test_flat_multiclass_layouts_of_older_versions():
         g2, h2 = obj(y, z, w) if mod is flgb else obj(y, z, sample_weight=w)
         flat = z.ravel(order=order)
         g1, h1 = obj(y, flat, w) if mod is flgb else obj(y, flat, sample_weight=w)
-        np.testing.assert_array_equal(g1, g2.ravel(order=order))
-        np.testing.assert_array_equal(h1, h2.ravel(order=order))
+        np.testing.assert_allclose(g1, g2.ravel(order=order), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(h1, h2.ravel(order=order), rtol=1e-6)
         with pytest.raises(ValueError, match="41 raw scores for 40 labels"):
             obj(y, np.zeros(41), w) if mod is flgb else obj(y, np.zeros(41))
 
@@ -268,8 +270,9 @@ def test_objective_on_every_backend(loss, backend):
         g_ref, h_ref = fl.CATALOGUE[loss].gradient_hessian(y, raw, sample_weight=w)
     if loss == "cross_entropy":
         h_ref = h_ref * 1.5
-    np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(h, h_ref, rtol=1e-12, atol=1e-14)
+    assert g.dtype == np.float32  # handed over in LightGBM's own precision
+    np.testing.assert_allclose(g, g_ref, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(h, h_ref, rtol=1e-6, atol=1e-7)
 
 
 def test_the_objective_prefers_cython_in_auto_mode():
@@ -354,10 +357,10 @@ def test_round_buffers_are_kept_per_thread_and_never_stale():
     z = rng.normal(size=500)
     g1, h1 = obj(y1, z, None)
     ref1 = fl.CATALOGUE["binary_cross_entropy"].gradient_hessian(y1, z)
-    np.testing.assert_array_equal(g1, ref1[0])
+    np.testing.assert_array_equal(g1, ref1[0].astype(np.float32))
     g2, h2 = obj(y2, z, None)  # a different label array: converted again, same output arrays
     assert g2 is g1
-    np.testing.assert_array_equal(g2, fl.CATALOGUE["binary_cross_entropy"].gradient(y2, z))
+    np.testing.assert_array_equal(g2, fl.CATALOGUE["binary_cross_entropy"].gradient(y2, z).astype(np.float32))
     for clone in (copy.deepcopy(obj), pickle.loads(pickle.dumps(obj))):
         assert clone._buffers.outputs is None and clone.loss == obj.loss
 
@@ -370,7 +373,7 @@ def test_round_buffers_are_kept_per_thread_and_never_stale():
             zz = np.full(500, float(i))
             for _ in range(50):
                 g, _ = obj(yy, zz, None)
-                expect = fl.CATALOGUE["binary_cross_entropy"].gradient(yy, zz)
+                expect = fl.CATALOGUE["binary_cross_entropy"].gradient(yy, zz).astype(np.float32)
                 if not np.array_equal(g, expect):
                     errors.append(i)
             results[i] = g
