@@ -153,8 +153,6 @@ def workloads(quick=False):
         add(f"{tag}: softmax axis=1, 10x10", family, tiny_rows,
             lambda x: fastloss.softmax(x, axis=1),
             {"scipy.special.softmax": sp and (lambda x: sp.softmax(x, axis=1))}, 100)
-        add(f"{tag}: expit, 10 elements", family, lambda: tiny()[1],
-            fastloss.expit, {"scipy.special.expit": sp and sp.expit}, 10)
         add(f"{tag}: log_loss, 10 elements", family, tiny,
             lambda d: fastloss.log_loss(d[0], d[1]),
             {"sklearn.metrics.log_loss": skm and (lambda d: skm.log_loss(d[0], d[1]))}, 10)
