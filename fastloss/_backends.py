@@ -20,7 +20,7 @@ import threading
 import types
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Literal, TypedDict, cast
+from typing import Any, Callable, Literal, TypedDict, cast
 
 
 class _State(TypedDict):
@@ -151,6 +151,27 @@ def _family_module(backend: str, module_name: str) -> ModuleType:
     if isinstance(module, types.ModuleType):
         return module
     return importlib.import_module(f"{_MODULES[backend]}.{module_name}")
+
+
+_small_entries: dict[str, Callable[..., Any]] = {}
+
+
+def small_call_entry(module_name: str, name: str) -> Callable[..., Any] | None:
+    """The Cython backend's small-call entry point ``name`` of family ``module_name`` (e.g.
+    ``special.small_rowwise``) when that backend serves small inputs -- auto mode with Cython
+    built, or Cython pinned -- else None (the caller takes its general path)."""
+    if _state["name"] is None and _state["env_read"]:
+        # auto mode (the common case, checked in two dict reads: these calls take ~1 us): an
+        # entry is only stored once Cython has been found to serve small inputs
+        entry = _small_entries.get(name)
+        if entry is not None:
+            return entry
+    if current_name(0) != "cython":
+        return None
+    entry = _small_entries.get(name)
+    if entry is None:
+        entry = _small_entries[name] = getattr(family(module_name, "cython"), name)
+    return entry
 
 
 def get_backend() -> str:

@@ -168,20 +168,11 @@ def _reduce(sum_wl: float, sum_w: float, normalize: bool, weighted: bool) -> flo
     return float(sum_wl / sum_w)
 
 
-_small: list[Callable[[Any, Any, bool], float | None]] = []
-
-
 def _small_call() -> Callable[[Any, Any, bool], float | None] | None:
-    """The Cython backend's path for the small common call (``metrics.log_loss_small``: plain
-    1-D labels, C-ordered float scores, no weights; None when it does not apply), when that
-    backend serves small inputs (auto mode, or pinned)."""
-    if not _small:
-        if _backends.current_name(0) != "cython":
-            return None
-        _small.append(_backends.family("metrics", "cython").log_loss_small)
-    elif not _backends.is_auto() and _backends.current_name(0) != "cython":
-        return None
-    return _small[0]
+    """``metrics.log_loss_small`` of the Cython backend (plain 1-D labels, C-ordered float
+    scores, no weights; it returns None when it does not apply), if that backend serves small
+    inputs."""
+    return _backends.small_call_entry("metrics", "log_loss_small")
 
 
 def log_loss(y_true: ArrayLike, y_proba: ArrayLike | None = None, *, normalize: bool = True,

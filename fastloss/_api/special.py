@@ -293,20 +293,12 @@ def _complex(x: object) -> bool:
     return np.asarray(x).dtype.kind == "c"
 
 
-_small: list[Callable[[int, Any, Axis], Any]] = []
-
-
 def _small_rowwise(op: int, a: Any, axis: Axis) -> Any:
     """logsumexp (op 0) / softmax (1) / log_softmax (2) of a small plain 1-D or 2-D array along
     one axis through the Cython backend's C entry point (``special.small_rowwise``), when that
     backend serves small inputs; None: the general path."""
-    if not _small:
-        if _backends.current_name(0) != "cython":
-            return None
-        _small.append(_backends.family("special", "cython").small_rowwise)
-    elif not _backends.is_auto() and _backends.current_name(0) != "cython":
-        return None
-    return _small[0](op, a, axis)
+    entry = _backends.small_call_entry("special", "small_rowwise")
+    return None if entry is None else entry(op, a, axis)
 
 
 def _softmax_like(kernel_name: str, func: str, x: ArrayLike, axis: Axis) -> FloatResult:
