@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _backends, _catalogue
-from ._api.losses import CLASSES, Loss
+from ._api.losses import CLASSES, Loss, _coerce_weights
 from ._validation import as_real_array
 
 _CLASS_BY_NAME = {cls.name: cls for cls in CLASSES}
@@ -41,6 +41,11 @@ _HESSIANS = ("library", "exact")
 _PROB_EPS = 1e-15
 # XGBoost's logistic and softmax objectives: hessian = max(h, 1e-16) before the weight
 _XGB_HESS_FLOOR = 1e-16
+
+
+def _absent(weight: ArrayLike | None) -> bool:
+    """No weights: None, or the empty array XGBoost's get_weight() gives for an unweighted DMatrix."""
+    return weight is None or np.size(weight) == 0
 
 
 def resolve_loss(loss: str | Loss, params: dict[str, Any], func: str, *, serial: bool = False) -> Loss:
@@ -153,7 +158,7 @@ def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: 
     """(w g, w h) on the booster's raw scores, in the layout it handed them over ((n,), (n, K),
     or flat for old versions), with the host's hessian convention unless ``hessian == "exact"``.
     With ``buffers`` the results are written into (and returned as) its kept arrays."""
-    w = None if weight is None or np.size(weight) == 0 else weight
+    w = None if _absent(weight) else weight
     raw, flat = _flat_layout(loss, library, y, raw)
     out = None
     if buffers is not None:
@@ -181,14 +186,11 @@ def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: 
 
 # ---------------------------------------------------------------- start values
 def _weights(sample_weight: ArrayLike | None, n: int, func: str) -> NDArray[np.float64]:
-    if sample_weight is None or np.size(sample_weight) == 0:
-        return np.ones(n)
-    w = as_real_array(sample_weight, "sample_weight", func).astype(np.float64).reshape(-1)
-    if w.shape[0] != n:
-        raise ValueError(f"{func}(): sample_weight must have shape ({n},), got {w.shape}")
-    if not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError(f"{func}(): sample_weight must be finite and >= 0")
-    return w
+    """The Loss methods' weight checks (shape, finite), >= 0, and ones when there are none."""
+    w = _coerce_weights(None if _absent(sample_weight) else sample_weight, n, func)
+    if (w < 0).any():
+        raise ValueError(f"{func}(): sample_weight must be >= 0")
+    return w if w.size else np.ones(n)
 
 
 def _mean(v: NDArray[np.float64], w: NDArray[np.float64], func: str) -> float:
@@ -315,8 +317,7 @@ def init_value(loss: Loss, library: str, y_true: ArrayLike, sample_weight: Array
 
 def metric_value(loss: Loss, y: ArrayLike, raw: ArrayLike, weight: ArrayLike | None) -> float:
     """The (weighted) mean loss on the booster's raw scores."""
-    w = None if weight is None or np.size(weight) == 0 else weight
-    return float(loss.loss(y, raw, sample_weight=w))
+    return float(loss.loss(y, raw, sample_weight=None if _absent(weight) else weight))
 
 
 # ---------------------------------------------------------------- the adapters' bases

@@ -85,9 +85,19 @@ def binary_cross_entropy_loss(y, r, pos_weight):
     return times(c1, sp_neg) + times(1.0 - y, sp_pos)
 
 
-def binary_cross_entropy_gradient(y, r, pos_weight):
+def bce_gradient_at(y, r, pos_weight, e):
+    """The gradient given e = exp(-|r|) (shared by the separate and the fused formulas)."""
     c1 = pos_weight * y
-    return sigmoid(r, exp(-abs(r))) * (c1 + 1.0 - y) - c1
+    return sigmoid(r, e) * (c1 + 1.0 - y) - c1
+
+
+def bce_hessian_at(y, pos_weight, e):
+    """sigma(1 - sigma) given e = exp(-|r|), without cancellation, times the row's weight term."""
+    return (e / ((1.0 + e) * (1.0 + e))) * (pos_weight * y + 1.0 - y)
+
+
+def binary_cross_entropy_gradient(y, r, pos_weight):
+    return bce_gradient_at(y, r, pos_weight, exp(-abs(r)))
 
 
 def binary_cross_entropy_loss_gradient(y, r, pos_weight) -> tuple:
@@ -101,15 +111,13 @@ def binary_cross_entropy_loss_gradient(y, r, pos_weight) -> tuple:
 
 
 def binary_cross_entropy_hessian(y, r, pos_weight):
-    e = exp(-abs(r))
-    return (e / ((1.0 + e) * (1.0 + e))) * (pos_weight * y + 1.0 - y)  # sigma(1 - sigma), no cancellation
+    return bce_hessian_at(y, pos_weight, exp(-abs(r)))
 
 
 def binary_cross_entropy_gradient_hessian(y, r, pos_weight) -> tuple:
-    """One exp(-|r|) for both (a booster's every call); the same expressions as the two above."""
-    c1 = pos_weight * y
+    """One exp(-|r|) for both (a booster's every call)."""
     e = exp(-abs(r))
-    return sigmoid(r, e) * (c1 + 1.0 - y) - c1, (e / ((1.0 + e) * (1.0 + e))) * (pos_weight * y + 1.0 - y)
+    return bce_gradient_at(y, r, pos_weight, e), bce_hessian_at(y, pos_weight, e)
 
 
 # --- binary cross-entropy from probabilities, clipped to [eps, 1 - eps] as sklearn's log_loss;

@@ -309,9 +309,8 @@ def _multilabel_inputs(y_true: ArrayLike, scores: ArrayLike, sample_weight: Arra
                          f"and {s.shape}")
     if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
         raise ValueError(f"{func}(): y_true must be a multilabel indicator (0/1 entries)")
+    _check_lengths(s, y, sample_weight)
     w = _coerce_weights(sample_weight, s.shape[0])
-    if w.size and w.shape[0] != s.shape[0]:
-        _check_lengths(s, y, w)
     codes = (y == 1).astype(np.intp).reshape(-1)
     return s, codes, (np.repeat(w, s.shape[1]) if w.size else w), normalize
 
