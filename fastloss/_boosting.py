@@ -187,7 +187,7 @@ def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: 
 # ---------------------------------------------------------------- start values
 def _weights(sample_weight: ArrayLike | None, n: int, func: str) -> NDArray[np.float64]:
     """The Loss methods' weight checks (shape, finite), >= 0, and ones when there are none."""
-    w = _coerce_weights(None if _absent(sample_weight) else sample_weight, n, func)
+    w = _coerce_weights(None if _absent(sample_weight) else sample_weight, n, func).astype(np.float64, copy=False)
     if (w < 0).any():
         raise ValueError(f"{func}(): sample_weight must be >= 0")
     return w if w.size else np.ones(n)

@@ -1,8 +1,13 @@
 """Target encoding with scikit-learn's LabelBinarizer semantics, done in O(n) where it can be.
 
-``encode_targets`` returns ``(codes, indicator, classes)``: for 1-D targets ``codes`` is an intp
-array of positions in the sorted ``classes`` (and ``indicator`` is None); for a multilabel
+``encode_targets`` returns ``(codes, indicator, classes)``: for 1-D targets ``codes`` are the
+positions of the labels in the sorted ``classes`` (and ``indicator`` is None); for a multilabel
 indicator matrix ``indicator`` is that matrix as float64 and ``codes`` is None.
+
+Integer (or bool) labels that already are 0..K-1 -- the classes inferred, or ``labels=`` given --
+are validated with min/max (and a chunked presence count) and handed to the kernels as they are,
+viewed as an unsigned integer of their own width (``code_view``): no n-sized intp copy. Other
+labels (another range, strings, floats) are encoded into an intp array.
 """
 import warnings
 
@@ -11,10 +16,14 @@ import numpy as np
 # Integer targets spanning at most this many values are encoded with bincount (O(n)) rather than
 # np.unique (a sort).
 _DENSE_RANGE = 1 << 20
+# Rows counted per np.bincount call (which casts its input to intp: an 8 MiB temporary at most).
+_COUNT_CHUNK = 1 << 20
 
 
 def _offsets(y, lo):
     """``y - lo`` as intp, for integer ``y >= lo``."""
+    if y.dtype.kind == "b":
+        y = y.view(np.uint8)
     if y.dtype.kind == "i" or lo < 0:
         # computed in intp: y - lo can leave a narrow dtype (int8 labels -100 and 100; uint8
         # labels in classes that start at -1)
@@ -28,15 +37,36 @@ def _values_present(lo, present, dtype):
     return (np.flatnonzero(present).astype(work) + work(lo)).astype(dtype, copy=False)
 
 
+def code_view(y):
+    """Integer or bool labels known to lie in 0..K-1, as the kernels read them, without a wider
+    copy: bool as uint8, a signed type as the unsigned type of its width (the values are >= 0, so
+    the bits are the same numbers), 8-byte types as intp; native byte order, C-contiguous (a
+    byte-swapped or strided ``y`` is copied at its own width)."""
+    if not y.dtype.isnative:
+        y = y.astype(y.dtype.newbyteorder("="))
+    if y.dtype.kind == "b":
+        view = y.view(np.uint8)
+    elif y.dtype.itemsize == 8:
+        view = y.view(np.intp)
+    else:
+        view = y.view(np.dtype(f"u{y.dtype.itemsize}"))
+    return np.ascontiguousarray(view)
+
+
 def _presence(y):
-    """``(lo, y - lo as intp, which of lo..hi occur)`` for a non-empty integer ``y``, or None
-    when its range is too wide for a bincount."""
+    """``(lo, which of lo..hi occur)`` for a non-empty integer ``y``, or None when its range is
+    too wide for a bincount. min and max occur by definition, so two-value ranges need no count;
+    wider ones are counted chunk by chunk (no n-sized intp copy)."""
     lo = int(y.min())
     hi = int(y.max())
     if hi - lo >= _DENSE_RANGE:
         return None
-    shifted = y if lo == 0 and y.dtype == np.intp else _offsets(y, lo)
-    return lo, shifted, np.bincount(shifted, minlength=hi - lo + 1) > 0
+    if hi - lo <= 1:
+        return lo, np.ones(hi - lo + 1, dtype=bool)
+    counts = np.zeros(hi - lo + 1, dtype=np.intp)
+    for start in range(0, y.shape[0], _COUNT_CHUNK):
+        counts += np.bincount(_offsets(y[start:start + _COUNT_CHUNK], lo), minlength=hi - lo + 1)
+    return lo, counts > 0
 
 
 def _integer_codes(y):
@@ -44,23 +74,23 @@ def _integer_codes(y):
     found = _presence(y)
     if found is None:
         return None
-    lo, shifted, present = found
+    lo, present = found
     classes = _values_present(lo, present, y.dtype)
     if classes.shape[0] == present.shape[0]:  # all values present: codes are y - lo
-        codes = shifted
-    else:
-        lookup = np.cumsum(present, dtype=np.intp) - 1
-        codes = lookup[shifted]
-    return classes, np.ascontiguousarray(codes, dtype=np.intp)
+        if lo == 0:
+            return classes, code_view(y)  # already 0..K-1
+        return classes, _offsets(y, lo)
+    lookup = np.cumsum(present, dtype=np.intp) - 1
+    return classes, np.ascontiguousarray(lookup[_offsets(y, lo)], dtype=np.intp)
 
 
 def sorted_classes(y):
     """The sorted distinct values of 1-D labels ``y`` (np.unique's answer), without a sort for
     integers of small range. ValueError for a mix of strings and numbers."""
-    if y.dtype.kind in "iu" and y.size:
+    if y.dtype.kind in "biu" and y.size:
         found = _presence(y)
         if found is not None:
-            lo, _, present = found
+            lo, present = found
             return _values_present(lo, present, y.dtype)
     try:
         return np.unique(y)
@@ -69,17 +99,17 @@ def sorted_classes(y):
 
 
 def codes_in_classes(y, classes):
-    """Codes (intp positions) of integer ``y`` in sorted integer ``classes`` via a lookup table
-    (O(n), no sort), or None when y has a value outside classes (the caller raises) or the range
-    is too wide."""
+    """Codes (positions) of integer ``y`` in sorted integer ``classes`` via a lookup table (O(n),
+    no sort), or None when y has a value outside classes (the caller raises) or the range is too
+    wide. Classes 0..K-1 need only y's min and max: the codes are y itself (``code_view``)."""
     lo = int(classes[0])
     hi = int(classes[-1])
     if hi - lo >= _DENSE_RANGE or int(y.min()) < lo or int(y.max()) > hi:
         return None
+    if lo == 0 and hi + 1 == classes.shape[0]:
+        return code_view(y)
     lookup = np.full(hi - lo + 1, -1, dtype=np.intp)
     lookup[_offsets(classes, lo)] = np.arange(classes.shape[0], dtype=np.intp)
-    if lo == 0 and hi + 1 == classes.shape[0] and y.dtype == np.intp:
-        return y  # labels are exactly 0..K-1: the codes are y itself
     codes = lookup[_offsets(y, lo)]
     if (codes < 0).any():
         return None
@@ -139,7 +169,7 @@ def encode_targets(y_true, labels):
         same_order = classes.shape == label_arr.shape and bool(np.all(classes == label_arr))
         if not same_order:
             warn_unordered_labels(labels, classes, stacklevel=4)
-        if y.dtype.kind in "iu" and classes.dtype.kind in "iu" and y.size:
+        if y.dtype.kind in "biu" and classes.dtype.kind in "biu" and y.size:
             codes = codes_in_classes(y, classes)
             if codes is not None:
                 return codes, None, classes
@@ -155,7 +185,7 @@ def encode_targets(y_true, labels):
         codes = np.searchsorted(classes, y).astype(np.intp, copy=False)
         return codes, None, classes
 
-    if y.dtype.kind in "iu" and y.size:
+    if y.dtype.kind in "biu" and y.size:
         fast = _integer_codes(y)
         if fast is not None:
             classes, codes = fast

@@ -4,11 +4,15 @@ The classes are made from the contract (fastloss/_catalogue.py): a loss's name, 
 named parameters and domains are read there, nothing here is per loss.
 
 dtype rule: float32 raw stays float32 (outputs float32, math in float64 inside the kernels); any
-other real raw is computed in float64. Targets are converted to raw's dtype (integer labels to
-int64). A nan anywhere in a result raises ValueError, with the cause found on that slow path only.
+other real raw is computed in float64. The kernels read targets in raw's dtype (labels as int64)
+and weights as float64: a method with n-sized outputs converts them whole, a reduction (``loss``
+with mean/sum, ``sums``) converts them a slice of rows at a time (``_STAGE_ELEMENTS``), so uint8
+labels or float32 targets and weights cost no n-sized wider copy. A nan anywhere in a result
+raises ValueError, with the cause found on that slow path only.
 """
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Callable, ClassVar, Literal, NamedTuple, NoReturn, overload
 
@@ -17,6 +21,7 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from .. import _backends
 from .. import _catalogue
+from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from .._typing import FloatArray
 from .._validation import as_real_array, check_out
 
@@ -26,6 +31,10 @@ OutPair = tuple[NDArray[Any], NDArray[Any]]
 _REDUCTIONS = ("mean", "sum", "none")
 #: the default ``ignore_index`` of the labels losses (PyTorch's)
 IGNORE_INDEX = -100
+#: a reduction whose targets or weights the kernels cannot read as given converts them this many
+#: elements of raw at a time (whole blocks: 16 MiB of scratch at most for 8-byte labels of 1-D raw)
+_STAGE_ELEMENTS = 1 << 21
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class LossSums(NamedTuple):
@@ -177,7 +186,7 @@ class Loss:
         return f"{self.name}.{method}"
 
     def _coerce(self, y_true: ArrayLike, raw: ArrayLike, sample_weight: ArrayLike | None, func: str
-                ) -> tuple[NDArray[Any], FloatArray, NDArray[np.float64], tuple[int, ...],
+                ) -> tuple[NDArray[Any], FloatArray, NDArray[np.floating[Any]], tuple[int, ...],
                            np.dtype[Any]]:
         r = as_real_array(raw, "raw", func)
         dtype = np.dtype(np.float32) if r.dtype == np.float32 else np.dtype(np.float64)
@@ -207,14 +216,14 @@ class Loss:
                     f"{func}(): y_true must have raw's shape {work.shape} (target distributions), "
                     f"got {y.shape}"
                 )
-            return np.ascontiguousarray(y, dtype=work.dtype)
+            return y  # converted to raw's dtype by _call
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.reshape(-1)
         if y.ndim != 1 or y.shape[0] != n:
             raise ValueError(f"{func}(): y_true must have shape ({n},), got {y.shape}")
-        return np.ascontiguousarray(y, dtype=work.dtype)
+        return y
 
-    def _raise_undefined(self, y: NDArray[Any], work: FloatArray, w: NDArray[np.float64],
+    def _raise_undefined(self, y: NDArray[Any], work: FloatArray, w: NDArray[Any],
                          func: str) -> NoReturn:
         with np.errstate(invalid="ignore"):
             if np.isnan(work).any():
@@ -232,12 +241,18 @@ class Loss:
         )
 
     # ---------------------------------------------------------------- kernel calls
-    def _call(self, op: str, y: NDArray[Any], work: FloatArray, w: NDArray[np.float64],
+    def _call(self, op: str, y: NDArray[Any], work: FloatArray, w: NDArray[Any],
               scale: float = 1.0, out: FloatArray | None = None, grad: FloatArray | None = None,
               hess: FloatArray | None = None) -> tuple[float, float, int]:
         """One kernel call: (Σ w l, Σ w, nan count in grad/hess)."""
         e1 = np.empty(0, dtype=work.dtype)
         e2 = np.empty((0,) * work.ndim, dtype=work.dtype)
+        y_dtype = np.dtype(np.int64) if self.spec.target == "labels" else work.dtype
+        if not (_readable(y, y_dtype) and _readable(w, np.dtype(np.float64))):
+            if op == "loss" and out is None and work.shape[0] > 0:
+                return self._staged(y, work, w, y_dtype)
+            y = np.ascontiguousarray(y, dtype=y_dtype)
+            w = np.ascontiguousarray(w, dtype=np.float64)
         backend = self._backend if self._backend and _backends.is_auto() else None
         kern = _backends.family("losses", backend=backend, size=work.size)
         return kern.compute(self.name, op, y, work, w, self._class_weight(), self._class_factor(),
@@ -245,8 +260,26 @@ class Loss:
                             float(scale), e1 if out is None else out, e2 if grad is None else grad,
                             e2 if hess is None else hess, serial=self._serial)
 
-    def _sum_w(self, y: NDArray[Any], w: NDArray[np.float64], n: int) -> float:
-        return float(n) if w.shape[0] == 0 else float(np.sum(w))
+    def _staged(self, y: NDArray[Any], work: FloatArray, w: NDArray[Any], y_dtype: np.dtype[Any]
+                ) -> tuple[float, float, int]:
+        """The loss sums over slices of whole blocks whose targets and weights are converted
+        one slice at a time; the slices' sums are added exactly (math.fsum)."""
+        n = work.shape[0]
+        block = ROW_BLOCK if work.ndim == 2 else ELEMENT_BLOCK
+        rows = max(block, _STAGE_ELEMENTS // (work.size // n) // block * block)
+        sums_wl, sums_w, nans = [], [], 0
+        for start in range(0, n, rows):
+            part = slice(start, start + rows)
+            sum_wl, sum_w, n_nan = self._call(
+                "loss", np.ascontiguousarray(y[part], dtype=y_dtype), work[part],
+                np.ascontiguousarray(w[part], dtype=np.float64) if w.shape[0] else w)
+            sums_wl.append(sum_wl)
+            sums_w.append(sum_w)
+            nans += n_nan
+        return _exact_sum(sums_wl), _exact_sum(sums_w), nans
+
+    def _sum_w(self, y: NDArray[Any], w: NDArray[Any], n: int) -> float:
+        return float(n) if w.shape[0] == 0 else float(np.sum(w, dtype=np.float64))
 
     def _domain_error(self, y: NDArray[Any], work: FloatArray) -> str | None:
         """A message when y_true (or raw) is outside the loss's domain, else None (slow path)."""
@@ -286,7 +319,7 @@ class Loss:
         sums = self._sums(y, work, w, func)
         return _reduce(sums.sum_wl, sums.sum_w, reduction, func)
 
-    def _sums(self, y: NDArray[Any], work: FloatArray, w: NDArray[np.float64], func: str) -> LossSums:
+    def _sums(self, y: NDArray[Any], work: FloatArray, w: NDArray[Any], func: str) -> LossSums:
         sum_wl, sum_w, _ = self._call("loss", y, work, w)
         if sum_wl != sum_wl:
             self._raise_undefined(y, work, w, func)
@@ -379,7 +412,19 @@ def _check_reduction(reduction: object, func: str) -> str:
     return reduction
 
 
-def _coerce_weights(sample_weight: ArrayLike | None, n: int, func: str) -> NDArray[np.float64]:
+def _readable(a: NDArray[Any], dtype: np.dtype[Any]) -> bool:
+    """The kernels read ``a`` as it is: that dtype, native byte order, C order."""
+    return a.dtype == dtype and a.dtype.isnative and a.flags.c_contiguous
+
+
+def _exact_sum(parts: list[float]) -> float:
+    # fsum raises on inf - inf; with an infinite part the plain sum gives the inf or the nan
+    return float(math.fsum(parts) if all(map(math.isfinite, parts)) else sum(parts))
+
+
+def _coerce_weights(sample_weight: ArrayLike | None, n: int, func: str) -> NDArray[np.floating[Any]]:
+    """The weights as given where they are float32/float64 (the kernel call converts them), other
+    numbers as float64; empty for None."""
     if sample_weight is None:
         return np.empty(0, dtype=np.float64)
     w = as_real_array(sample_weight, "sample_weight", func)
@@ -387,7 +432,8 @@ def _coerce_weights(sample_weight: ArrayLike | None, n: int, func: str) -> NDArr
         w = np.full(n, float(w))
     if w.ndim != 1 or w.shape[0] != n:
         raise ValueError(f"{func}(): sample_weight must have shape ({n},), got {w.shape}")
-    w = np.ascontiguousarray(w, dtype=np.float64)
+    if w.dtype not in _FLOAT_DTYPES:
+        w = w.astype(np.float64)
     if not np.isfinite(w).all():
         raise ValueError(f"{func}(): sample_weight contains NaN or infinity")
     return w
@@ -466,7 +512,9 @@ class _Labels(Loss):
             if not np.array_equal(yi, y):
                 raise ValueError(f"{func}(): y_true must hold integer class labels")
             y = yi
-        y = np.ascontiguousarray(y, dtype=np.int64)
+        elif y.dtype.kind == "b":
+            y = y.view(np.uint8)
+        # integer labels stay as given (min/max checks below); _call converts them to int64
         for vname in ("class_weight", self.spec.per_class):
             v = self.class_weight if vname == "class_weight" else (
                 self._values.get(vname) if vname else None)
@@ -483,7 +531,7 @@ class _Labels(Loss):
                     )
         return y
 
-    def _sum_w(self, y: NDArray[Any], w: NDArray[np.float64], n: int) -> float:
+    def _sum_w(self, y: NDArray[Any], w: NDArray[Any], n: int) -> float:
         valid = y != self.ignore_index
         ww = np.ones(n) if w.shape[0] == 0 else w
         if self.class_weight is not None:

@@ -15,10 +15,11 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from .. import _backends
-from .._labels import encode_targets
+from .._labels import code_view, encode_targets
 from .._validation import check_bool, kernel_input, require_array_like
 
 _PROBA_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16))
+_WEIGHT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))  # what the kernels read
 
 
 def _num_samples(x: Any) -> int:
@@ -74,8 +75,9 @@ def _check_proba_values_slow(p: NDArray[Any]) -> None:
         _range_errors(p.min(), p.max())
 
 
-def _coerce_weights(sample_weight: ArrayLike | None, n: int) -> NDArray[np.float64]:
-    """sklearn's _check_sample_weight(force_float_dtype=False): float64 for the kernels."""
+def _coerce_weights(sample_weight: ArrayLike | None, n: int) -> NDArray[np.floating[Any]]:
+    """sklearn's _check_sample_weight(force_float_dtype=False). float32 and float64 weights go to
+    the kernels as they are (native byte order, C order); other numbers as float64."""
     if sample_weight is None:
         return np.empty(0, dtype=np.float64)
     w = np.asarray(sample_weight)
@@ -93,7 +95,8 @@ def _coerce_weights(sample_weight: ArrayLike | None, n: int) -> NDArray[np.float
         _finite_errors(np.isnan(w).any(), np.isinf(w).any(), w.dtype, "Input sample_weight")
     if not np.any(w != 0):
         raise ValueError("Sample weights must contain at least one non-zero number.")
-    return np.ascontiguousarray(w, dtype=np.float64)
+    native = w.dtype.newbyteorder("=")
+    return kernel_input(w, native if native in _WEIGHT_DTYPES else np.dtype(np.float64))
 
 
 def _check_lengths(*arrays: Any) -> None:
@@ -141,7 +144,7 @@ def _warn_rowsum() -> None:
 
 def _prepare_targets(y_true: ArrayLike, scores: NDArray[Any], sample_weight: ArrayLike | None,
                      labels: ArrayLike | None, on_error: Callable[[], None]
-                     ) -> tuple[NDArray[np.float64], NDArray[Any] | None, NDArray[Any] | None]:
+                     ) -> tuple[NDArray[np.floating[Any]], NDArray[Any] | None, NDArray[Any] | None]:
     """Lengths, weights and labels; on any ValueError run ``on_error()`` first (it raises the
     errors sklearn would have raised earlier), then re-raise."""
     try:
@@ -223,7 +226,7 @@ def log_loss(y_true: ArrayLike, y_proba: ArrayLike | None = None, *, normalize: 
     eps = float(np.finfo(p.dtype).eps)
     kern = _backends.kernels(work.size)
     if indicator is not None:
-        stats = kern.log_loss_dense(work, indicator, w, eps)
+        stats = kern.log_loss_dense(work, indicator, w.astype(np.float64, copy=False), eps)
     elif work.ndim == 1 or work.shape[1] == 1:
         stats = kern.log_loss_binary(work.reshape(-1), codes, w, eps)
     else:
@@ -236,7 +239,7 @@ def log_loss(y_true: ArrayLike, y_proba: ArrayLike | None = None, *, normalize: 
     return _reduce(sum_wl, sum_w, normalize, sample_weight is not None)
 
 
-def logits_sums(kern: ModuleType, work: NDArray[Any], codes: NDArray[Any] | None, w: NDArray[np.float64],
+def logits_sums(kern: ModuleType, work: NDArray[Any], codes: NDArray[Any] | None, w: NDArray[np.floating[Any]],
                 indicator: NDArray[Any] | None) -> tuple[float, float, int]:
     """(Σ w l, Σ w, nan count) of the log loss from logits ``work`` (kernel dtype, C order) with
     label codes, or with ``indicator`` targets (n, K) when codes is None; ``w`` float64 or empty."""
@@ -248,7 +251,8 @@ def logits_sums(kern: ModuleType, work: NDArray[Any], codes: NDArray[Any] | None
         with np.errstate(invalid="ignore"):
             per_row = np.sum(np.where(indicator == 0, 0.0, indicator * (lse - z)), axis=1)
         weights = w if w.size else np.ones(z.shape[0])
-        return (float(np.sum(np.where(weights == 0, 0.0, weights * per_row))), float(np.sum(weights)),
+        return (float(np.sum(np.where(weights == 0, 0.0, weights * per_row))),
+                float(np.sum(weights, dtype=np.float64)),
                 int(np.isnan(z).sum()))
     if work.ndim == 1 or work.shape[1] == 1:
         return kern.log_loss_logits_binary(work.reshape(-1), codes, w)
@@ -293,7 +297,7 @@ def log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *, normalize: boo
 # ---------------------------------------------------------------- multilabel
 def _multilabel_inputs(y_true: ArrayLike, scores: ArrayLike, sample_weight: ArrayLike | None,
                        normalize: bool, func: str, name: str
-                       ) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.float64], bool]:
+                       ) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.floating[Any]], bool]:
     """(scores (n, L) as given, label codes (n·L,) intp, weights repeated per label, normalize)."""
     require_array_like(y_true, "y_true", func)
     require_array_like(scores, name, func)
@@ -311,8 +315,10 @@ def _multilabel_inputs(y_true: ArrayLike, scores: ArrayLike, sample_weight: Arra
         raise ValueError(f"{func}(): y_true must be a multilabel indicator (0/1 entries)")
     _check_lengths(s, y, sample_weight)
     w = _coerce_weights(sample_weight, s.shape[0])
-    codes = (y == 1).astype(np.intp).reshape(-1)
-    return s, codes, (np.repeat(w, s.shape[1]) if w.size else w), normalize
+    # 0/1 codes read by the binary kernels: y itself where it is integer or bool (checked 0/1
+    # above), else a one-byte copy
+    codes = code_view(y) if y.dtype.kind in "biu" else (y == 1).view(np.uint8)
+    return s, codes.reshape(-1), (np.repeat(w, s.shape[1]) if w.size else w), normalize
 
 
 def _multilabel_reduce(sum_wl: float, sum_w: float, n_labels: int, normalize: bool,

@@ -19,6 +19,21 @@ from fastloss._cython._common cimport (
 from fastloss._constants import ELEMENT_BLOCK as _EB, ROW_BLOCK as _RB
 from fastloss._constants import SERIAL_MAX_ELEMENTS as _SM
 
+cimport numpy as cnp
+
+# Label codes 0..K-1 as the caller holds them (fastloss._labels.code_view: bool as uint8, signed
+# types as the unsigned type of their width, 8-byte types as intp), and weights as float32 or
+# float64: the kernels read them as given, no wider copy is made.
+ctypedef fused code_t:
+    cnp.npy_uint8
+    cnp.npy_uint16
+    cnp.npy_uint32
+    Py_ssize_t
+
+ctypedef fused weight_t:
+    float
+    double
+
 cdef Py_ssize_t ELEMENT_BLOCK = _EB
 cdef Py_ssize_t ROW_BLOCK = _RB
 cdef Py_ssize_t SERIAL_MAX_ELEMENTS = _SM
@@ -82,12 +97,12 @@ cdef inline void _acc_init(Acc* a) noexcept nogil:
     a.worst = 0.0
 
 
-cdef inline void _acc_add(Acc* a, const double* w, bint have_w, Py_ssize_t i,
+cdef inline void _acc_add(Acc* a, const weight_t* w, bint have_w, Py_ssize_t i,
                           double loss) noexcept nogil:
     """Accumulate w_i * loss_i; a zero weight adds nothing even if the loss is infinite."""
     cdef double wi
     if have_w:
-        wi = w[i]
+        wi = <double>w[i]
         if wi != 0.0:
             a.swl += wi * loss
         a.sw += wi
@@ -139,7 +154,7 @@ cdef inline double _clip(double q, double lo, double hi) noexcept nogil:
 
 
 # ---------------------------------------------------------------- block kernels
-cdef void _labels_rows(const floating* p, const Py_ssize_t* y, const double* w, bint have_w,
+cdef void _labels_rows(const floating* p, const code_t* y, const weight_t* w, bint have_w,
                        Py_ssize_t k, double eps, Py_ssize_t start, Py_ssize_t stop,
                        Acc* a) noexcept nogil:
     """_labels_block's rows one at a time (long rows)."""
@@ -160,7 +175,7 @@ cdef void _labels_rows(const floating* p, const Py_ssize_t* y, const double* w, 
         _acc_add(a, w, have_w, i, -log(q))
 
 
-cdef void _labels_block(const floating* p, const Py_ssize_t* y, const double* w, bint have_w,
+cdef void _labels_block(const floating* p, const code_t* y, const weight_t* w, bint have_w,
                         Py_ssize_t k, double eps, Py_ssize_t start, Py_ssize_t stop,
                         double* part) noexcept nogil:
     """l_i = -log(clip(p[i, y_i], eps, 1 - eps)); clipping as scikit-learn (eps of p's dtype).
@@ -274,22 +289,25 @@ cdef inline void _observe_chunk(Acc* a, const floating* x, Py_ssize_t m) noexcep
         a.nnan += nn[t]
 
 
-cdef inline void _add_chunk(Acc* a, double* buf, const double* w, bint have_w, Py_ssize_t c0,
+cdef inline void _add_chunk(Acc* a, double* buf, const weight_t* w, bint have_w, Py_ssize_t c0,
                             Py_ssize_t m) noexcept nogil:
-    """Σ w l and Σ w of a chunk whose losses are in buf (a zero weight removes an infinite loss)."""
+    """Σ w l and Σ w of a chunk whose losses are in buf (a zero weight removes an infinite loss);
+    the weights are widened to double in a chunk buffer, so float32 weights need no copy."""
     cdef Py_ssize_t j
     cdef double wi
+    cdef double wbuf[CHUNK]
     if have_w:
         for j in range(m):
-            wi = w[c0 + j]
+            wi = <double>w[c0 + j]
+            wbuf[j] = wi
             buf[j] = wi * buf[j] if wi != 0.0 else 0.0
-        a.sw += sum_chunk(w + c0, m)
+        a.sw += sum_chunk(wbuf, m)
     else:
         a.sw += <double>m
     a.swl += sum_chunk(buf, m)
 
 
-cdef void _binary_block(const floating* p, const Py_ssize_t* y, const double* w, bint have_w,
+cdef void _binary_block(const floating* p, const code_t* y, const weight_t* w, bint have_w,
                         double eps, Py_ssize_t start, Py_ssize_t stop,
                         double* part) noexcept nogil:
     """l_i = -log(clip(p_i)) if y_i == 1 else -log(clip(1 - p_i)), 1 - p_i taken in p's dtype."""
@@ -313,7 +331,7 @@ cdef void _binary_block(const floating* p, const Py_ssize_t* y, const double* w,
     _acc_store(&a, part)
 
 
-cdef void _logits_labels_block(const floating* z, const Py_ssize_t* y, const double* w,
+cdef void _logits_labels_block(const floating* z, const code_t* y, const weight_t* w,
                                bint have_w, Py_ssize_t k, Py_ssize_t start, Py_ssize_t stop,
                                double* part) noexcept nogil:
     """l_i = logsumexp(z_i) - z[i, y_i]; if z[i, y_i] = +inf the loss is log(#(+inf) in row)."""
@@ -353,7 +371,7 @@ cdef void _logits_labels_block(const floating* z, const Py_ssize_t* y, const dou
     _acc_store(&a, part)
 
 
-cdef void _logits_binary_block(const floating* z, const Py_ssize_t* y, const double* w,
+cdef void _logits_binary_block(const floating* z, const code_t* y, const weight_t* w,
                                bint have_w, Py_ssize_t start, Py_ssize_t stop,
                                double* part) noexcept nogil:
     """l_i = softplus(-z_i) if y_i == 1 else softplus(z_i)  (= softplus(z) - y z, stably)."""
@@ -388,7 +406,7 @@ cdef double* _parts_buffer(Py_ssize_t nb, double* stack) except NULL:
     return parts
 
 
-def log_loss_labels(const floating[:, ::1] p, const Py_ssize_t[::1] y, const double[::1] w,
+def log_loss_labels(const floating[:, ::1] p, const code_t[::1] y, const weight_t[::1] w,
                     double eps):
     """Clipped log loss of (n, k) probabilities against class codes y.
     Returns (sum_wl, sum_w, pmin, pmax, n_nan, worst)."""
@@ -399,8 +417,8 @@ def log_loss_labels(const floating[:, ::1] p, const Py_ssize_t[::1] y, const dou
     cdef double stack[STACK_BLOCKS * NPART]
     cdef double* parts = _parts_buffer(nb, stack)
     cdef const floating* pp = &p[0, 0]
-    cdef const Py_ssize_t* yp = &y[0]
-    cdef const double* wp = &w[0]
+    cdef const code_t* yp = &y[0]
+    cdef const weight_t* wp = &w[0]
     try:
         with nogil:
             if nt == 0:
@@ -446,7 +464,7 @@ def log_loss_dense(const floating[:, ::1] p, const double[:, ::1] Y, const doubl
             free(parts)
 
 
-def log_loss_binary(const floating[::1] p, const Py_ssize_t[::1] y, const double[::1] w,
+def log_loss_binary(const floating[::1] p, const code_t[::1] y, const weight_t[::1] w,
                     double eps):
     """Clipped log loss of positive-class probabilities p (n,) against 0/1 codes y.
     Returns (sum_wl, sum_w, pmin, pmax, n_nan, 0.0)."""
@@ -457,8 +475,8 @@ def log_loss_binary(const floating[::1] p, const Py_ssize_t[::1] y, const double
     cdef double stack[STACK_BLOCKS * NPART]
     cdef double* parts = _parts_buffer(nb, stack)
     cdef const floating* pp = &p[0]
-    cdef const Py_ssize_t* yp = &y[0]
-    cdef const double* wp = &w[0]
+    cdef const code_t* yp = &y[0]
+    cdef const weight_t* wp = &w[0]
     try:
         with nogil:
             if nt == 0:
@@ -475,8 +493,8 @@ def log_loss_binary(const floating[::1] p, const Py_ssize_t[::1] y, const double
             free(parts)
 
 
-def log_loss_logits_labels(const floating[:, ::1] z, const Py_ssize_t[::1] y,
-                           const double[::1] w):
+def log_loss_logits_labels(const floating[:, ::1] z, const code_t[::1] y,
+                           const weight_t[::1] w):
     """Log loss from (n, k) logits against class codes y: returns (sum_wl, sum_w, n_nan)."""
     cdef Py_ssize_t n = z.shape[0], k = z.shape[1], b
     cdef Py_ssize_t nb = _nblocks(n, ROW_BLOCK)
@@ -485,8 +503,8 @@ def log_loss_logits_labels(const floating[:, ::1] z, const Py_ssize_t[::1] y,
     cdef double stack[STACK_BLOCKS * NPART]
     cdef double* parts = _parts_buffer(nb, stack)
     cdef const floating* zp = &z[0, 0]
-    cdef const Py_ssize_t* yp = &y[0]
-    cdef const double* wp = &w[0]
+    cdef const code_t* yp = &y[0]
+    cdef const weight_t* wp = &w[0]
     try:
         with nogil:
             if nt == 0:
@@ -504,7 +522,7 @@ def log_loss_logits_labels(const floating[:, ::1] z, const Py_ssize_t[::1] y,
             free(parts)
 
 
-def log_loss_logits_binary(const floating[::1] z, const Py_ssize_t[::1] y, const double[::1] w):
+def log_loss_logits_binary(const floating[::1] z, const code_t[::1] y, const weight_t[::1] w):
     """Log loss from positive-class logits z (n,) against 0/1 codes y: (sum_wl, sum_w, n_nan)."""
     cdef Py_ssize_t n = z.shape[0], b
     cdef Py_ssize_t nb = _nblocks(n, ELEMENT_BLOCK)
@@ -513,8 +531,8 @@ def log_loss_logits_binary(const floating[::1] z, const Py_ssize_t[::1] y, const
     cdef double stack[STACK_BLOCKS * NPART]
     cdef double* parts = _parts_buffer(nb, stack)
     cdef const floating* zp = &z[0]
-    cdef const Py_ssize_t* yp = &y[0]
-    cdef const double* wp = &w[0]
+    cdef const code_t* yp = &y[0]
+    cdef const weight_t* wp = &w[0]
     try:
         with nogil:
             if nt == 0:
@@ -695,22 +713,22 @@ def log_loss_small(object y_true, object scores, bint from_logits):
         if from_logits:
             if k == 1:
                 if pt == cnp.NPY_FLOAT64:
-                    _logits_binary_block(<const double*>data, codes, NULL, 0, 0, n, part)
+                    _logits_binary_block(<const double*>data, codes, <const double*>NULL, 0, 0, n, part)
                 else:
-                    _logits_binary_block(<const float*>data, codes, NULL, 0, 0, n, part)
+                    _logits_binary_block(<const float*>data, codes, <const double*>NULL, 0, 0, n, part)
             elif pt == cnp.NPY_FLOAT64:
-                _logits_labels_block(<const double*>data, codes, NULL, 0, k, 0, n, part)
+                _logits_labels_block(<const double*>data, codes, <const double*>NULL, 0, k, 0, n, part)
             else:
-                _logits_labels_block(<const float*>data, codes, NULL, 0, k, 0, n, part)
+                _logits_labels_block(<const float*>data, codes, <const double*>NULL, 0, k, 0, n, part)
         elif k == 1:
             if pt == cnp.NPY_FLOAT64:
-                _binary_block(<const double*>data, codes, NULL, 0, eps, 0, n, part)
+                _binary_block(<const double*>data, codes, <const double*>NULL, 0, eps, 0, n, part)
             else:
-                _binary_block(<const float*>data, codes, NULL, 0, eps, 0, n, part)
+                _binary_block(<const float*>data, codes, <const double*>NULL, 0, eps, 0, n, part)
         elif pt == cnp.NPY_FLOAT64:
-            _labels_block(<const double*>data, codes, NULL, 0, k, eps, 0, n, part)
+            _labels_block(<const double*>data, codes, <const double*>NULL, 0, k, eps, 0, n, part)
         else:
-            _labels_block(<const float*>data, codes, NULL, 0, k, eps, 0, n, part)
+            _labels_block(<const float*>data, codes, <const double*>NULL, 0, k, eps, 0, n, part)
     # partials: Σw·l, Σw, min, max, #nan, worst |row sum - 1| (the _combine of one block)
     if part[4] != 0.0 or part[0] != part[0]:
         return None  # nan: the general path raises

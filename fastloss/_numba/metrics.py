@@ -35,7 +35,7 @@ def _init(part):
 def _add(part, w, have_w, i, loss):
     """Accumulate w_i * loss_i; a zero weight adds nothing even if the loss is infinite."""
     if have_w:
-        wi = w[i]
+        wi = np.float64(w[i])
         if wi != 0.0:
             part[0] += wi * loss
         part[1] += wi
@@ -109,17 +109,17 @@ def _add_losses(part, loss, w, have_w, n):
     n4 = n - n % 4
     if have_w:
         for j in range(0, n4, 4):
-            w0 = w[j]
-            w1 = w[j + 1]
-            w2 = w[j + 2]
-            w3 = w[j + 3]
+            w0 = np.float64(w[j])  # float32 weights are widened before any arithmetic
+            w1 = np.float64(w[j + 1])
+            w2 = np.float64(w[j + 2])
+            w3 = np.float64(w[j + 3])
             s0 += 0.0 if w0 == 0.0 else w0 * loss[j]
             s1 += 0.0 if w1 == 0.0 else w1 * loss[j + 1]
             s2 += 0.0 if w2 == 0.0 else w2 * loss[j + 2]
             s3 += 0.0 if w3 == 0.0 else w3 * loss[j + 3]
             sw += (w0 + w1) + (w2 + w3)
         for j in range(n4, n):
-            wj = w[j]
+            wj = np.float64(w[j])
             s0 += 0.0 if wj == 0.0 else wj * loss[j]
             sw += wj
     else:

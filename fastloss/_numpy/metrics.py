@@ -5,8 +5,9 @@ Probability kernels return ``(sum_wl, sum_w, pmin, pmax, n_nan, worst)``: the we
 count of nans, and the largest |row sum − 1| (0 for 1-D binary input). Validation and loss come
 from the same pass so the compiled kernels read the probabilities once.
 Logit kernels return ``(sum_wl, sum_w, n_nan)``.
-``w`` is a float64 array of length n, or of length 0 for "no weights"; rows with w == 0 add
-nothing, even when their loss is infinite.
+``w`` is a float32 or float64 array of length n, or of length 0 for "no weights"; rows with
+w == 0 add nothing, even when their loss is infinite. Label codes ``y`` are 0..K-1 in any
+unsigned integer type or intp (``fastloss._labels.code_view``).
 """
 import numpy as np
 
@@ -16,7 +17,7 @@ def _weighted(loss, w):
         return float(np.sum(loss)), float(loss.shape[0])
     with np.errstate(invalid="ignore"):
         terms = np.where(w == 0, 0.0, w * loss)
-    return float(np.sum(terms)), float(np.sum(w))
+    return float(np.sum(terms)), float(np.sum(w, dtype=np.float64))  # float32 weights summed in float64
 
 
 def _stats(p):
