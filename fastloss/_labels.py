@@ -16,8 +16,8 @@ import numpy as np
 # Integer targets spanning at most this many values are encoded with bincount (O(n)) rather than
 # np.unique (a sort).
 _DENSE_RANGE = 1 << 20
-# Rows counted per np.bincount call (which casts its input to intp: an 8 MiB temporary at most).
-_COUNT_CHUNK = 1 << 20
+# Rows counted per np.bincount call (which casts its input to intp: a 512 KiB temporary).
+_COUNT_CHUNK = 1 << 16
 
 
 def _offsets(y, lo):

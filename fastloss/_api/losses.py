@@ -32,8 +32,8 @@ _REDUCTIONS = ("mean", "sum", "none")
 #: the default ``ignore_index`` of the labels losses (PyTorch's)
 IGNORE_INDEX = -100
 #: a reduction whose targets or weights the kernels cannot read as given converts them this many
-#: elements of raw at a time (whole blocks: 16 MiB of scratch at most for 8-byte labels of 1-D raw)
-_STAGE_ELEMENTS = 1 << 21
+#: elements of raw at a time (whole blocks: 4 MiB of scratch at most, for 8-byte labels of 1-D raw)
+_STAGE_ELEMENTS = 1 << 19
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 

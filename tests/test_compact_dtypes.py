@@ -1,0 +1,235 @@
+"""Compact dtypes (uint8 labels, float32 scores, targets and weights) are read as given: every
+combination scores as the float64/int64 reference does (scikit-learn, the NumPy backend), on every
+backend, and the reductions make no wider copy of any input (numpy's allocations, traced)."""
+import tracemalloc
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.metrics
+
+import fastloss
+import fastloss._api.losses as api_losses
+from fastloss.losses import CATALOGUE
+
+LABEL_DTYPES = [np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
+                np.uint64]
+FLOATS = [np.float32, np.float64]
+WEIGHTS = [None, np.float32, np.float64]
+
+
+def _matrix(backend):
+    """Cython and NumPy run the whole matrix. Numba compiles one kernel per dtype combination
+    (seconds each, the test suite's budget) from the same generic code: it runs the one-byte
+    labels (bool and int8 are both read as uint8) with float32 scores, as the other tests here."""
+    if backend == "numba":
+        return [(np.bool_, np.float32, None), (np.int8, np.float32, None)]
+    return [(yd, pd_, wd) for yd in LABEL_DTYPES for pd_ in FLOATS for wd in WEIGHTS]
+
+
+def _data(n, k, ydt, pdt, wdt, seed=0):
+    rng = np.random.default_rng(seed)
+    kk = 2 if ydt is np.bool_ else k
+    y = rng.integers(0, kk, n).astype(ydt)
+    p = rng.uniform(0.02, 0.98, n).astype(pdt)
+    P = rng.dirichlet(np.ones(kk), n).astype(pdt)
+    Z = rng.normal(0, 3, (n, kk)).astype(pdt)
+    w = None if wdt is None else rng.uniform(0, 2, n).astype(wdt)
+    return y, p, P, Z, w
+
+
+def _ref_log_loss(y, P, w, labels=None):
+    """scikit-learn in float64 (it rounds float32 input in float32; the kernels work in float64),
+    with 1 - p of 1-D probabilities taken in p's dtype, as both do."""
+    if P.ndim == 1:
+        P = np.column_stack([P.dtype.type(1) - P, P])
+    with warnings.catch_warnings():  # float32 rows sum to 1 within float32's tolerance only
+        warnings.simplefilter("ignore", UserWarning)
+        return sklearn.metrics.log_loss(y.astype(np.int64), np.asarray(P, np.float64),
+                                        sample_weight=None if w is None else w.astype(np.float64),
+                                        labels=labels)
+
+
+def _ref_from_logits(y, Z, w):
+    Z = np.asarray(Z, np.float64)
+    return _ref_log_loss(y, np.exp(Z - Z.max(1, keepdims=True)) / np.exp(Z - Z.max(1, keepdims=True)).sum(1, keepdims=True), w)
+
+
+def test_log_loss_every_dtype(backend):
+    n = 3001
+    for ydt, pdt, wdt in _matrix(backend):
+        y, p, P, Z, w = _data(n, 3, ydt, pdt, wdt)
+        case = (ydt.__name__, pdt.__name__, wdt)
+        y2 = (y.astype(np.int64) % 2).astype(ydt)
+        expected = _ref_log_loss(y2, p, w)
+        assert fastloss.log_loss(y2, p, sample_weight=w) == pytest.approx(expected, rel=1e-12), case
+        assert fastloss.log_loss(y2, p, sample_weight=w, labels=[0, 1]) == pytest.approx(expected, rel=1e-12), case
+        if ydt is np.bool_:
+            continue
+        expected = _ref_log_loss(y, P, w)
+        assert fastloss.log_loss(y, P, sample_weight=w) == pytest.approx(expected, rel=1e-12), case
+        assert fastloss.log_loss(y, P, sample_weight=w, labels=[0, 1, 2]) == pytest.approx(expected, rel=1e-12), case
+        got = fastloss.log_loss_from_logits(y, Z, sample_weight=w)
+        assert got == pytest.approx(_ref_from_logits(y, Z, w), rel=1e-10), case
+
+
+def test_log_loss_from_logits_binary_every_dtype(backend):
+    n = 2000
+    for ydt, pdt, wdt in _matrix(backend):
+        y, p, P, Z, w = _data(n, 2, ydt, pdt, wdt, seed=1)
+        z = Z[:, 1] - Z[:, 0]
+        expected = _ref_from_logits(y, np.stack([np.zeros(n), z.astype(np.float64)], 1), w)
+        got = fastloss.log_loss_from_logits(y, z, sample_weight=w)
+        assert got == pytest.approx(expected, rel=1e-10), (ydt.__name__, pdt.__name__, wdt)
+
+
+@pytest.mark.parametrize("layout", ["strided", "big-endian", "read-only", "pandas", "memmap"])
+def test_compact_label_layouts(backend, layout, tmp_path):
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 3, 5000).astype(np.uint8)
+    P = rng.dirichlet(np.ones(3), 5000).astype(np.float32)
+    expected = _ref_log_loss(y, P, None)
+    if layout == "strided":
+        yy = np.repeat(y, 2)[::2]
+    elif layout == "big-endian":
+        yy = y.astype(">u2")
+    elif layout == "read-only":
+        yy = y.copy()
+        yy.flags.writeable = False
+    elif layout == "pandas":
+        yy = pd.Series(y)
+    else:
+        path = tmp_path / "y.u8"
+        y.tofile(path)
+        yy = np.memmap(path, dtype=np.uint8, mode="r", shape=y.shape)
+    before = np.array(yy, copy=True)
+    assert fastloss.log_loss(yy, P) == pytest.approx(expected, rel=1e-12)
+    assert fastloss.log_loss(yy, P, labels=[0, 1, 2]) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_array_equal(np.asarray(yy), before)  # not modified
+
+
+def test_labels_not_0_to_k_minus_1(backend):
+    """Other label sets still encode (an intp copy): {1, 2}, {-1, 1}, a gap, int8 -1."""
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.05, 0.95, 1000).astype(np.float32)
+    for values in ([1, 2], [-1, 1], [0, 5]):
+        y = np.array(values, dtype=np.int8)[rng.integers(0, 2, 1000)]
+        assert fastloss.log_loss(y, p) == pytest.approx(_ref_log_loss(y, p, None), rel=1e-12), values
+        assert fastloss.log_loss(y, p, labels=values) == pytest.approx(_ref_log_loss(y, p, None), rel=1e-12)
+
+
+def test_compact_label_errors(backend):
+    """The same messages as scikit-learn for values outside labels= and class-count mismatches."""
+    y = np.array([0, 1, 2, 1], dtype=np.uint8)
+    p = np.full(4, 0.5, dtype=np.float32)
+    with pytest.raises(ValueError, match="not belonging to the passed labels"):
+        fastloss.log_loss(y, p, labels=[0, 1])
+    with pytest.raises(ValueError, match="different number of classes: 3 vs 2"):
+        fastloss.log_loss(y, p)
+    P = np.full((4, 4), 0.25, dtype=np.float32)
+    with pytest.raises(ValueError, match="different number of classes"):
+        fastloss.log_loss(y, P)  # classes 0, 1, 2 found (a gap at 3): not the 4 columns
+    with pytest.raises(ValueError, match="only one label"):
+        fastloss.log_loss(np.ones(4, np.uint8), p)
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "cross_entropy", "huber", "poisson"])
+def test_catalogue_reductions_on_compact_dtypes(backend, name, monkeypatch):
+    """Targets in another dtype than raw's and float32 weights: the staged reduction (several
+    slices: the stage is made small here) equals the loss on converted copies."""
+    monkeypatch.setattr(api_losses, "_STAGE_ELEMENTS", 1)  # one block per slice
+    loss = CATALOGUE[name]
+    rng = np.random.default_rng(4)
+    n = 40_000 if backend != "numpy" else 20_000
+    # float64 raw on Numba: the kernels the other loss tests compile (a new dtype costs seconds)
+    fdt = np.float64 if backend == "numba" else np.float32
+    if name == "cross_entropy":
+        raw = rng.normal(0, 2, (n, 3)).astype(fdt)
+        ys = [rng.integers(0, 3, n).astype(dt) for dt in (np.uint8, np.int16, np.int32)]
+        y64 = ys[0].astype(np.int64)
+    else:
+        raw = rng.normal(0, 2, n).astype(fdt)
+        if name == "poisson":
+            ys = [rng.poisson(2.0, n).astype(dt) for dt in (np.uint8, np.int32)]
+        elif name == "huber":
+            ys = [rng.normal(0, 2, n).astype(np.float32 if fdt is np.float64 else np.float64)]
+        else:
+            ys = [rng.integers(0, 2, n).astype(dt) for dt in (np.uint8, np.bool_)]
+        y64 = ys[0].astype(fdt)
+    w32 = rng.uniform(0, 2, n).astype(np.float32)
+    for y in ys:
+        yref = y64 if y is ys[0] else y.astype(y64.dtype)
+        for w in (None, w32):
+            wref = None if w is None else w.astype(np.float64)
+            for reduction in ("mean", "sum"):
+                got = loss.loss(y, raw, sample_weight=w, reduction=reduction)
+                ref = loss.loss(yref, raw, sample_weight=wref, reduction=reduction)
+                assert got == pytest.approx(ref, rel=1e-13), (y.dtype, w is None, reduction)
+            s = loss.sums(y, raw, sample_weight=w)
+            assert s.n == n and s.sum_wl == pytest.approx(loss.sums(yref, raw, sample_weight=wref).sum_wl, rel=1e-13)
+        if backend != "numba":  # (a gradient kernel more to compile there)
+            # the methods with n-sized outputs convert whole: the values of the converted copies
+            np.testing.assert_array_equal(loss.gradient(y, raw), loss.gradient(yref, raw))
+
+
+def test_staged_reduction_errors_name_the_cause(monkeypatch):
+    monkeypatch.setattr(api_losses, "_STAGE_ELEMENTS", 1)
+    raw = np.zeros(50_000, np.float32)
+    raw[40_000] = np.nan
+    with pytest.raises(ValueError, match="raw contains NaN"):
+        CATALOGUE["binary_cross_entropy"].loss(np.zeros(50_000, np.uint8), raw)
+    with pytest.raises(ValueError, match="class labels in"):
+        CATALOGUE["cross_entropy"].loss(np.full(50_000, 7, np.uint8), np.zeros((50_000, 3), np.float32))
+
+
+def _traced_peak(fn):
+    """Peak bytes numpy allocates during fn() (numpy reports its data buffers to tracemalloc)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(scope="module")
+def big():
+    """2^22 samples (so the fixed scratch of a staged reduction, 2^19 converted elements, is
+    below the bound): uint8 labels, float32 scores and weights."""
+    n = 1 << 22
+    rng = np.random.default_rng(5)
+    Z4 = rng.normal(size=(n, 4)).astype(np.float32)
+    return {"y": rng.integers(0, 2, n).astype(np.uint8), "y4": rng.integers(0, 4, n).astype(np.uint8),
+            "p": rng.uniform(0.05, 0.95, n).astype(np.float32), "w": rng.uniform(0, 1, n).astype(np.float32),
+            "Z4": Z4, "P4": fastloss.softmax(Z4, axis=1), "r": Z4[:, 0].copy()}
+
+
+_BIG_CALLS = {
+    "log_loss labels=": (("y", "p"), lambda d: fastloss.log_loss(d["y"], d["p"], labels=[0, 1])),
+    "log_loss": (("y", "p"), lambda d: fastloss.log_loss(d["y"], d["p"])),
+    "log_loss weights": (("y", "p", "w"), lambda d: fastloss.log_loss(d["y"], d["p"], sample_weight=d["w"])),
+    "log_loss multiclass": (("y4", "P4"), lambda d: fastloss.log_loss(d["y4"], d["P4"])),
+    "from_logits": (("y", "p"), lambda d: fastloss.log_loss_from_logits(d["y"], d["p"])),
+    "from_logits multiclass": (("y4", "Z4"), lambda d: fastloss.log_loss_from_logits(d["y4"], d["Z4"])),
+    "bce loss": (("y", "p"), lambda d: CATALOGUE["binary_cross_entropy"].loss(d["y"], d["p"])),
+    "cross_entropy loss": (("y4", "Z4"), lambda d: CATALOGUE["cross_entropy"].loss(d["y4"], d["Z4"])),
+    "huber weights": (("p", "r", "w"), lambda d: CATALOGUE["huber"].loss(d["p"], d["r"], sample_weight=d["w"])),
+    "logsumexp": (("p",), lambda d: fastloss.logsumexp(d["p"])),
+}
+
+
+@pytest.mark.skipif("cython" not in fastloss.available_backends(), reason="needs the Cython backend")
+@pytest.mark.parametrize("call", list(_BIG_CALLS))
+def test_reductions_make_no_wider_copy(big, call):
+    """The goal of the compact-dtype work: <= 0.35 x the inputs' bytes of extra memory. The copies
+    would be made by the API layer, which is the same for every backend; the Cython backend
+    compiles nothing at test time (its kernels' own scratch is per block)."""
+    names, fn = _BIG_CALLS[call]
+    nbytes = sum(big[k].nbytes for k in names)
+    with fastloss.set_backend("cython"):
+        fn(big)  # load first
+        peak = _traced_peak(lambda: fn(big))
+    assert peak <= 0.35 * nbytes, f"{call}: {peak / nbytes:.2f} x the inputs' {nbytes} bytes"
