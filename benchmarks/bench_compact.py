@@ -1,7 +1,8 @@
 """Peak memory of the reductions on compact dtypes: extra peak RSS over the inputs' bytes.
 
     python benchmarks/bench_compact.py                 # 2^27 samples (about 0.7 GB of input)
-    python benchmarks/bench_compact.py --n 2147483665  # 2^31 + 17 (10.7 GB: needs ~16 GB free)
+    python benchmarks/bench_compact.py --n 2147483665  # 2^31 + 17 elements (10.7 GB of input
+                                                       # for uint8 labels + float32 scores)
 
 Each case runs in a fresh process: the kernels are warmed up (compiled, loaded) on a small input
 of the same dtypes, then the inputs are made (uint8 labels 0/1 or 0..3, float32 probabilities,
@@ -17,6 +18,10 @@ import os
 import subprocess
 import sys
 import time
+
+# bytes of input per element of the scores (uint8 labels, float32 scores, targets, weights)
+BYTES_PER_ELEMENT = {"log_loss_w": 9, "huber": 12, "log_loss_multi": 4.25, "logits_multi": 4.25,
+                     "ce": 4.25, "logsumexp": 4}
 
 CASES = {
     "log_loss(y, p, labels=[0, 1])": "log_loss_labels",
@@ -79,6 +84,9 @@ def rows(n, k):
     return P
 
 def make(n):
+    """(inputs, call) of this case for n elements of scores (n // 4 rows of 4 for the (n, 4) ones)."""
+    if case in ("log_loss_multi", "logits_multi", "ce"):
+        n = -(-n // 4)
     if case == "log_loss_labels":
         return (labels(n, 2), probs(n)), lambda y, p: fastloss.log_loss(y, p, labels=[0, 1])
     if case == "log_loss":
@@ -117,19 +125,35 @@ print(json.dumps({"value": float(value), "seconds": seconds, "input_bytes": nbyt
 '''
 
 
+def _available_gb():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1e6
+    return 8.0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=1 << 27)
+    ap.add_argument("--n", type=int, default=1 << 27,
+                    help="elements of the scores (the (n, 4) cases have n/4 rows)")
+    ap.add_argument("--max-gb", type=float, default=None,
+                    help="skip cases whose inputs exceed this (default: half the available memory)")
     ap.add_argument("--cases", nargs="*", default=list(CASES.values()))
     ap.add_argument("--json", help="write the rows to this file")
     args = ap.parse_args(argv)
-    print(f"n = {args.n:,} samples; fresh process per case; extra = peak RSS during the call "
-          f"- RSS before it")
+    print(f"n = {args.n:,} elements of scores; fresh process per case; extra = peak RSS during "
+          f"the call - RSS before it")
     print(f"{'call':42s} {'backend':8s} {'input GB':>9s} {'extra GB':>9s} {'extra/input':>11s} "
           f"{'seconds':>8s}  value")
     out = []
+    max_gb = args.max_gb if args.max_gb is not None else _available_gb() / 2
     for label, case in CASES.items():
         if case not in args.cases:
+            continue
+        need = args.n * BYTES_PER_ELEMENT.get(case, 5) / 1e9
+        if need > max_gb:
+            print(f"{label:42s} skipped: {need:.1f} GB of input > {max_gb:.1f} GB (--max-gb)")
             continue
         t0 = time.perf_counter()
         res = subprocess.run([sys.executable, "-c", _CHILD, case, str(args.n)], capture_output=True,
