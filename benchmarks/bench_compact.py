@@ -42,7 +42,7 @@ import numpy as np
 import fastloss
 from fastloss.losses import CATALOGUE
 
-case, n = sys.argv[1], int(sys.argv[2])
+case, n, check = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 CH = 1 << 22
 
 def rss():
@@ -109,6 +109,38 @@ def make(n):
         return (probs(n),), lambda p: float(fastloss.logsumexp(p))
     raise SystemExit(f"unknown case {case}")
 
+def reference(inputs):
+    """The value in float64 NumPy, a chunk at a time, chunk sums added with math.fsum (None for
+    the weighted cases)."""
+    eps = float(np.finfo(np.float32).eps)
+    def total(term):
+        n = inputs[0].shape[0]
+        return math.fsum(float(term(s, min(n, s + CH)).sum()) for s in range(0, n, CH)) / n
+    if case in ("log_loss_labels", "log_loss"):
+        y, p = inputs
+        return total(lambda s, e: -np.log(np.clip(np.where(y[s:e] == 1, p[s:e], np.float32(1) - p[s:e])
+                                                  .astype(np.float64), eps, 1 - eps)))
+    if case in ("logits", "bce"):
+        y, z = inputs
+        return total(lambda s, e: np.logaddexp(0.0, z[s:e].astype(np.float64)) - y[s:e] * z[s:e].astype(np.float64))
+    if case == "log_loss_multi":
+        y, P = inputs
+        return total(lambda s, e: -np.log(np.clip(P[s:e][np.arange(e - s), y[s:e]].astype(np.float64), eps, 1 - eps)))
+    if case in ("logits_multi", "ce"):
+        y, Z = inputs
+        def term(s, e):
+            zz = Z[s:e].astype(np.float64)
+            m = zz.max(axis=1)
+            return m + np.log(np.exp(zz - m[:, None]).sum(axis=1)) - zz[np.arange(e - s), y[s:e]]
+        return total(term)
+    if case == "logsumexp":
+        (p,) = inputs
+        m = float(p.max())
+        return m + math.log(math.fsum(float(np.exp(p[s:s + CH].astype(np.float64) - m).sum())
+                                      for s in range(0, p.shape[0], CH)))
+    return None
+
+
 small, call = make(1 << 17)  # warm-up: compile / load the kernels for these dtypes
 call(*small)
 del small
@@ -120,7 +152,8 @@ t0 = time.perf_counter()
 value = call(*inputs)
 seconds = time.perf_counter() - t0
 extra = max(0, peak() - before)
-print(json.dumps({"value": float(value), "seconds": seconds, "input_bytes": nbytes,
+ref = reference(inputs) if check else None
+print(json.dumps({"value": float(value), "reference": ref, "seconds": seconds, "input_bytes": nbytes,
                   "extra_bytes": extra, "backend": fastloss._backends.current_name(n)}))
 '''
 
@@ -141,6 +174,9 @@ def main(argv=None):
                     help="skip cases whose inputs exceed this (default: half the available memory)")
     ap.add_argument("--cases", nargs="*", default=list(CASES.values()))
     ap.add_argument("--json", help="write the rows to this file")
+    ap.add_argument("--check", action="store_true",
+                    help="also compute each unweighted value in float64 NumPy, chunk by chunk "
+                         "(slow: ~20 s per 2^31 elements), and print the relative difference")
     args = ap.parse_args(argv)
     print(f"n = {args.n:,} elements of scores; fresh process per case; extra = peak RSS during "
           f"the call - RSS before it")
@@ -156,7 +192,8 @@ def main(argv=None):
             print(f"{label:42s} skipped: {need:.1f} GB of input > {max_gb:.1f} GB (--max-gb)")
             continue
         t0 = time.perf_counter()
-        res = subprocess.run([sys.executable, "-c", _CHILD, case, str(args.n)], capture_output=True,
+        res = subprocess.run([sys.executable, "-c", _CHILD, case, str(args.n), "1" if args.check else "0"],
+                             capture_output=True,
                              text=True, env=dict(os.environ))
         if res.returncode != 0:
             print(f"{label:42s} FAILED (exit {res.returncode}): {res.stderr.strip()[-300:]}")
@@ -167,7 +204,10 @@ def main(argv=None):
         out.append(row)
         print(f"{label:42s} {row['backend']:8s} {row['input_bytes'] / 1e9:9.2f} "
               f"{row['extra_bytes'] / 1e9:9.3f} {row['extra_bytes'] / row['input_bytes']:11.3f} "
-              f"{row['seconds']:8.2f}  {row['value']:.12g}   ({time.perf_counter() - t0:.0f} s in all)")
+              f"{row['seconds']:8.2f}  {row['value']:.12g}", end="")
+        if row.get("reference") is not None:
+            print(f"  (NumPy float64: rel. diff {abs(row['value'] / row['reference'] - 1):.1e})", end="")
+        print(f"   ({time.perf_counter() - t0:.0f} s in all)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)
