@@ -6,8 +6,10 @@ indicator matrix ``indicator`` is that matrix as float64 and ``codes`` is None.
 
 Integer (or bool) labels that already are 0..K-1 -- the classes inferred, or ``labels=`` given --
 are validated with min/max (and a chunked presence count) and handed to the kernels as they are,
-viewed as an unsigned integer of their own width (``code_view``): no n-sized intp copy. Other
-labels (another range, strings, floats) are encoded into an intp array.
+viewed as an unsigned integer of their own width (``code_view``): no copy. Other labels
+(another range, a gap, strings, floats) are encoded, a chunk at a time, into codes of the
+narrowest unsigned type that holds K - 1 (``_narrow_codes``: one byte per label up to 256
+classes), never into an n-sized intp array.
 """
 import warnings
 
@@ -53,6 +55,22 @@ def code_view(y):
     return np.ascontiguousarray(view)
 
 
+def _narrow_codes(y, n_classes, encode):
+    """Codes of ``y`` in the narrowest unsigned type that holds ``n_classes - 1``, filled a chunk
+    at a time with ``encode(chunk)`` (intp positions; -1 marks a value outside the classes), so
+    only a chunk-sized intp temporary exists. None when a chunk has a -1."""
+    for dtype in (np.uint8, np.uint16, np.uint32, np.intp):
+        if n_classes - 1 <= np.iinfo(dtype).max:
+            break
+    codes = np.empty(y.shape[0], dtype=dtype)
+    for start in range(0, y.shape[0], _COUNT_CHUNK):
+        chunk = encode(y[start:start + _COUNT_CHUNK])
+        if chunk.size and chunk.min() < 0:
+            return None
+        codes[start:start + chunk.shape[0]] = chunk
+    return codes
+
+
 def _presence(y):
     """``(lo, which of lo..hi occur)`` for a non-empty integer ``y``, or None when its range is
     too wide for a bincount. min and max occur by definition, so two-value ranges need no count;
@@ -76,12 +94,13 @@ def _integer_codes(y):
         return None
     lo, present = found
     classes = _values_present(lo, present, y.dtype)
-    if classes.shape[0] == present.shape[0]:  # all values present: codes are y - lo
+    k = classes.shape[0]
+    if k == present.shape[0]:  # all values present: codes are y - lo
         if lo == 0:
             return classes, code_view(y)  # already 0..K-1
-        return classes, _offsets(y, lo)
+        return classes, _narrow_codes(y, k, lambda c: _offsets(c, lo))
     lookup = np.cumsum(present, dtype=np.intp) - 1
-    return classes, np.ascontiguousarray(lookup[_offsets(y, lo)], dtype=np.intp)
+    return classes, _narrow_codes(y, k, lambda c: lookup[_offsets(c, lo)])
 
 
 def sorted_classes(y):
@@ -110,10 +129,7 @@ def codes_in_classes(y, classes):
         return code_view(y)
     lookup = np.full(hi - lo + 1, -1, dtype=np.intp)
     lookup[_offsets(classes, lo)] = np.arange(classes.shape[0], dtype=np.intp)
-    codes = lookup[_offsets(y, lo)]
-    if (codes < 0).any():
-        return None
-    return codes
+    return _narrow_codes(y, classes.shape[0], lambda c: lookup[_offsets(c, lo)])
 
 
 def _unique_labels(y, original):
@@ -182,8 +198,7 @@ def encode_targets(y_true, labels):
             raise ValueError(
                 f"y_true contains values {undeclared} not belonging to the passed labels {labels}."
             )
-        codes = np.searchsorted(classes, y).astype(np.intp, copy=False)
-        return codes, None, classes
+        return _narrow_codes(y, classes.shape[0], lambda c: np.searchsorted(classes, c)), None, classes
 
     if y.dtype.kind in "biu" and y.size:
         fast = _integer_codes(y)
@@ -191,5 +206,4 @@ def encode_targets(y_true, labels):
             classes, codes = fast
             return codes, None, classes
     classes = _unique_labels(y, y_true)
-    codes = np.searchsorted(classes, y).astype(np.intp, copy=False)
-    return codes, None, classes
+    return _narrow_codes(y, classes.shape[0], lambda c: np.searchsorted(classes, c)), None, classes

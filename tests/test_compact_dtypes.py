@@ -110,7 +110,7 @@ def test_compact_label_layouts(backend, layout, tmp_path):
 
 
 def test_labels_not_0_to_k_minus_1(backend):
-    """Other label sets still encode (an intp copy): {1, 2}, {-1, 1}, a gap, int8 -1."""
+    """Other label sets are encoded (into one-byte codes): {1, 2}, {-1, 1}, a gap."""
     rng = np.random.default_rng(3)
     p = rng.uniform(0.05, 0.95, 1000).astype(np.float32)
     for values in ([1, 2], [-1, 1], [0, 5]):
@@ -202,7 +202,8 @@ def big():
     n = 1 << 22
     rng = np.random.default_rng(5)
     Z4 = rng.normal(size=(n, 4)).astype(np.float32)
-    return {"y": rng.integers(0, 2, n).astype(np.uint8), "y4": rng.integers(0, 4, n).astype(np.uint8),
+    y = rng.integers(0, 2, n).astype(np.uint8)
+    return {"y": y, "y4": rng.integers(0, 4, n).astype(np.uint8), "y_pm": (2 * y.astype(np.int8) - 1),
             "p": rng.uniform(0.05, 0.95, n).astype(np.float32), "w": rng.uniform(0, 1, n).astype(np.float32),
             "Z4": Z4, "P4": fastloss.softmax(Z4, axis=1), "r": Z4[:, 0].copy()}
 
@@ -210,6 +211,9 @@ def big():
 _BIG_CALLS = {
     "log_loss labels=": (("y", "p"), lambda d: fastloss.log_loss(d["y"], d["p"], labels=[0, 1])),
     "log_loss": (("y", "p"), lambda d: fastloss.log_loss(d["y"], d["p"])),
+    # labels -1/+1: encoded, into one byte per label
+    "log_loss -1/+1": (("y_pm", "p"), lambda d: fastloss.log_loss(d["y_pm"], d["p"])),
+    "log_loss -1/+1 labels=": (("y_pm", "p"), lambda d: fastloss.log_loss(d["y_pm"], d["p"], labels=[-1, 1])),
     "log_loss weights": (("y", "p", "w"), lambda d: fastloss.log_loss(d["y"], d["p"], sample_weight=d["w"])),
     "log_loss multiclass": (("y4", "P4"), lambda d: fastloss.log_loss(d["y4"], d["P4"])),
     "from_logits": (("y", "p"), lambda d: fastloss.log_loss_from_logits(d["y"], d["p"])),
