@@ -205,7 +205,8 @@ def big():
     y = rng.integers(0, 2, n).astype(np.uint8)
     return {"y": y, "y4": rng.integers(0, 4, n).astype(np.uint8), "y_pm": (2 * y.astype(np.int8) - 1),
             "p": rng.uniform(0.05, 0.95, n).astype(np.float32), "w": rng.uniform(0, 1, n).astype(np.float32),
-            "Z4": Z4, "P4": fastloss.softmax(Z4, axis=1), "r": Z4[:, 0].copy()}
+            "Z4": Z4, "P4": fastloss.softmax(Z4, axis=1), "r": Z4[:, 0].copy(),
+            "Y4": (Z4 > 0.3).astype(np.uint8)}
 
 
 _BIG_CALLS = {
@@ -222,6 +223,11 @@ _BIG_CALLS = {
     "cross_entropy loss": (("y4", "Z4"), lambda d: CATALOGUE["cross_entropy"].loss(d["y4"], d["Z4"])),
     "huber weights": (("p", "r", "w"), lambda d: CATALOGUE["huber"].loss(d["p"], d["r"], sample_weight=d["w"])),
     "logsumexp": (("p",), lambda d: fastloss.logsumexp(d["p"])),
+    # per-sample weights over 4 labels: repeated a slice at a time, not into an n·L array
+    "multilabel weights": (("Y4", "P4", "w"), lambda d: fastloss.multilabel_log_loss(
+        d["Y4"], d["P4"], sample_weight=d["w"])),
+    "multilabel from logits weights": (("Y4", "Z4", "w"), lambda d: fastloss.multilabel_log_loss_from_logits(
+        d["Y4"], d["Z4"], sample_weight=d["w"])),
 }
 
 

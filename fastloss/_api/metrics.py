@@ -298,7 +298,7 @@ def log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *, normalize: boo
 def _multilabel_inputs(y_true: ArrayLike, scores: ArrayLike, sample_weight: ArrayLike | None,
                        normalize: bool, func: str, name: str
                        ) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.floating[Any]], bool]:
-    """(scores (n, L) as given, label codes (n·L,) intp, weights repeated per label, normalize)."""
+    """(scores (n, L) as given, 0/1 codes (n, L) of one byte or y's own width, weights, normalize)."""
     require_array_like(y_true, "y_true", func)
     require_array_like(scores, name, func)
     normalize = check_bool(normalize, "normalize", func)
@@ -311,14 +311,48 @@ def _multilabel_inputs(y_true: ArrayLike, scores: ArrayLike, sample_weight: Arra
     if y.shape != s.shape:
         raise ValueError(f"{func}(): y_true and {name} must have the same shape, got {y.shape} "
                          f"and {s.shape}")
-    if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
+    if not _is_indicator(y):
         raise ValueError(f"{func}(): y_true must be a multilabel indicator (0/1 entries)")
     _check_lengths(s, y, sample_weight)
     w = _coerce_weights(sample_weight, s.shape[0])
     # 0/1 codes read by the binary kernels: y itself where it is integer or bool (checked 0/1
     # above), else a one-byte copy
     codes = code_view(y) if y.dtype.kind in "biu" else (y == 1).view(np.uint8)
-    return s, codes.reshape(-1), (np.repeat(w, s.shape[1]) if w.size else w), normalize
+    return s, codes.reshape(s.shape), w, normalize
+
+
+# weighted multilabel sums repeat each sample's weight over its labels this many elements at a time
+_MULTILABEL_SLICE = 1 << 19
+
+
+def _multilabel_sums(kernel: Callable[..., tuple[Any, ...]], work: NDArray[Any], codes: NDArray[Any],
+                     w: NDArray[Any], *args: Any) -> tuple[Any, ...]:
+    """``kernel`` (a binary log-loss kernel) over the flattened (n, L) ``work`` and ``codes``.
+    Weighted, it runs a slice of rows at a time with that slice's weights repeated per label (no
+    n·L weight array), and the slices' partials are combined: sums with math.fsum, min/max, counts."""
+    n, n_labels = work.shape
+    if not w.size:
+        return kernel(work.reshape(-1), codes.reshape(-1), w, *args)
+    rows = max(1, _MULTILABEL_SLICE // max(1, n_labels))
+    parts = [kernel(work[s:s + rows].reshape(-1), codes[s:s + rows].reshape(-1),
+                    np.repeat(w[s:s + rows], n_labels), *args) for s in range(0, n, rows)]
+    sums = [_exact_sum([p[0] for p in parts]), _exact_sum([p[1] for p in parts])]
+    if len(parts[0]) == 3:  # logits kernels: (Σ w l, Σ w, #nan)
+        return (*sums, sum(p[2] for p in parts))
+    return (*sums, min(p[2] for p in parts), max(p[3] for p in parts), sum(p[4] for p in parts),
+            max(p[5] for p in parts))
+
+
+def _exact_sum(parts: list[float]) -> float:
+    # fsum raises on inf - inf; with an infinite part the plain sum gives the inf or the nan
+    return float(math.fsum(parts) if all(map(math.isfinite, parts)) else sum(parts))
+
+
+def _is_indicator(y: NDArray[Any]) -> bool:
+    """Every entry is 0 or 1: integers by min/max, floats by comparison (no wide temporary)."""
+    if y.dtype.kind in "biu":
+        return y.size == 0 or (int(y.min()) >= 0 and int(y.max()) <= 1)
+    return y.dtype.kind == "f" and bool(np.all((y == 0) | (y == 1)))
 
 
 def _multilabel_reduce(sum_wl: float, sum_w: float, n_labels: int, normalize: bool,
@@ -339,9 +373,10 @@ def multilabel_log_loss(y_true: ArrayLike, y_proba: ArrayLike, *, sample_weight:
     p, codes, w, normalize = _multilabel_inputs(y_true, y_proba, sample_weight, normalize, func,
                                                 "y_proba")
     work_dtype = np.dtype(np.float32) if p.dtype.itemsize == 2 else p.dtype.newbyteorder("=")
-    work = kernel_input(p, work_dtype).reshape(-1)
+    work = kernel_input(p, work_dtype)
     kern = _backends.kernels(work.size)
-    sum_wl, sum_w, pmin, pmax, n_nan, _ = kern.log_loss_binary(work, codes, w, float(np.finfo(p.dtype).eps))
+    sum_wl, sum_w, pmin, pmax, n_nan, _ = _multilabel_sums(kern.log_loss_binary, work, codes, w,
+                                                           float(np.finfo(p.dtype).eps))
     _finite_errors(n_nan > 0, pmin == -np.inf or pmax == np.inf, p.dtype)
     _range_errors(pmin, pmax)
     return _multilabel_reduce(sum_wl, sum_w, p.shape[1], normalize, sample_weight is not None)
@@ -354,9 +389,9 @@ def multilabel_log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *,
     l_i = (1/L) Σ_j softplus(Z_ij) - Y_ij Z_ij. ±inf logits give the limit; nan raises."""
     func = "multilabel_log_loss_from_logits"
     z, codes, w, normalize = _multilabel_inputs(y_true, logits, sample_weight, normalize, func, "logits")
-    work = kernel_input(z, np.dtype(np.float32 if z.dtype == np.float32 else np.float64)).reshape(-1)
+    work = kernel_input(z, np.dtype(np.float32 if z.dtype == np.float32 else np.float64))
     kern = _backends.kernels(work.size)
-    sum_wl, sum_w, n_nan = kern.log_loss_logits_binary(work, codes, w)
+    sum_wl, sum_w, n_nan = _multilabel_sums(kern.log_loss_logits_binary, work, codes, w)
     if n_nan:
         raise ValueError(f"{func}(): logits contains NaN ({n_nan} values)")
     return _multilabel_reduce(sum_wl, sum_w, z.shape[1], normalize, sample_weight is not None)
