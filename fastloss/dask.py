@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Literal, TypeVar, cast, overload
 
 import numpy as np
@@ -277,16 +278,143 @@ def _lse_block(x: Any, axis: Axis = None, keepdims: bool = False, computing_meta
     return np.asarray(fastloss.logsumexp(x, axis=axis, keepdims=keepdims))
 
 
-def logsumexp(a: Any, axis: Axis = None, keepdims: bool = False, threads: int | None = None,
-              split_every: int | None = None) -> da.Array:
-    """Lazy :func:`fastloss.logsumexp` of a Dask array: the logsumexp of the blocks' logsumexps,
-    reduced in a tree (``b`` and ``return_sign`` are not supported over Dask arrays)."""
+# logsumexp with b= / return_sign=: log|Σ b·e^a| of signed terms cannot be a logsumexp of block
+# logsumexps. Each block gives SciPy's decomposition instead, which merges exactly: m (the max of
+# a over the terms with b != 0), c (Σ b of the terms at m, taken out of the sum for precision),
+# s (Σ b·e^(a-m) of the others) and d (Σ b·e^a, the direct sum for non-finite results). Blocks
+# are merged by rescaling to the larger max and finished as log1p(s/c) + log|c| + m with the
+# sign of c + s (log|s| + m when c is 0), or as log|d| where a term is inf or nan.
+_Parts = dict[str, np.ndarray[Any, Any]]
+
+
+def _lse_b_chunk(a: Any, b: Any, axis: tuple[int, ...], keepdims: bool = True,
+                 computing_meta: bool = False) -> _Parts:
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        # terms with b == 0 are dropped whatever a is (as fastloss; SciPy too but for its
+        # direct-sum fallback, which gives nan for a lone inf with b == 0)
+        a = np.where(b == 0, -np.inf, a)
+        m = np.max(a, axis=axis, keepdims=True)
+        top = a == m
+        shift = np.where(np.isfinite(m), m, 0.0)
+        return {
+            "m": m,
+            "c": np.where(m == -np.inf, 0.0, np.sum(np.where(top, b, 0.0), axis=axis, keepdims=True)),
+            "s": np.sum(np.where(top, 0.0, b * np.exp(a - shift)), axis=axis, keepdims=True),
+            "d": np.sum(np.where(b == 0, 0.0, b * np.exp(a)), axis=axis, keepdims=True),
+        }
+
+
+def _flat_parts(parts: Any) -> list[_Parts]:
+    # dask hands combine/aggregate a (nested, one level per reduced axis) list of chunk outputs
+    if isinstance(parts, dict):
+        return [parts]
+    return [p for item in parts for p in _flat_parts(item)]
+
+
+def _lse_b_combine(parts: Any, axis: tuple[int, ...] = (), keepdims: bool = True,
+                   computing_meta: bool = False) -> _Parts:
+    flat = _flat_parts(parts)
+    m = flat[0]["m"]
+    for p in flat[1:]:
+        m = np.maximum(m, p["m"])  # nan propagates
+    shift = np.where(np.isfinite(m), m, 0.0)
+    c = np.zeros_like(m)
+    s = np.zeros_like(m)
+    d = np.zeros_like(m)
+    with np.errstate(all="ignore"):
+        for p in flat:
+            same = p["m"] == m
+            c = c + np.where(same, p["c"], 0.0)
+            s = s + np.where(same, p["s"], (p["c"] + p["s"]) * np.exp(p["m"] - shift))
+            d = d + p["d"]
+    return {"m": m, "c": c, "s": s, "d": d}
+
+
+def _lse_b_aggregate(parts: Any, axis: tuple[int, ...] = (), keepdims: bool = False,
+                     computing_meta: bool = False, return_sign: bool = False,
+                     dtype: Any = np.float64) -> np.ndarray[Any, Any]:
+    p = _lse_b_combine(parts)
+    m, c, s, d = p["m"], p["c"], p["s"], p["d"]
+    with np.errstate(all="ignore"):
+        r = np.where(s == 0, s, s / c)
+        sign = np.sign(r + 1) * np.sign(c)
+        r = np.where(r < -1, -r - 2, r)  # log1p needs r > -1: |1 + r| = 1 + (-r - 2)
+        out = np.log1p(r) + np.log(np.abs(c)) + m
+        cancelled = (c == 0) & (s != 0)  # the max terms cancel: the others are the sum
+        out = np.where(cancelled, np.log(np.abs(s)) + m, out)
+        sign = np.where(cancelled, np.sign(s), sign)
+        # inf or nan terms (or an overflow): the direct sum; a sum that is exactly 0 stays -inf
+        direct = ~np.isfinite(m) | np.isnan(out) | (out == np.inf)
+        out = np.where(direct, np.log(np.abs(d)), out)
+        sign = np.where(direct, np.sign(d), sign)
+        if not return_sign:
+            out = np.where(sign < 0, np.nan, out)
+    if not keepdims:
+        out, sign = np.squeeze(out, axis=axis), np.squeeze(sign, axis=axis)
+    if not return_sign:
+        return out.astype(dtype)
+    packed = np.empty(out.shape, dtype=np.result_type(dtype, np.complex64))
+    packed.real, packed.imag = out, sign  # (lse, sign) travel as one complex array
+    return packed
+
+
+@overload
+def logsumexp(a: Any, axis: Axis = None, b: Any = None, keepdims: bool = False,
+              return_sign: Literal[False] = False, threads: int | None = None,
+              split_every: int | None = None) -> da.Array: ...
+@overload
+def logsumexp(a: Any, axis: Axis, b: Any, keepdims: bool, return_sign: Literal[True],
+              threads: int | None = None, split_every: int | None = None) -> tuple[da.Array, da.Array]: ...
+@overload
+def logsumexp(a: Any, axis: Axis = None, b: Any = None, keepdims: bool = False, *,
+              return_sign: Literal[True], threads: int | None = None,
+              split_every: int | None = None) -> tuple[da.Array, da.Array]: ...
+def logsumexp(a: Any, axis: Axis = None, b: Any = None, keepdims: bool = False,
+              return_sign: bool = False, threads: int | None = None,
+              split_every: int | None = None) -> da.Array | tuple[da.Array, da.Array]:
+    """Lazy :func:`fastloss.logsumexp` of a Dask array (SciPy's signature): without ``b`` and
+    ``return_sign``, the logsumexp of the blocks' logsumexps, reduced in a tree; with them, a tree
+    of exact mergeable block partials (NumPy code, see ``_lse_b_chunk``; ``threads`` applies to
+    the kernels of the first). ``b`` (a scalar, NumPy or Dask array) is broadcast against ``a``;
+    ``return_sign=True`` gives ``(lse, sign)``. Complex input only without ``b``/``return_sign``."""
     a = _as_dask(a, "a")
     n = task_threads(threads)
-    dtype = np.asarray(fastloss.logsumexp(np.zeros(1, dtype=a.dtype))).dtype
-    func = _in_task(_lse_block, n)
-    return da.reduction(a, chunk=func, aggregate=func, combine=func, axis=axis, keepdims=keepdims,
-                        dtype=dtype, split_every=split_every, concatenate=True)
+    if b is None and not return_sign:
+        dtype = np.asarray(fastloss.logsumexp(np.zeros(1, dtype=a.dtype))).dtype
+        func = _in_task(_lse_block, n)
+        return da.reduction(a, chunk=func, aggregate=func, combine=func, axis=axis, keepdims=keepdims,
+                            dtype=dtype, split_every=split_every, concatenate=True)
+    b_dtype = np.dtype(np.float64) if b is None else np.result_type(b)
+    if a.dtype.kind == "c" or b_dtype.kind == "c":
+        raise TypeError("fastloss.dask.logsumexp takes no complex input with b= or return_sign=")
+    # the result's dtype, as fastloss (and SciPy) give it: a Python scalar b is weakly typed
+    b_probe = b if b is None or np.ndim(b) == 0 and not hasattr(b, "dtype") else np.ones(1, b_dtype)
+    dtype = np.asarray(fastloss.logsumexp(np.zeros(1, dtype=a.dtype), b=b_probe)).dtype
+    if b is None:
+        b = 1.0
+    shape = np.broadcast_shapes(a.shape, np.shape(b))
+    if 0 in shape:  # nothing to reduce: fastloss's answer on an empty array of that shape
+        lse, sign = fastloss.logsumexp(np.zeros(shape, dtype=a.dtype), axis=axis,
+                                       b=np.zeros(shape, dtype=b_dtype), keepdims=keepdims,
+                                       return_sign=True)
+        return (da.asarray(lse), da.asarray(sign)) if return_sign else da.asarray(lse)
+    if shape == ():  # as fastloss/SciPy: a 0-d input is reduced as shape (1,)
+        shape = (1,)
+    if a.shape != shape:
+        a = da.broadcast_to(a, shape)
+    out_dtype = np.result_type(dtype, np.complex64) if return_sign else dtype
+    out_ndim = len(shape) if keepdims else len(shape) - len(_axes(axis, len(shape)))
+    # the partials are NumPy code (no kernel threads to limit)
+    result = da.reduction(
+        a, chunk=_lse_b_chunk, combine=_lse_b_combine,
+        aggregate=partial(_lse_b_aggregate, return_sign=return_sign, dtype=dtype), axis=axis,
+        keepdims=keepdims, dtype=out_dtype, split_every=split_every, concatenate=False, weights=b,
+        meta=np.empty((0,) * out_ndim, dtype=out_dtype))
+    if not return_sign:
+        return result
+    return da.real(result).astype(dtype), da.imag(result).astype(dtype)
 
 
 def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:

@@ -215,3 +215,117 @@ def test_killed_worker_is_retried(client, arrays, tmp_path):
     assert time.perf_counter() - t0 < 50
     assert _rel(value, fastloss.log_loss(a["y3"], a["p3"], sample_weight=a["w"])) < RTOL
     client.wait_for_workers(2, timeout=30)
+
+
+# ----------------------------------------------------------------------------- logsumexp(b=, ...)
+# Near-cancelling signed sums lose relative precision whatever the summation order (fastloss and
+# SciPy differ by up to ~4e-14 on these inputs): an absolute tolerance next to the relative one.
+LSE_RTOL, LSE_ATOL = 1e-13, 1e-13
+# the threaded scheduler: the module's distributed client (above) may still be the default one
+THREADS = {"scheduler": "threads"}
+
+
+def _lse_data():
+    rng = np.random.default_rng(5)
+    a = rng.normal(scale=3, size=(600, 7))
+    b = rng.normal(size=(600, 7))
+    b[rng.random(b.shape) < 0.1] = 0.0  # dropped terms
+    a[rng.random(a.shape) < 0.02] = -np.inf
+    return a, b
+
+
+def _check_lse(got, a, b, **kw):
+    sp = pytest.importorskip("scipy.special")
+    if isinstance(got, tuple):
+        lse, sign = dask.compute(*got, **THREADS)
+    else:
+        lse, sign = got.compute(**THREADS), None
+    exp = sp.logsumexp(a, b=b, **kw)
+    ours = fastloss.logsumexp(a, b=b, **kw)
+    if sign is None:
+        exp, ours = (exp, None), (ours, None)
+    else:
+        np.testing.assert_array_equal(sign, exp[1])
+        np.testing.assert_array_equal(sign, ours[1])
+    assert np.shape(lse) == np.shape(exp[0])
+    assert np.asarray(lse).dtype == np.asarray(ours[0]).dtype
+    np.testing.assert_allclose(lse, exp[0], rtol=LSE_RTOL, atol=LSE_ATOL)
+    np.testing.assert_allclose(lse, ours[0], rtol=LSE_RTOL, atol=LSE_ATOL)
+
+
+@pytest.mark.parametrize("chunks", [(600, 7), (97, 3), (50, 7), (600, 1)])
+def test_logsumexp_b_matches_scipy(chunks):
+    a, b = _lse_data()
+    x = da.from_array(a, chunks=chunks)
+    bx = da.from_array(b, chunks=(75, 7))  # other chunks than a's: aligned by the reduction
+    for axis in (None, 0, 1, (0, 1), -1):
+        for kw in (dict(return_sign=True), dict(keepdims=True, return_sign=True), {}):
+            _check_lse(fd.logsumexp(x, axis=axis, b=bx, split_every=2, **kw), a, b, axis=axis, **kw)
+    # negative sums without return_sign are nan, as in SciPy
+    _check_lse(fd.logsumexp(x, axis=1, b=-np.abs(bx)), a, -np.abs(b), axis=1)
+    # return_sign without b; a b of zeros (everything dropped: -inf, sign 0)
+    _check_lse(fd.logsumexp(x, axis=0, return_sign=True), a, None, axis=0, return_sign=True)
+    zeros = np.zeros_like(b)
+    _check_lse(fd.logsumexp(x, axis=1, b=zeros, return_sign=True), a, zeros, axis=1, return_sign=True)
+
+
+def test_logsumexp_b_broadcasts_and_dtypes():
+    a, b = _lse_data()
+    x = da.from_array(a, chunks=(97, 3))
+    row = b[0]
+    _check_lse(fd.logsumexp(x, axis=0, b=row, return_sign=True), a, row, axis=0, return_sign=True)
+    col = b[:, :1]
+    _check_lse(fd.logsumexp(x, axis=None, b=da.from_array(col, chunks=(200, 1))), a, col)
+    _check_lse(fd.logsumexp(x, axis=1, b=-2.5, return_sign=True), a, -2.5, axis=1, return_sign=True)
+    # b of more dimensions than a: a is broadcast too
+    b3 = np.stack([b, -b])
+    _check_lse(fd.logsumexp(x, axis=(1, 2), b=b3, return_sign=True), a, b3, axis=(1, 2),
+               return_sign=True)
+    f32 = a.astype(np.float32)
+    got = fd.logsumexp(da.from_array(f32, chunks=(97, 3)), axis=1, b=row.astype(np.float32))
+    exp = fastloss.logsumexp(f32, axis=1, b=row.astype(np.float32))
+    assert got.dtype == exp.dtype == np.float32
+    np.testing.assert_allclose(got.compute(**THREADS), exp, rtol=1e-5)
+    # 0-d and empty input, as fastloss gives them
+    for got, exp in ((fd.logsumexp(da.asarray(2.0), b=-3.0, return_sign=True),
+                      fastloss.logsumexp(2.0, b=-3.0, return_sign=True)),
+                     (fd.logsumexp(da.zeros((0, 3)), axis=0, b=1.0, return_sign=True),
+                      fastloss.logsumexp(np.zeros((0, 3)), axis=0, b=1.0, return_sign=True))):
+        for g, e in zip(dask.compute(*got, **THREADS), exp):
+            np.testing.assert_allclose(g, e, rtol=1e-15)
+
+
+def test_logsumexp_b_special_values():
+    """inf, nan and cancelling terms, each row spread over three blocks: as fastloss.logsumexp."""
+    inf, nan = np.inf, np.nan
+    rows = [  # (a, b) of 6 terms
+        ([inf, 1, 2, 0, 1, 0], [1, 1, 1, 1, 1, 1]),          # +inf
+        ([inf, 1, 2, 0, 1, 0], [-1, 1, 1, 1, 1, 1]),         # -inf term: inf with sign -1
+        ([inf, 1, inf, 0, 1, 0], [1, 1, -1, 1, 1, 1]),       # inf - inf: nan
+        ([inf, 1, 2, 0, 1, 0], [0, 1, 1, 1, 1, 1]),          # b == 0 drops the inf
+        ([nan, 1, 2, 0, 1, 0], [0, 1, 1, 1, 1, 1]),          # ... and a nan
+        ([nan, 1, 2, 0, 1, 0], [1, 1, 1, 1, 1, 1]),          # nan
+        ([1, 1, 1, 1, 1, 1], [1, 2, 0.5, -1, -2, -0.5]),     # exact cancellation: -inf, sign 0
+        ([1, 0, 2, 1, 0, 2], [1, 1, 1, -1, 1, -1]),          # the max terms cancel across blocks
+        ([-inf] * 6, [1, -1, 1, 1, 1, 1]),                   # all -inf
+        ([0, -40, -inf, -inf, -inf, -inf], [1, 1, 1, 1, 1, 1]),  # 1 + e^-40
+        ([1000, 1000, 999, 0, 0, 0], [1, 1, -1, 0, 0, 0]),   # large, no overflow
+        ([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 1, -inf]),         # an infinite weight
+        ([1, 2, 3, 4, 5, 6], [1, nan, 1, 1, 1, 1]),          # a nan weight
+    ]
+    a = np.array([r[0] for r in rows], dtype=np.float64)
+    b = np.array([r[1] for r in rows], dtype=np.float64)
+    x, bx = da.from_array(a, chunks=(4, 2)), da.from_array(b, chunks=(4, 2))
+    for return_sign in (False, True):
+        got = fd.logsumexp(x, axis=1, b=bx, return_sign=return_sign)
+        exp = fastloss.logsumexp(a, axis=1, b=b, return_sign=return_sign)
+        if return_sign:
+            got = dask.compute(*got, **THREADS)
+        else:
+            got, exp = (got.compute(**THREADS),), (exp,)
+        for g, e in zip(got, exp):
+            # atol: 1 + e^-40 is 1 to fastloss's in-memory kernel, log1p(e^-40) here and in SciPy
+            np.testing.assert_allclose(g, e, rtol=1e-14, atol=1e-17, equal_nan=True)
+    sp = pytest.importorskip("scipy.special")
+    lse = fd.logsumexp(x, axis=1, b=bx).compute(**THREADS)
+    assert lse[9] == sp.logsumexp(a[9], b=b[9]) == pytest.approx(np.exp(-40), rel=1e-15)

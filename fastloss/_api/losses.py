@@ -429,7 +429,10 @@ def _coerce_weights(sample_weight: ArrayLike | None, n: int, func: str) -> NDArr
         return np.empty(0, dtype=np.float64)
     w = as_real_array(sample_weight, "sample_weight", func)
     if w.ndim == 0:
-        w = np.full(n, float(w))
+        if not np.isfinite(w):
+            raise ValueError(f"{func}(): sample_weight contains NaN or infinity")
+        # a read-only broadcast view: converted a slice at a time by the reductions (_staged)
+        return np.broadcast_to(np.float64(w), (n,))
     if w.ndim != 1 or w.shape[0] != n:
         raise ValueError(f"{func}(): sample_weight must have shape ({n},), got {w.shape}")
     if w.dtype not in _FLOAT_DTYPES:
