@@ -2,6 +2,12 @@
 REFERENCES maps each public function to its independent reference implementation."""
 import os
 
+# Two pytest-xdist workers share the two cores. An OpenMP team (the Cython kernels, LightGBM,
+# XGBoost) spin-waits at its barriers by default, and with the other core busy (a worker
+# compiling a Numba kernel) each barrier waits for a descheduled thread: a 0.1 s LightGBM test
+# took 28 s in the suite. Passive waiting changes no result. Set before any OpenMP runtime loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import numpy as np
 import pytest
 import scipy.special

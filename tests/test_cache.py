@@ -24,15 +24,17 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_eight_processes_share_a_cold_cache(tmp_path):
+def test_processes_share_a_cold_cache(tmp_path):
+    """Four processes (twice the cores here) compile the same kernels into one empty cache at
+    once, then a fifth reads it."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     procs = [subprocess.Popen([sys.executable, "-c", SCRIPT], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(8)]
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
     outs = [p.communicate(timeout=300) for p in procs]
     for proc, (out, err) in zip(procs, outs):
         assert proc.returncode == 0, err[-2000:]
         assert out.strip() == "ok"
-    # the cache is now warm and readable by a ninth process
+    # the cache is now warm and readable by another process
     res = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-2000:]
     assert any(name.endswith(".nbi") for _, _, files in os.walk(tmp_path / "cache") for name in files)
