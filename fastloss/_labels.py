@@ -7,7 +7,7 @@ indicator matrix ``indicator`` is that matrix as float64 and ``codes`` is None.
 Integer (or bool) labels that already are 0..K-1 -- the classes inferred, or ``labels=`` given --
 are validated with min/max (and a chunked presence count) and handed to the kernels as they are,
 viewed as an unsigned integer of their own width (``code_view``): no copy. Other labels
-(another range, a gap, strings, floats) are encoded, a chunk at a time, into codes of the
+(another range, a gap, strings, integral floats) are encoded, a chunk at a time, into codes of the
 narrowest unsigned type that holds K - 1 (``_narrow_codes``: one byte per label up to 256
 classes), never into an n-sized intp array.
 """
@@ -132,6 +132,50 @@ def codes_in_classes(y, classes):
     return _narrow_codes(y, classes.shape[0], lambda c: lookup[_offsets(c, lo)])
 
 
+def _chunks(y):
+    return (y[start:start + _COUNT_CHUNK] for start in range(0, y.shape[0], _COUNT_CHUNK))
+
+
+def _float_integer_codes(y, original):
+    """classes and codes of float labels that hold integers of a small range (0.0/1.0, as boosting
+    libraries hand labels over), checked and encoded a chunk at a time (no n-sized temporary);
+    None when the range is too wide or not finite. sklearn's errors, in its order: a NaN
+    anywhere, then a non-integer value."""
+    if any(np.isnan(c).any() for c in _chunks(y)):
+        raise ValueError("Input y contains NaN.")
+    if not all(np.array_equal(c, np.floor(c)) for c in _chunks(y)):
+        raise ValueError("Unknown label type: %r" % ((original,),))
+    lo, hi = float(y.min()), float(y.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo >= _DENSE_RANGE:
+        return None
+    counts = np.zeros(int(hi - lo) + 1, dtype=np.intp)
+    for c in _chunks(y):
+        counts += np.bincount((c - lo).astype(np.intp), minlength=counts.shape[0])
+    present = counts > 0
+    classes = (lo + np.flatnonzero(present)).astype(y.dtype)
+    lookup = np.cumsum(present, dtype=np.intp) - 1
+    return classes, _narrow_codes(y, classes.shape[0], lambda c: lookup[(c - lo).astype(np.intp)])
+
+
+def _float_codes_in_classes(y, classes):
+    """Codes of float labels in given classes that are integers of a small range, a chunk at a
+    time; None when some label is not one of them (the caller's general path raises)."""
+    lo, hi = float(classes[0]), float(classes[-1])
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo >= _DENSE_RANGE or \
+            not np.array_equal(classes, np.floor(classes)):
+        return None
+    lookup = np.full(int(hi - lo) + 1, -1, dtype=np.intp)
+    lookup[(classes - lo).astype(np.intp)] = np.arange(classes.shape[0], dtype=np.intp)
+    bad = np.full(1, -1, dtype=np.intp)
+
+    def encode(c):
+        if np.isnan(c).any() or not np.array_equal(c, np.floor(c)) or c.min() < lo or c.max() > hi:
+            return bad
+        return lookup[(c - lo).astype(np.intp)]
+
+    return _narrow_codes(y, classes.shape[0], encode)
+
+
 def _unique_labels(y, original):
     if y.dtype.kind == "f":
         if np.isnan(y).any():
@@ -189,6 +233,10 @@ def encode_targets(y_true, labels):
             codes = codes_in_classes(y, classes)
             if codes is not None:
                 return codes, None, classes
+        if y.dtype.kind == "f" and classes.dtype.kind in "biuf" and y.size and classes.size:
+            codes = _float_codes_in_classes(y, classes)
+            if codes is not None:
+                return codes, None, classes
         try:
             inside = np.isin(y, classes)
         except TypeError:
@@ -202,6 +250,11 @@ def encode_targets(y_true, labels):
 
     if y.dtype.kind in "biu" and y.size:
         fast = _integer_codes(y)
+        if fast is not None:
+            classes, codes = fast
+            return codes, None, classes
+    if y.dtype.kind == "f" and y.size:
+        fast = _float_integer_codes(y, y_true)
         if fast is not None:
             classes, codes = fast
             return codes, None, classes

@@ -14,17 +14,18 @@ import fastloss._api.losses as api_losses
 from fastloss.losses import CATALOGUE
 
 LABEL_DTYPES = [np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
-                np.uint64]
+                np.uint64, np.float32, np.float64]  # integral floats: as LightGBM hands labels over
 FLOATS = [np.float32, np.float64]
 WEIGHTS = [None, np.float32, np.float64]
 
 
 def _matrix(backend):
     """Cython and NumPy run the whole matrix. Numba compiles one kernel per dtype combination
-    (seconds each, the test suite's budget) from the same generic code: it runs the one-byte
-    labels (bool and int8 are both read as uint8) with float32 scores, as the other tests here."""
+    (seconds each, the test suite's budget) from the same generic code: it runs the labels that
+    become one-byte codes (bool and int8 viewed as uint8, float labels encoded to uint8) with
+    float32 scores, as the other tests here."""
     if backend == "numba":
-        return [(np.bool_, np.float32, None), (np.int8, np.float32, None)]
+        return [(np.bool_, np.float32, None), (np.int8, np.float32, None), (np.float32, np.float32, None)]
     return [(yd, pd_, wd) for yd in LABEL_DTYPES for pd_ in FLOATS for wd in WEIGHTS]
 
 
@@ -119,6 +120,26 @@ def test_labels_not_0_to_k_minus_1(backend):
         assert fastloss.log_loss(y, p, labels=values) == pytest.approx(_ref_log_loss(y, p, None), rel=1e-12)
 
 
+def test_float_label_errors_in_sklearn_order(backend):
+    """Float labels are checked a chunk at a time, and still raise what scikit-learn raises: a
+    NaN anywhere first, then a non-integer value, then labels outside labels=."""
+    n = 200_000  # several chunks
+    p = np.full(n, 0.5)
+    y = np.zeros(n, dtype=np.float32)
+    y[10] = 0.5
+    y[150_000] = np.nan
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        fastloss.log_loss(y, p)
+    y[150_000] = 1.0
+    with pytest.raises(ValueError, match="Unknown label type"):
+        fastloss.log_loss(y, p)
+    y[10] = 7.0
+    with pytest.raises(ValueError, match=r"not belonging to the passed labels \[0, 1\]"):
+        fastloss.log_loss(y, p, labels=[0, 1])
+    y[10] = 0.0
+    assert fastloss.log_loss(y, p, labels=[0, 1]) == pytest.approx(np.log(2), rel=1e-12)
+
+
 def test_compact_label_errors(backend):
     """The same messages as scikit-learn for values outside labels= and class-count mismatches."""
     y = np.array([0, 1, 2, 1], dtype=np.uint8)
@@ -206,7 +227,8 @@ def big():
     return {"y": y, "y4": rng.integers(0, 4, n).astype(np.uint8), "y_pm": (2 * y.astype(np.int8) - 1),
             "p": rng.uniform(0.05, 0.95, n).astype(np.float32), "w": rng.uniform(0, 1, n).astype(np.float32),
             "Z4": Z4, "P4": fastloss.softmax(Z4, axis=1), "r": Z4[:, 0].copy(),
-            "Y4": (Z4 > 0.3).astype(np.uint8)}
+            "Y4": (Z4 > 0.3).astype(np.uint8), "yf": y.astype(np.float32),
+            "y4f": rng.integers(0, 4, n).astype(np.float32)}
 
 
 _BIG_CALLS = {
@@ -215,6 +237,10 @@ _BIG_CALLS = {
     # labels -1/+1: encoded, into one byte per label
     "log_loss -1/+1": (("y_pm", "p"), lambda d: fastloss.log_loss(d["y_pm"], d["p"])),
     "log_loss -1/+1 labels=": (("y_pm", "p"), lambda d: fastloss.log_loss(d["y_pm"], d["p"], labels=[-1, 1])),
+    # float32 labels 0.0/1.0 (and 0..3): checked and encoded a chunk at a time, into one byte each
+    "log_loss float labels": (("yf", "p"), lambda d: fastloss.log_loss(d["yf"], d["p"])),
+    "log_loss float labels labels=": (("yf", "p"), lambda d: fastloss.log_loss(d["yf"], d["p"], labels=[0, 1])),
+    "from_logits float labels multiclass": (("y4f", "Z4"), lambda d: fastloss.log_loss_from_logits(d["y4f"], d["Z4"])),
     "log_loss weights": (("y", "p", "w"), lambda d: fastloss.log_loss(d["y"], d["p"], sample_weight=d["w"])),
     "log_loss multiclass": (("y4", "P4"), lambda d: fastloss.log_loss(d["y4"], d["P4"])),
     "from_logits": (("y", "p"), lambda d: fastloss.log_loss_from_logits(d["y"], d["p"])),

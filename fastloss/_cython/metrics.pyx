@@ -21,18 +21,54 @@ from fastloss._constants import SERIAL_MAX_ELEMENTS as _SM
 
 cimport numpy as cnp
 
-# Label codes 0..K-1 as the caller holds them (fastloss._labels.code_view: bool as uint8, signed
-# types as the unsigned type of their width, 8-byte types as intp), and weights as float32 or
-# float64: the kernels read them as given, no wider copy is made.
-ctypedef fused code_t:
-    cnp.npy_uint8
-    cnp.npy_uint16
-    cnp.npy_uint32
-    Py_ssize_t
+# Label codes 0..K-1 and weights are read as the caller holds them (fastloss._labels.code_view:
+# uint8, uint16, uint32 or intp codes; float32 or float64 weights), not copied wider. The width is
+# a run-time argument, not a fused type (which would multiply the generated C by 8): the kernels
+# widen the codes and weights of a chunk (CHUNK or TILE entries, in L1) into local buffers with
+# one vectorised loop per width, and the loops that follow are the ones they always were.
+cdef inline Py_ssize_t _code(const void* y, int width, Py_ssize_t i) noexcept nogil:
+    if width == 1:
+        return (<const cnp.npy_uint8*>y)[i]
+    if width == 2:
+        return (<const cnp.npy_uint16*>y)[i]
+    if width == 4:
+        return (<const cnp.npy_uint32*>y)[i]
+    return (<const Py_ssize_t*>y)[i]
 
-ctypedef fused weight_t:
-    float
-    double
+
+cdef inline void _codes(const void* y, int width, Py_ssize_t c0, Py_ssize_t m,
+                        Py_ssize_t* out) noexcept nogil:
+    """out[0:m] = the codes y[c0:c0 + m]."""
+    cdef Py_ssize_t j
+    if width == 1:
+        for j in range(m):
+            out[j] = (<const cnp.npy_uint8*>y)[c0 + j]
+    elif width == 2:
+        for j in range(m):
+            out[j] = (<const cnp.npy_uint16*>y)[c0 + j]
+    elif width == 4:
+        for j in range(m):
+            out[j] = (<const cnp.npy_uint32*>y)[c0 + j]
+    else:
+        for j in range(m):
+            out[j] = (<const Py_ssize_t*>y)[c0 + j]
+
+
+cdef inline double _weight(const void* w, bint w32, Py_ssize_t i) noexcept nogil:
+    return <double>(<const float*>w)[i] if w32 else (<const double*>w)[i]
+
+
+cdef inline void _weights(const void* w, bint w32, Py_ssize_t c0, Py_ssize_t m,
+                          double* out) noexcept nogil:
+    """out[0:m] = the weights w[c0:c0 + m] as double."""
+    cdef Py_ssize_t j
+    if w32:
+        for j in range(m):
+            out[j] = <double>(<const float*>w)[c0 + j]
+    else:
+        for j in range(m):
+            out[j] = (<const double*>w)[c0 + j]
+
 
 cdef Py_ssize_t ELEMENT_BLOCK = _EB
 cdef Py_ssize_t ROW_BLOCK = _RB
@@ -97,12 +133,12 @@ cdef inline void _acc_init(Acc* a) noexcept nogil:
     a.worst = 0.0
 
 
-cdef inline void _acc_add(Acc* a, const weight_t* w, bint have_w, Py_ssize_t i,
+cdef inline void _acc_add(Acc* a, const void* w, bint w32, bint have_w, Py_ssize_t i,
                           double loss) noexcept nogil:
     """Accumulate w_i * loss_i; a zero weight adds nothing even if the loss is infinite."""
     cdef double wi
     if have_w:
-        wi = <double>w[i]
+        wi = _weight(w, w32, i)
         if wi != 0.0:
             a.swl += wi * loss
         a.sw += wi
@@ -154,7 +190,7 @@ cdef inline double _clip(double q, double lo, double hi) noexcept nogil:
 
 
 # ---------------------------------------------------------------- block kernels
-cdef void _labels_rows(const floating* p, const code_t* y, const weight_t* w, bint have_w,
+cdef void _labels_rows(const floating* p, const void* y, int yw, const void* w, bint w32, bint have_w,
                        Py_ssize_t k, double eps, Py_ssize_t start, Py_ssize_t stop,
                        Acc* a) noexcept nogil:
     """_labels_block's rows one at a time (long rows)."""
@@ -171,11 +207,11 @@ cdef void _labels_rows(const floating* p, const code_t* y, const weight_t* w, bi
         dev = fabs(row_sum - 1.0)
         if dev > a.worst:
             a.worst = dev
-        q = _clip(<double>row[y[i]], eps, hi)
-        _acc_add(a, w, have_w, i, -log(q))
+        q = _clip(<double>row[_code(y, yw, i)], eps, hi)
+        _acc_add(a, w, w32, have_w, i, -log(q))
 
 
-cdef void _labels_block(const floating* p, const code_t* y, const weight_t* w, bint have_w,
+cdef void _labels_block(const floating* p, const void* y, int yw, const void* w, bint w32, bint have_w,
                         Py_ssize_t k, double eps, Py_ssize_t start, Py_ssize_t stop,
                         double* part) noexcept nogil:
     """l_i = -log(clip(p[i, y_i], eps, 1 - eps)); clipping as scikit-learn (eps of p's dtype).
@@ -188,11 +224,12 @@ cdef void _labels_block(const floating* p, const code_t* y, const weight_t* w, b
     cdef double up[TILE]
     cdef double nn[TILE]
     cdef double lv[TILE]
+    cdef Py_ssize_t yc[TILE]
     cdef Py_ssize_t i0, nt, j, t
     cdef double hi = 1.0 - eps, v, dev
     _acc_init(&a)
     if k < 1 or k > MAX_TILED_K:
-        _labels_rows(p, y, w, have_w, k, eps, start, stop, &a)
+        _labels_rows(p, y, yw, w, w32, have_w, k, eps, start, stop, &a)
         _acc_store(&a, part)
         return
     i0 = start
@@ -213,8 +250,9 @@ cdef void _labels_block(const floating* p, const code_t* y, const weight_t* w, b
                 lo[j] = v if v < lo[j] else lo[j]
                 up[j] = v if v > up[j] else up[j]
                 nn[j] += 0.0 if v == v else 1.0
+        _codes(y, yw, i0, nt, yc)
         for j in range(nt):
-            lv[j] = <double>p[(i0 + j) * k + y[i0 + j]]
+            lv[j] = <double>p[(i0 + j) * k + yc[j]]
         for j in range(nt):
             lv[j] = -log(_clip(lv[j], eps, hi))
         for j in range(nt):
@@ -226,7 +264,7 @@ cdef void _labels_block(const floating* p, const code_t* y, const weight_t* w, b
             dev = fabs(rs[j] - 1.0)
             if dev > a.worst:
                 a.worst = dev
-            _acc_add(&a, w, have_w, i0 + j, lv[j])
+            _acc_add(&a, w, w32, have_w, i0 + j, lv[j])
         i0 += TILE
     _acc_store(&a, part)
 
@@ -256,7 +294,7 @@ cdef void _dense_block(const floating* p, const double* Y, const double* w, bint
         dev = fabs(row_sum - 1.0)
         if dev > a.worst:
             a.worst = dev
-        _acc_add(&a, w, have_w, i, loss)
+        _acc_add(&a, w, False, have_w, i, loss)
     _acc_store(&a, part)
 
 
@@ -289,17 +327,17 @@ cdef inline void _observe_chunk(Acc* a, const floating* x, Py_ssize_t m) noexcep
         a.nnan += nn[t]
 
 
-cdef inline void _add_chunk(Acc* a, double* buf, const weight_t* w, bint have_w, Py_ssize_t c0,
-                            Py_ssize_t m) noexcept nogil:
+cdef inline void _add_chunk(Acc* a, double* buf, const void* w, bint w32, bint have_w,
+                            Py_ssize_t c0, Py_ssize_t m) noexcept nogil:
     """Σ w l and Σ w of a chunk whose losses are in buf (a zero weight removes an infinite loss);
     the weights are widened to double in a chunk buffer, so float32 weights need no copy."""
     cdef Py_ssize_t j
     cdef double wi
     cdef double wbuf[CHUNK]
     if have_w:
+        _weights(w, w32, c0, m, wbuf)
         for j in range(m):
-            wi = <double>w[c0 + j]
-            wbuf[j] = wi
+            wi = wbuf[j]
             buf[j] = wi * buf[j] if wi != 0.0 else 0.0
         a.sw += sum_chunk(wbuf, m)
     else:
@@ -307,12 +345,13 @@ cdef inline void _add_chunk(Acc* a, double* buf, const weight_t* w, bint have_w,
     a.swl += sum_chunk(buf, m)
 
 
-cdef void _binary_block(const floating* p, const code_t* y, const weight_t* w, bint have_w,
+cdef void _binary_block(const floating* p, const void* y, int yw, const void* w, bint w32, bint have_w,
                         double eps, Py_ssize_t start, Py_ssize_t stop,
                         double* part) noexcept nogil:
     """l_i = -log(clip(p_i)) if y_i == 1 else -log(clip(1 - p_i)), 1 - p_i taken in p's dtype."""
     cdef Acc a
     cdef double buf[CHUNK]
+    cdef Py_ssize_t yc[CHUNK]
     cdef Py_ssize_t c0, m, j
     cdef floating pv, one_minus
     cdef double hi = 1.0 - eps, q
@@ -321,18 +360,19 @@ cdef void _binary_block(const floating* p, const code_t* y, const weight_t* w, b
     while c0 < stop:
         m = min(<Py_ssize_t>CHUNK, stop - c0)
         _observe_chunk(&a, p + c0, m)
+        _codes(y, yw, c0, m, yc)
         for j in range(m):
             pv = p[c0 + j]
             one_minus = <floating>1.0 - pv
-            q = <double>pv if y[c0 + j] == 1 else <double>one_minus
+            q = <double>pv if yc[j] == 1 else <double>one_minus
             buf[j] = -log(_clip(q, eps, hi))
-        _add_chunk(&a, buf, w, have_w, c0, m)
+        _add_chunk(&a, buf, w, w32, have_w, c0, m)
         c0 += CHUNK
     _acc_store(&a, part)
 
 
-cdef void _logits_labels_block(const floating* z, const code_t* y, const weight_t* w,
-                               bint have_w, Py_ssize_t k, Py_ssize_t start, Py_ssize_t stop,
+cdef void _logits_labels_block(const floating* z, const void* y, int yw, const void* w,
+                               bint w32, bint have_w, Py_ssize_t k, Py_ssize_t start, Py_ssize_t stop,
                                double* part) noexcept nogil:
     """l_i = logsumexp(z_i) - z[i, y_i]; if z[i, y_i] = +inf the loss is log(#(+inf) in row)."""
     cdef Acc a
@@ -358,7 +398,7 @@ cdef void _logits_labels_block(const floating* z, const code_t* y, const weight_
             mx = row_max(row, k, 1, &nn)  # one pass: the max for lse1 and the nan count
             a.nnan += <double>nn
             lse = lse_tail(row, k, 1, mx, nn > 0)
-        zy = <double>row[y[i]]
+        zy = <double>row[_code(y, yw, i)]
         if zy == INFINITY:
             n_top = 0.0
             for t in range(k):
@@ -367,27 +407,29 @@ cdef void _logits_labels_block(const floating* z, const code_t* y, const weight_
             loss = log(n_top)
         else:
             loss = lse - zy
-        _acc_add(&a, w, have_w, i, loss)
+        _acc_add(&a, w, w32, have_w, i, loss)
     _acc_store(&a, part)
 
 
-cdef void _logits_binary_block(const floating* z, const code_t* y, const weight_t* w,
-                               bint have_w, Py_ssize_t start, Py_ssize_t stop,
+cdef void _logits_binary_block(const floating* z, const void* y, int yw, const void* w,
+                               bint w32, bint have_w, Py_ssize_t start, Py_ssize_t stop,
                                double* part) noexcept nogil:
     """l_i = softplus(-z_i) if y_i == 1 else softplus(z_i)  (= softplus(z) - y z, stably)."""
     cdef Acc a
     cdef double buf[CHUNK]
+    cdef Py_ssize_t yc[CHUNK]
     cdef Py_ssize_t c0, m, j
     cdef double zi
     _acc_init(&a)
     c0 = start
     while c0 < stop:
         m = min(<Py_ssize_t>CHUNK, stop - c0)
+        _codes(y, yw, c0, m, yc)
         for j in range(m):
             zi = <double>z[c0 + j]
             a.nnan += 0.0 if zi == zi else 1.0
-            buf[j] = softplus1(-zi if y[c0 + j] == 1 else zi)
-        _add_chunk(&a, buf, w, have_w, c0, m)
+            buf[j] = softplus1(-zi if yc[j] == 1 else zi)
+        _add_chunk(&a, buf, w, w32, have_w, c0, m)
         c0 += CHUNK
     _acc_store(&a, part)
 
@@ -406,28 +448,59 @@ cdef double* _parts_buffer(Py_ssize_t nb, double* stack) except NULL:
     return parts
 
 
-def log_loss_labels(const floating[:, ::1] p, const code_t[::1] y, const weight_t[::1] w,
-                    double eps):
+cdef int _code_width(object y, Py_ssize_t n) except -1:
+    """Bytes per code of ``y`` (a C-contiguous 1-D array of n uint8/uint16/uint32/intp codes)."""
+    if not isinstance(y, cnp.ndarray):
+        raise TypeError(f"label codes must be a numpy array, got {type(y).__name__}")
+    cdef cnp.ndarray a = <cnp.ndarray>y
+    cdef int t = cnp.PyArray_TYPE(a)
+    if cnp.PyArray_NDIM(a) != 1 or cnp.PyArray_DIM(a, 0) != n or not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise ValueError(f"label codes must be a C-contiguous 1-D array of {n} entries")
+    if not cnp.PyArray_ISNOTSWAPPED(a):
+        raise ValueError("label codes must be in native byte order")
+    if t == cnp.NPY_UINT8 or t == cnp.NPY_UINT16 or t == cnp.NPY_UINT32:
+        return <int>cnp.PyArray_ITEMSIZE(a)
+    if cnp.PyArray_ITEMSIZE(a) == sizeof(Py_ssize_t) and cnp.PyArray_ISINTEGER(a):
+        return <int>sizeof(Py_ssize_t)
+    raise TypeError(f"label codes must be uint8, uint16, uint32 or intp, got {a.dtype}")
+
+
+cdef bint _is_float32_weights(object w, Py_ssize_t n) except -1:
+    """Whether ``w`` (C-contiguous 1-D float32/float64, n entries or none) is float32."""
+    if not isinstance(w, cnp.ndarray):
+        raise TypeError(f"weights must be a numpy array, got {type(w).__name__}")
+    cdef cnp.ndarray a = <cnp.ndarray>w
+    cdef int t = cnp.PyArray_TYPE(a)
+    if cnp.PyArray_NDIM(a) != 1 or cnp.PyArray_DIM(a, 0) not in (0, n) or not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise ValueError(f"weights must be a C-contiguous 1-D array of {n} entries (or none)")
+    if not cnp.PyArray_ISNOTSWAPPED(a) or (t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64):
+        raise TypeError(f"weights must be native float32 or float64, got {a.dtype}")
+    return t == cnp.NPY_FLOAT32
+
+
+def log_loss_labels(const floating[:, ::1] p, object y, object w, double eps):
     """Clipped log loss of (n, k) probabilities against class codes y.
     Returns (sum_wl, sum_w, pmin, pmax, n_nan, worst)."""
     cdef Py_ssize_t n = p.shape[0], k = p.shape[1], b
     cdef Py_ssize_t nb = _nblocks(n, ROW_BLOCK)
     cdef int nt = _threads_for(n * k)
-    cdef bint have_w = w.shape[0] > 0
+    cdef bint have_w = len(w) > 0
     cdef double stack[STACK_BLOCKS * NPART]
     cdef double* parts = _parts_buffer(nb, stack)
     cdef const floating* pp = &p[0, 0]
-    cdef const code_t* yp = &y[0]
-    cdef const weight_t* wp = &w[0]
+    cdef int yw = _code_width(y, n)
+    cdef bint w32 = _is_float32_weights(w, n)
+    cdef const void* yp = cnp.PyArray_DATA(<cnp.ndarray>y)
+    cdef const void* wp = cnp.PyArray_DATA(<cnp.ndarray>w)
     try:
         with nogil:
             if nt == 0:
                 for b in range(nb):
-                    _labels_block(pp, yp, wp, have_w, k, eps, b * ROW_BLOCK,
+                    _labels_block(pp, yp, yw, wp, w32, have_w, k, eps, b * ROW_BLOCK,
                                   min(n, (b + 1) * ROW_BLOCK), parts + b * NPART)
             else:
                 for b in prange(nb, schedule="static", num_threads=nt):
-                    _labels_block(pp, yp, wp, have_w, k, eps, b * ROW_BLOCK,
+                    _labels_block(pp, yp, yw, wp, w32, have_w, k, eps, b * ROW_BLOCK,
                                   min(n, (b + 1) * ROW_BLOCK), parts + b * NPART)
         return _combine(parts, nb)
     finally:
@@ -464,28 +537,29 @@ def log_loss_dense(const floating[:, ::1] p, const double[:, ::1] Y, const doubl
             free(parts)
 
 
-def log_loss_binary(const floating[::1] p, const code_t[::1] y, const weight_t[::1] w,
-                    double eps):
+def log_loss_binary(const floating[::1] p, object y, object w, double eps):
     """Clipped log loss of positive-class probabilities p (n,) against 0/1 codes y.
     Returns (sum_wl, sum_w, pmin, pmax, n_nan, 0.0)."""
     cdef Py_ssize_t n = p.shape[0], b
     cdef Py_ssize_t nb = _nblocks(n, ELEMENT_BLOCK)
     cdef int nt = _threads_for(n)
-    cdef bint have_w = w.shape[0] > 0
+    cdef bint have_w = len(w) > 0
     cdef double stack[STACK_BLOCKS * NPART]
     cdef double* parts = _parts_buffer(nb, stack)
     cdef const floating* pp = &p[0]
-    cdef const code_t* yp = &y[0]
-    cdef const weight_t* wp = &w[0]
+    cdef int yw = _code_width(y, n)
+    cdef bint w32 = _is_float32_weights(w, n)
+    cdef const void* yp = cnp.PyArray_DATA(<cnp.ndarray>y)
+    cdef const void* wp = cnp.PyArray_DATA(<cnp.ndarray>w)
     try:
         with nogil:
             if nt == 0:
                 for b in range(nb):
-                    _binary_block(pp, yp, wp, have_w, eps, b * ELEMENT_BLOCK,
+                    _binary_block(pp, yp, yw, wp, w32, have_w, eps, b * ELEMENT_BLOCK,
                                   min(n, (b + 1) * ELEMENT_BLOCK), parts + b * NPART)
             else:
                 for b in prange(nb, schedule="static", num_threads=nt):
-                    _binary_block(pp, yp, wp, have_w, eps, b * ELEMENT_BLOCK,
+                    _binary_block(pp, yp, yw, wp, w32, have_w, eps, b * ELEMENT_BLOCK,
                                   min(n, (b + 1) * ELEMENT_BLOCK), parts + b * NPART)
         return _combine(parts, nb)
     finally:
@@ -493,27 +567,28 @@ def log_loss_binary(const floating[::1] p, const code_t[::1] y, const weight_t[:
             free(parts)
 
 
-def log_loss_logits_labels(const floating[:, ::1] z, const code_t[::1] y,
-                           const weight_t[::1] w):
+def log_loss_logits_labels(const floating[:, ::1] z, object y, object w):
     """Log loss from (n, k) logits against class codes y: returns (sum_wl, sum_w, n_nan)."""
     cdef Py_ssize_t n = z.shape[0], k = z.shape[1], b
     cdef Py_ssize_t nb = _nblocks(n, ROW_BLOCK)
     cdef int nt = _threads_for(n * k)
-    cdef bint have_w = w.shape[0] > 0
+    cdef bint have_w = len(w) > 0
     cdef double stack[STACK_BLOCKS * NPART]
     cdef double* parts = _parts_buffer(nb, stack)
     cdef const floating* zp = &z[0, 0]
-    cdef const code_t* yp = &y[0]
-    cdef const weight_t* wp = &w[0]
+    cdef int yw = _code_width(y, n)
+    cdef bint w32 = _is_float32_weights(w, n)
+    cdef const void* yp = cnp.PyArray_DATA(<cnp.ndarray>y)
+    cdef const void* wp = cnp.PyArray_DATA(<cnp.ndarray>w)
     try:
         with nogil:
             if nt == 0:
                 for b in range(nb):
-                    _logits_labels_block(zp, yp, wp, have_w, k, b * ROW_BLOCK,
+                    _logits_labels_block(zp, yp, yw, wp, w32, have_w, k, b * ROW_BLOCK,
                                          min(n, (b + 1) * ROW_BLOCK), parts + b * NPART)
             else:
                 for b in prange(nb, schedule="static", num_threads=nt):
-                    _logits_labels_block(zp, yp, wp, have_w, k, b * ROW_BLOCK,
+                    _logits_labels_block(zp, yp, yw, wp, w32, have_w, k, b * ROW_BLOCK,
                                          min(n, (b + 1) * ROW_BLOCK), parts + b * NPART)
         t = _combine(parts, nb)
         return t[0], t[1], t[4]
@@ -522,26 +597,28 @@ def log_loss_logits_labels(const floating[:, ::1] z, const code_t[::1] y,
             free(parts)
 
 
-def log_loss_logits_binary(const floating[::1] z, const code_t[::1] y, const weight_t[::1] w):
+def log_loss_logits_binary(const floating[::1] z, object y, object w):
     """Log loss from positive-class logits z (n,) against 0/1 codes y: (sum_wl, sum_w, n_nan)."""
     cdef Py_ssize_t n = z.shape[0], b
     cdef Py_ssize_t nb = _nblocks(n, ELEMENT_BLOCK)
     cdef int nt = _threads_for(n)
-    cdef bint have_w = w.shape[0] > 0
+    cdef bint have_w = len(w) > 0
     cdef double stack[STACK_BLOCKS * NPART]
     cdef double* parts = _parts_buffer(nb, stack)
     cdef const floating* zp = &z[0]
-    cdef const code_t* yp = &y[0]
-    cdef const weight_t* wp = &w[0]
+    cdef int yw = _code_width(y, n)
+    cdef bint w32 = _is_float32_weights(w, n)
+    cdef const void* yp = cnp.PyArray_DATA(<cnp.ndarray>y)
+    cdef const void* wp = cnp.PyArray_DATA(<cnp.ndarray>w)
     try:
         with nogil:
             if nt == 0:
                 for b in range(nb):
-                    _logits_binary_block(zp, yp, wp, have_w, b * ELEMENT_BLOCK,
+                    _logits_binary_block(zp, yp, yw, wp, w32, have_w, b * ELEMENT_BLOCK,
                                          min(n, (b + 1) * ELEMENT_BLOCK), parts + b * NPART)
             else:
                 for b in prange(nb, schedule="static", num_threads=nt):
-                    _logits_binary_block(zp, yp, wp, have_w, b * ELEMENT_BLOCK,
+                    _logits_binary_block(zp, yp, yw, wp, w32, have_w, b * ELEMENT_BLOCK,
                                          min(n, (b + 1) * ELEMENT_BLOCK), parts + b * NPART)
         t = _combine(parts, nb)
         return t[0], t[1], t[4]
@@ -713,22 +790,22 @@ def log_loss_small(object y_true, object scores, bint from_logits):
         if from_logits:
             if k == 1:
                 if pt == cnp.NPY_FLOAT64:
-                    _logits_binary_block(<const double*>data, codes, <const double*>NULL, 0, 0, n, part)
+                    _logits_binary_block(<const double*>data, codes, sizeof(Py_ssize_t), NULL, False, 0, 0, n, part)
                 else:
-                    _logits_binary_block(<const float*>data, codes, <const double*>NULL, 0, 0, n, part)
+                    _logits_binary_block(<const float*>data, codes, sizeof(Py_ssize_t), NULL, False, 0, 0, n, part)
             elif pt == cnp.NPY_FLOAT64:
-                _logits_labels_block(<const double*>data, codes, <const double*>NULL, 0, k, 0, n, part)
+                _logits_labels_block(<const double*>data, codes, sizeof(Py_ssize_t), NULL, False, 0, k, 0, n, part)
             else:
-                _logits_labels_block(<const float*>data, codes, <const double*>NULL, 0, k, 0, n, part)
+                _logits_labels_block(<const float*>data, codes, sizeof(Py_ssize_t), NULL, False, 0, k, 0, n, part)
         elif k == 1:
             if pt == cnp.NPY_FLOAT64:
-                _binary_block(<const double*>data, codes, <const double*>NULL, 0, eps, 0, n, part)
+                _binary_block(<const double*>data, codes, sizeof(Py_ssize_t), NULL, False, 0, eps, 0, n, part)
             else:
-                _binary_block(<const float*>data, codes, <const double*>NULL, 0, eps, 0, n, part)
+                _binary_block(<const float*>data, codes, sizeof(Py_ssize_t), NULL, False, 0, eps, 0, n, part)
         elif pt == cnp.NPY_FLOAT64:
-            _labels_block(<const double*>data, codes, <const double*>NULL, 0, k, eps, 0, n, part)
+            _labels_block(<const double*>data, codes, sizeof(Py_ssize_t), NULL, False, 0, k, eps, 0, n, part)
         else:
-            _labels_block(<const float*>data, codes, <const double*>NULL, 0, k, eps, 0, n, part)
+            _labels_block(<const float*>data, codes, sizeof(Py_ssize_t), NULL, False, 0, k, eps, 0, n, part)
     # partials: Σw·l, Σw, min, max, #nan, worst |row sum - 1| (the _combine of one block)
     if part[4] != 0.0 or part[0] != part[0]:
         return None  # nan: the general path raises
