@@ -23,7 +23,9 @@ _COUNT_CHUNK = 1 << 16
 
 
 def _offsets(y, lo):
-    """``y - lo`` as intp, for integer ``y >= lo``."""
+    """``y - lo`` as intp, for integer (or integral float) ``y >= lo``."""
+    if y.dtype.kind == "f":
+        return (y - lo).astype(np.intp)
     if y.dtype.kind == "b":
         y = y.view(np.uint8)
     if y.dtype.kind == "i" or lo < 0:
@@ -71,24 +73,33 @@ def _narrow_codes(y, n_classes, encode):
     return codes
 
 
+def _bounds(y):
+    """(min, max) of non-empty labels as Python numbers: ints, or floats for float labels (which
+    may be infinite)."""
+    to = float if y.dtype.kind == "f" else int
+    return to(y.min()), to(y.max())
+
+
 def _presence(y):
-    """``(lo, which of lo..hi occur)`` for a non-empty integer ``y``, or None when its range is
-    too wide for a bincount. min and max occur by definition, so two-value ranges need no count;
-    wider ones are counted chunk by chunk (no n-sized intp copy)."""
-    lo = int(y.min())
-    hi = int(y.max())
-    if hi - lo >= _DENSE_RANGE:
+    """``(lo, which of lo..hi occur)`` for non-empty integer (or checked integral float) labels
+    ``y``, or None when the range is too wide for a bincount (or infinite). min and max occur by
+    definition, so two-value ranges need no count; wider ones are counted chunk by chunk (no
+    n-sized intp copy)."""
+    lo, hi = _bounds(y)
+    if not hi - lo < _DENSE_RANGE:  # (also false for an infinite or nan range)
         return None
+    lo, hi = int(lo), int(hi)
     if hi - lo <= 1:
         return lo, np.ones(hi - lo + 1, dtype=bool)
     counts = np.zeros(hi - lo + 1, dtype=np.intp)
-    for start in range(0, y.shape[0], _COUNT_CHUNK):
-        counts += np.bincount(_offsets(y[start:start + _COUNT_CHUNK], lo), minlength=hi - lo + 1)
+    for chunk in _chunks(y):
+        counts += np.bincount(_offsets(chunk, lo), minlength=hi - lo + 1)
     return lo, counts > 0
 
 
 def _integer_codes(y):
-    """classes and codes of an integer array without sorting, when its range is small."""
+    """classes and codes of integer (or checked integral float) labels without sorting, when
+    their range is small."""
     found = _presence(y)
     if found is None:
         return None
@@ -96,7 +107,7 @@ def _integer_codes(y):
     classes = _values_present(lo, present, y.dtype)
     k = classes.shape[0]
     if k == present.shape[0]:  # all values present: codes are y - lo
-        if lo == 0:
+        if lo == 0 and y.dtype.kind in "biu":
             return classes, code_view(y)  # already 0..K-1
         return classes, _narrow_codes(y, k, lambda c: _offsets(c, lo))
     lookup = np.cumsum(present, dtype=np.intp) - 1
@@ -118,14 +129,16 @@ def sorted_classes(y):
 
 
 def codes_in_classes(y, classes):
-    """Codes (positions) of integer ``y`` in sorted integer ``classes`` via a lookup table (O(n),
-    no sort), or None when y has a value outside classes (the caller raises) or the range is too
-    wide. Classes 0..K-1 need only y's min and max: the codes are y itself (``code_view``)."""
+    """Codes (positions) of integer (or checked integral float) ``y`` in sorted integral
+    ``classes`` via a lookup table (O(n), no sort), or None when y has a value outside classes
+    (the caller raises) or the range is too wide. Integer labels in classes 0..K-1 need only
+    their min and max: the codes are y itself (``code_view``)."""
     lo = int(classes[0])
     hi = int(classes[-1])
-    if hi - lo >= _DENSE_RANGE or int(y.min()) < lo or int(y.max()) > hi:
+    y_lo, y_hi = _bounds(y)
+    if hi - lo >= _DENSE_RANGE or y_lo < lo or y_hi > hi:
         return None
-    if lo == 0 and hi + 1 == classes.shape[0]:
+    if lo == 0 and hi + 1 == classes.shape[0] and y.dtype.kind in "biu":
         return code_view(y)
     lookup = np.full(hi - lo + 1, -1, dtype=np.intp)
     lookup[_offsets(classes, lo)] = np.arange(classes.shape[0], dtype=np.intp)
@@ -133,55 +146,31 @@ def codes_in_classes(y, classes):
 
 
 def _chunks(y):
+    """Consecutive slices of ``y`` of _COUNT_CHUNK entries (temporaries stay chunk-sized)."""
     return (y[start:start + _COUNT_CHUNK] for start in range(0, y.shape[0], _COUNT_CHUNK))
 
 
-def _float_integer_codes(y, original):
-    """classes and codes of float labels that hold integers of a small range (0.0/1.0, as boosting
-    libraries hand labels over), checked and encoded a chunk at a time (no n-sized temporary);
-    None when the range is too wide or not finite. sklearn's errors, in its order: a NaN
-    anywhere, then a non-integer value."""
+def _float_label_problem(y):
+    """scikit-learn's first complaint about float labels, looked for a chunk at a time: "nan"
+    for a NaN anywhere, else "fraction" for a non-integer value, else None."""
     if any(np.isnan(c).any() for c in _chunks(y)):
-        raise ValueError("Input y contains NaN.")
+        return "nan"
     if not all(np.array_equal(c, np.floor(c)) for c in _chunks(y)):
+        return "fraction"
+    return None
+
+
+def _check_float_labels(y, original):
+    problem = _float_label_problem(y)
+    if problem == "nan":
+        raise ValueError("Input y contains NaN.")
+    if problem == "fraction":
         raise ValueError("Unknown label type: %r" % ((original,),))
-    lo, hi = float(y.min()), float(y.max())
-    if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo >= _DENSE_RANGE:
-        return None
-    counts = np.zeros(int(hi - lo) + 1, dtype=np.intp)
-    for c in _chunks(y):
-        counts += np.bincount((c - lo).astype(np.intp), minlength=counts.shape[0])
-    present = counts > 0
-    classes = (lo + np.flatnonzero(present)).astype(y.dtype)
-    lookup = np.cumsum(present, dtype=np.intp) - 1
-    return classes, _narrow_codes(y, classes.shape[0], lambda c: lookup[(c - lo).astype(np.intp)])
-
-
-def _float_codes_in_classes(y, classes):
-    """Codes of float labels in given classes that are integers of a small range, a chunk at a
-    time; None when some label is not one of them (the caller's general path raises)."""
-    lo, hi = float(classes[0]), float(classes[-1])
-    if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo >= _DENSE_RANGE or \
-            not np.array_equal(classes, np.floor(classes)):
-        return None
-    lookup = np.full(int(hi - lo) + 1, -1, dtype=np.intp)
-    lookup[(classes - lo).astype(np.intp)] = np.arange(classes.shape[0], dtype=np.intp)
-    bad = np.full(1, -1, dtype=np.intp)
-
-    def encode(c):
-        if np.isnan(c).any() or not np.array_equal(c, np.floor(c)) or c.min() < lo or c.max() > hi:
-            return bad
-        return lookup[(c - lo).astype(np.intp)]
-
-    return _narrow_codes(y, classes.shape[0], encode)
 
 
 def _unique_labels(y, original):
     if y.dtype.kind == "f":
-        if np.isnan(y).any():
-            raise ValueError("Input y contains NaN.")
-        if not np.all(y == np.floor(y)):
-            raise ValueError("Unknown label type: %r" % ((original,),))
+        _check_float_labels(y, original)
     return sorted_classes(y)
 
 
@@ -206,11 +195,18 @@ def _as_label_array(y_true):
     return y
 
 
+def is_indicator(y):
+    """Every entry is 0 or 1: integers by min/max, floats by comparison (no wide temporary)."""
+    if y.dtype.kind in "biu":
+        return y.size == 0 or (int(y.min()) >= 0 and int(y.max()) <= 1)
+    return y.dtype.kind == "f" and bool(np.all((y == 0) | (y == 1)))
+
+
 def _indicator(y):
     """A 2-D y_true: a multilabel indicator (0/1 entries) or an error, as LabelBinarizer."""
     if y.ndim > 2:
         raise ValueError("Multioutput target data is not supported with label binarization")
-    is_binary = y.dtype.kind in "biuf" and np.isin(y, (0, 1)).all() and y.shape[1] > 1
+    is_binary = is_indicator(y) and y.shape[1] > 1
     if not is_binary:
         raise ValueError("Multioutput target data is not supported with label binarization")
     return np.ascontiguousarray(y, dtype=np.float64)
@@ -229,12 +225,11 @@ def encode_targets(y_true, labels):
         same_order = classes.shape == label_arr.shape and bool(np.all(classes == label_arr))
         if not same_order:
             warn_unordered_labels(labels, classes, stacklevel=4)
-        if y.dtype.kind in "biu" and classes.dtype.kind in "biu" and y.size:
+        # integral labels and classes: a lookup table (float labels with a NaN or a fraction
+        # take the general path, which raises scikit-learn's error)
+        if y.size and classes.size and classes.dtype.kind in "biuf" and (
+                y.dtype.kind in "biu" or (y.dtype.kind == "f" and _float_label_problem(y) is None)):
             codes = codes_in_classes(y, classes)
-            if codes is not None:
-                return codes, None, classes
-        if y.dtype.kind == "f" and classes.dtype.kind in "biuf" and y.size and classes.size:
-            codes = _float_codes_in_classes(y, classes)
             if codes is not None:
                 return codes, None, classes
         try:
@@ -248,15 +243,12 @@ def encode_targets(y_true, labels):
             )
         return _narrow_codes(y, classes.shape[0], lambda c: np.searchsorted(classes, c)), None, classes
 
-    if y.dtype.kind in "biu" and y.size:
+    if y.dtype.kind == "f":
+        _check_float_labels(y, y_true)
+    if y.dtype.kind in "biuf" and y.size:
         fast = _integer_codes(y)
         if fast is not None:
             classes, codes = fast
             return codes, None, classes
-    if y.dtype.kind == "f" and y.size:
-        fast = _float_integer_codes(y, y_true)
-        if fast is not None:
-            classes, codes = fast
-            return codes, None, classes
-    classes = _unique_labels(y, y_true)
+    classes = sorted_classes(y)
     return _narrow_codes(y, classes.shape[0], lambda c: np.searchsorted(classes, c)), None, classes

@@ -34,7 +34,8 @@ IGNORE_INDEX = -100
 #: a reduction whose targets or weights the kernels cannot read as given converts them this many
 #: elements of raw at a time (whole blocks: 4 MiB of scratch at most, for 8-byte labels of 1-D raw)
 _STAGE_ELEMENTS = 1 << 19
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: the float dtypes the kernels read (targets of float raw, weights of the log-loss kernels)
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class LossSums(NamedTuple):
@@ -276,7 +277,7 @@ class Loss:
             sums_wl.append(sum_wl)
             sums_w.append(sum_w)
             nans += n_nan
-        return _exact_sum(sums_wl), _exact_sum(sums_w), nans
+        return exact_sum(sums_wl), exact_sum(sums_w), nans
 
     def _sum_w(self, y: NDArray[Any], w: NDArray[Any], n: int) -> float:
         return float(n) if w.shape[0] == 0 else float(np.sum(w, dtype=np.float64))
@@ -417,8 +418,9 @@ def _readable(a: NDArray[Any], dtype: np.dtype[Any]) -> bool:
     return a.dtype == dtype and a.dtype.isnative and a.flags.c_contiguous
 
 
-def _exact_sum(parts: list[float]) -> float:
-    # fsum raises on inf - inf; with an infinite part the plain sum gives the inf or the nan
+def exact_sum(parts: list[float]) -> float:
+    """The exactly rounded sum of partial sums (math.fsum); with an infinite part the plain sum,
+    which gives the inf or the nan (fsum raises on inf - inf)."""
     return float(math.fsum(parts) if all(map(math.isfinite, parts)) else sum(parts))
 
 
@@ -435,7 +437,7 @@ def _coerce_weights(sample_weight: ArrayLike | None, n: int, func: str) -> NDArr
         return np.broadcast_to(np.float64(w), (n,))
     if w.ndim != 1 or w.shape[0] != n:
         raise ValueError(f"{func}(): sample_weight must have shape ({n},), got {w.shape}")
-    if w.dtype not in _FLOAT_DTYPES:
+    if w.dtype not in FLOAT_DTYPES:
         w = w.astype(np.float64)
     if not np.isfinite(w).all():
         raise ValueError(f"{func}(): sample_weight contains NaN or infinity")

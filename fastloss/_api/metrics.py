@@ -15,11 +15,11 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from .. import _backends
-from .._labels import code_view, encode_targets
+from .._labels import code_view, encode_targets, is_indicator
 from .._validation import check_bool, kernel_input, require_array_like
+from .losses import FLOAT_DTYPES, exact_sum
 
 _PROBA_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16))
-_WEIGHT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))  # what the kernels read
 
 
 def _num_samples(x: Any) -> int:
@@ -96,7 +96,7 @@ def _coerce_weights(sample_weight: ArrayLike | None, n: int) -> NDArray[np.float
     if not np.any(w != 0):
         raise ValueError("Sample weights must contain at least one non-zero number.")
     native = w.dtype.newbyteorder("=")
-    return kernel_input(w, native if native in _WEIGHT_DTYPES else np.dtype(np.float64))
+    return kernel_input(w, native if native in FLOAT_DTYPES else np.dtype(np.float64))
 
 
 def _check_lengths(*arrays: Any) -> None:
@@ -311,7 +311,7 @@ def _multilabel_inputs(y_true: ArrayLike, scores: ArrayLike, sample_weight: Arra
     if y.shape != s.shape:
         raise ValueError(f"{func}(): y_true and {name} must have the same shape, got {y.shape} "
                          f"and {s.shape}")
-    if not _is_indicator(y):
+    if not is_indicator(y):
         raise ValueError(f"{func}(): y_true must be a multilabel indicator (0/1 entries)")
     _check_lengths(s, y, sample_weight)
     w = _coerce_weights(sample_weight, s.shape[0])
@@ -336,23 +336,11 @@ def _multilabel_sums(kernel: Callable[..., tuple[Any, ...]], work: NDArray[Any],
     rows = max(1, _MULTILABEL_SLICE // max(1, n_labels))
     parts = [kernel(work[s:s + rows].reshape(-1), codes[s:s + rows].reshape(-1),
                     np.repeat(w[s:s + rows], n_labels), *args) for s in range(0, n, rows)]
-    sums = [_exact_sum([p[0] for p in parts]), _exact_sum([p[1] for p in parts])]
+    sums = [exact_sum([p[0] for p in parts]), exact_sum([p[1] for p in parts])]
     if len(parts[0]) == 3:  # logits kernels: (Σ w l, Σ w, #nan)
         return (*sums, sum(p[2] for p in parts))
     return (*sums, min(p[2] for p in parts), max(p[3] for p in parts), sum(p[4] for p in parts),
             max(p[5] for p in parts))
-
-
-def _exact_sum(parts: list[float]) -> float:
-    # fsum raises on inf - inf; with an infinite part the plain sum gives the inf or the nan
-    return float(math.fsum(parts) if all(map(math.isfinite, parts)) else sum(parts))
-
-
-def _is_indicator(y: NDArray[Any]) -> bool:
-    """Every entry is 0 or 1: integers by min/max, floats by comparison (no wide temporary)."""
-    if y.dtype.kind in "biu":
-        return y.size == 0 or (int(y.min()) >= 0 and int(y.max()) <= 1)
-    return y.dtype.kind == "f" and bool(np.all((y == 0) | (y == 1)))
 
 
 def _multilabel_reduce(sum_wl: float, sum_w: float, n_labels: int, normalize: bool,

@@ -26,16 +26,6 @@ cimport numpy as cnp
 # a run-time argument, not a fused type (which would multiply the generated C by 8): the kernels
 # widen the codes and weights of a chunk (CHUNK or TILE entries, in L1) into local buffers with
 # one vectorised loop per width, and the loops that follow are the ones they always were.
-cdef inline Py_ssize_t _code(const void* y, int width, Py_ssize_t i) noexcept nogil:
-    if width == 1:
-        return (<const cnp.npy_uint8*>y)[i]
-    if width == 2:
-        return (<const cnp.npy_uint16*>y)[i]
-    if width == 4:
-        return (<const cnp.npy_uint32*>y)[i]
-    return (<const Py_ssize_t*>y)[i]
-
-
 cdef inline void _codes(const void* y, int width, Py_ssize_t c0, Py_ssize_t m,
                         Py_ssize_t* out) noexcept nogil:
     """out[0:m] = the codes y[c0:c0 + m]."""
@@ -54,10 +44,6 @@ cdef inline void _codes(const void* y, int width, Py_ssize_t c0, Py_ssize_t m,
             out[j] = (<const Py_ssize_t*>y)[c0 + j]
 
 
-cdef inline double _weight(const void* w, bint w32, Py_ssize_t i) noexcept nogil:
-    return <double>(<const float*>w)[i] if w32 else (<const double*>w)[i]
-
-
 cdef inline void _weights(const void* w, bint w32, Py_ssize_t c0, Py_ssize_t m,
                           double* out) noexcept nogil:
     """out[0:m] = the weights w[c0:c0 + m] as double."""
@@ -68,6 +54,19 @@ cdef inline void _weights(const void* w, bint w32, Py_ssize_t c0, Py_ssize_t m,
     else:
         for j in range(m):
             out[j] = (<const double*>w)[c0 + j]
+
+
+cdef inline Py_ssize_t _code(const void* y, int width, Py_ssize_t i) noexcept nogil:
+    """The code y[i] (the rows kernels read one per row)."""
+    cdef Py_ssize_t c
+    _codes(y, width, i, 1, &c)
+    return c
+
+
+cdef inline double _weight(const void* w, bint w32, Py_ssize_t i) noexcept nogil:
+    cdef double v
+    _weights(w, w32, i, 1, &v)
+    return v
 
 
 cdef Py_ssize_t ELEMENT_BLOCK = _EB

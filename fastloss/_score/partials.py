@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _backends
+from .._api.losses import exact_sum
 from .._api.metrics import logits_sums
 from ..losses import CATALOGUE
 from .errors import ScoreError, one_line
@@ -55,13 +56,11 @@ class Partials:
 
     @property
     def sum_wl(self):
-        # with an infinite part, fsum raises on inf + -inf; the plain sum gives inf or nan
-        s = math.fsum(self.sums_wl) if all(map(math.isfinite, self.sums_wl)) else sum(self.sums_wl)
-        return float(s)
+        return exact_sum(self.sums_wl)
 
     @property
     def sum_w(self):
-        return float(math.fsum(self.sums_w))
+        return exact_sum(self.sums_w)
 
 
 class ChunkScorer:
