@@ -62,7 +62,7 @@ def _reduce(blocks_kernel, block, x, y, w, eps):
         lo, hi = b0 * block, min(n, b1 * block)
         arg_sets.append((x[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b0:b1]))
     _blocks.run(blocks_kernel, arg_sets)
-    return _m._combine(parts)
+    return _m.combine(parts)
 
 
 def _probability_tuple(t):

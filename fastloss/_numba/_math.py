@@ -81,7 +81,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-__all__ = ["exp", "log", "log1p", "expm1"]
+__all__ = ["exp", "log", "log1p", "expm1", "exp64", "log64", "log1p64"]
 
 
 # ---------------------------------------------------------------- LLVM helpers
@@ -161,7 +161,7 @@ def _f32_from_bits(typingctx, i):
     return types.float32(types.int64), codegen
 
 
-@njit(forceinline=True)
+@njit(inline="always")
 def _copysign32(a, b):
     """|a| with the sign of b, for float32 (bit operations)."""
     return _f32_from_bits((_f32_bits(a) & 0x7FFFFFFF) | (_f32_bits(b) & 0x80000000))
@@ -206,7 +206,7 @@ _L6 = 0.14617864823430238  # 0x1.2b5fb60c518b8p-3
 
 
 # ---------------------------------------------------------------- float64 kernels
-@njit(forceinline=True)
+@njit(inline="always")
 def _q64(r):
     q = _muladd(r, _E10, _E9)
     q = _muladd(r, q, _E8)
@@ -220,7 +220,7 @@ def _q64(r):
     return _muladd(r, q, _E0)
 
 
-@njit(forceinline=True)
+@njit(inline="always")
 def _reduce64(x, kd):
     """r, t with x - kd*ln2 = r + r_lo and e**(r + r_lo) = 1 + r + t (t to first order in r_lo)."""
     hi = x - kd * _LN2_HI  # exact (Sterbenz)
@@ -230,7 +230,7 @@ def _reduce64(x, kd):
     return r, _muladd(r_lo, r, r_lo) + r * r * _q64(r)
 
 
-@njit(forceinline=True)
+@njit(inline="always")
 def _log1p_f64(f):
     """For log(1 + f), f in [sqrt(2)/2 - 1, sqrt(2) - 1]: (s*(f*f/2 + z*g(z)), f*f/2)."""
     s = _div(f, 2.0 + f)
@@ -245,7 +245,7 @@ def _log1p_f64(f):
     return s * _muladd(z, g, hfsq), hfsq
 
 
-@njit(forceinline=True)
+@njit(inline="always")
 def _split64(bits, kbias):
     """(k, m) with x = 2**(k + kbias - _KBIAS) * m, m in [sqrt(2)/2, sqrt(2)), x > 0 normal."""
     e = ((bits + _SQRT_HALF_OFF) >> 52) & 0x7FF  # biased exponent of x*sqrt(2)
@@ -253,7 +253,7 @@ def _split64(bits, kbias):
     return k, _f64_from_bits(bits - (e << 52) + _ONE_BITS)
 
 
-@njit(forceinline=True)
+@njit(forceinline=True, cache=True)
 def _exp64(x):
     x = 710.0 if x > 710.0 else x  # beyond the overflow threshold 709.78; nan passes through
     x = -746.0 if x < -746.0 else x  # below the underflow-to-zero threshold -745.13
@@ -269,7 +269,7 @@ def _exp64(x):
     return (p * _f64_from_bits((e1 - 1) << 52)) * _f64_from_bits((e - e1 - 1) << 52)
 
 
-@njit(forceinline=True)
+@njit(forceinline=True, cache=True)
 def _expm1_64(x):
     xc = 710.0 if x > 710.0 else x
     xc = -40.0 if xc < -40.0 else xc  # expm1(x) rounds to -1 for x < -37.5
@@ -292,7 +292,7 @@ def _expm1_64(x):
     return math.copysign(res, x)
 
 
-@njit(forceinline=True)
+@njit(forceinline=True, cache=True)
 def _log64(x):
     xa = abs(x)  # x < 0 gives log|x| here (finite), replaced by nan below
     sub = xa < _LOG_SUB  # scale subnormals (and 0) by 2**53, the rest by 1/2: both exact
@@ -305,7 +305,7 @@ def _log64(x):
     return res + (_INF if x == _INF else special)
 
 
-@njit(forceinline=True)
+@njit(forceinline=True, cache=True)
 def _log1p64(x):
     xc = _DBL_MAX if x > _DBL_MAX else x  # keeps the main path finite for x = inf
     u = 1.0 + xc
@@ -365,7 +365,7 @@ _LF2 = _f32(0.2958214282989502)  # 0x1.2eebd0p-2
 # The same algorithms in float32 arithmetic. Numba does integer arithmetic in int64: the bit
 # patterns are zero-extended and truncated back by _f32_bits / _f32_from_bits, which LLVM
 # narrows to 32-bit lanes again.
-@njit(forceinline=True)
+@njit(inline="always")
 def _q32(r):
     q = _muladd(r, _EF5, _EF4)
     q = _muladd(r, q, _EF3)
@@ -374,7 +374,7 @@ def _q32(r):
     return _muladd(r, q, _EF0)
 
 
-@njit(forceinline=True)
+@njit(inline="always")
 def _reduce32(x, kd):
     hi = x - kd * _LN2_HI_F
     nlo = kd * _LN2_LO_F
@@ -383,7 +383,7 @@ def _reduce32(x, kd):
     return r, _muladd(r_lo, r, r_lo) + r * r * _q32(r)
 
 
-@njit(forceinline=True)
+@njit(inline="always")
 def _log1p_f32(f):
     s = _div(f, _TWO_F + f)
     z = s * s
@@ -393,7 +393,7 @@ def _log1p_f32(f):
     return s * _muladd(z, g, hfsq), hfsq
 
 
-@njit(forceinline=True)
+@njit(inline="always")
 def _split32(bits, kbias):
     """(k, m) with x = 2**(k + kbias - 127) * m; kbias is a float here so the int ops stay 32-bit."""
     e = ((bits + _SQRT_HALF_OFF_F) & 0xFFFFFFFF) >> 23
@@ -401,7 +401,7 @@ def _split32(bits, kbias):
     return k, _f32_from_bits(bits - (e << 23) + _ONE_BITS_F)
 
 
-@njit(forceinline=True)
+@njit(forceinline=True, cache=True)
 def _exp32(x):
     x = _EXP_HI_F if x > _EXP_HI_F else x
     x = _EXP_LO_F if x < _EXP_LO_F else x
@@ -416,7 +416,7 @@ def _exp32(x):
     return (p * _f32_from_bits((e1 - 1) << 23)) * _f32_from_bits((e - e1 - 1) << 23)
 
 
-@njit(forceinline=True)
+@njit(forceinline=True, cache=True)
 def _expm1_32(x):
     xc = _EXP_HI_F if x > _EXP_HI_F else x
     xc = _EXPM1_LO_F if xc < _EXPM1_LO_F else xc
@@ -436,7 +436,7 @@ def _expm1_32(x):
     return _copysign32(res, x)
 
 
-@njit(forceinline=True)
+@njit(forceinline=True, cache=True)
 def _log32(x):
     xa = abs(x)
     sub = xa < _LOG_SUB_F  # scale subnormals by 2**23, the rest by 1/2
@@ -449,7 +449,7 @@ def _log32(x):
     return res + (_INF_F if x == _INF_F else special)
 
 
-@njit(forceinline=True)
+@njit(forceinline=True, cache=True)
 def _log1p32(x):
     xc = _FLT_MAX if x > _FLT_MAX else x  # keeps the main path finite for x = inf
     u = _ONE_F + xc
@@ -474,7 +474,9 @@ def _make(name, impl64, impl32, doc):
     stub.__name__ = stub.__qualname__ = name
     stub.__doc__ = doc
 
-    @overload(stub, jit_options=dict(forceinline=True, error_model="numpy"))
+    # inline="always": the one-line dispatch is inlined in Numba's IR (no compiled function of its
+    # own); impl64/impl32 stay separate functions, compiled once and inlined by LLVM
+    @overload(stub, inline="always", jit_options=dict(forceinline=True, error_model="numpy"))
     def _ol(x):
         if x == types.float32:
             return lambda x: impl32(x)
@@ -491,6 +493,10 @@ exp = _make("exp", _exp64, _exp32, "e**x (float32 or float64); inline in @njit c
 expm1 = _make("expm1", _expm1_64, _expm1_32, "e**x - 1, accurate near 0 (float32 or float64).")
 log = _make("log", _log64, _log32, "Natural logarithm (float32 or float64); inline in @njit code.")
 log1p = _make("log1p", _log1p64, _log1p32, "log(1 + x), accurate near 0 (float32 or float64).")
+
+# The float64 functions themselves, for kernels whose math is float64 whatever the input dtype
+# (the loss formulas, the row tiles): no type dispatch in between, one compiled function less each.
+exp64, log64, log1p64 = _exp64, _log64, _log1p64
 
 # From plain Python the stubs run the compiled code on one scalar (tests, debugging).
 _scalar = {

@@ -10,7 +10,7 @@ changes nothing numerically: lse = m + log(c) + log1p(s / c) as in ``special.lse
 import numpy as np
 from numba import njit
 
-from ._math import exp, log, log1p
+from ._math import exp64 as exp, log64 as log, log1p64 as log1p  # the tiles are float64
 from ._flags import JIT as _JIT
 
 TILE = 32
@@ -18,14 +18,14 @@ TILE = 32
 MAX_TILED_K = 128
 
 
-@njit(**_JIT)
+@njit(inline="always")
 def new_scratch(k):
     """buf (k, TILE) and the per-lane state: max, count of maxima, sum, nan flag."""
     return np.empty((k, TILE)), np.empty(TILE), np.empty(TILE), np.empty(TILE), np.empty(TILE)
 
 
 @njit(forceinline=True, **_JIT)
-def _lse_passes(tile, buf, mx, cnt, s, bad, keep, p):
+def lse_passes(tile, buf, mx, cnt, s, bad, keep, p):
     """The lane state of the tile's rows (see module docstring); with keep, also p[t, j] = the
     term e_tj = exp(v - max) (1 at the max), so the softmax costs no second exp. keep is a
     constant where this is inlined."""
@@ -55,31 +55,23 @@ def _lse_passes(tile, buf, mx, cnt, s, bad, keep, p):
                 p[t, j] = e
 
 
-@njit(**_JIT)
+@njit(inline="always")
 def lse_tile(tile, buf, mx, cnt, s, bad):
     """Fill mx, cnt, s, bad for the rows of ``tile`` (a view of at most TILE rows: its indices
     start at 0, so Numba drops its negative-index wraparound)."""
-    _lse_passes(tile, buf, mx, cnt, s, bad, False, buf)
+    lse_passes(tile, buf, mx, cnt, s, bad, False, buf)
 
 
-@njit(**_JIT)
-def lse_softmax_tile(tile, buf, mx, cnt, s, bad, inv, p):
-    """lse_tile, and the softmax of the tile's rows into p (p[t, j] = e_tj / (cnt + s), each exp
-    computed once for both); meaningful for rows with a finite logsumexp. inv: TILE scratch."""
-    _lse_passes(tile, buf, mx, cnt, s, bad, True, p)
-    nt, k = tile.shape
+@njit(inline="always")
+def normalise_terms(nt, k, cnt, s, inv, p):
+    """After lse_passes with keep: the softmax of the tile's rows in p (p[t, j] = e_tj / (cnt + s),
+    each exp computed once for both); meaningful for rows with a finite logsumexp. inv: TILE
+    scratch. (Inlined in Numba's IR: no compiled function of its own.)"""
     for j in range(nt):
         inv[j] = 1.0 / (cnt[j] + s[j])
     for t in range(k):
         for j in range(nt):
             p[t, j] *= inv[j]
-
-
-@njit(**_JIT)
-def lse_tile_no_softmax(tile, buf, mx, cnt, s, bad, inv, p):
-    """lse_tile with lse_softmax_tile's signature (for kernels that need no softmax); calls the
-    passes itself (one compiled function less on a cold cache)."""
-    _lse_passes(tile, buf, mx, cnt, s, bad, False, buf)
 
 
 @njit(forceinline=True, **_JIT)
@@ -91,7 +83,7 @@ def lse_lane(mx, cnt, s, bad, j):
     return np.nan if bad[j] > 0.0 else r
 
 
-@njit(**_JIT)
+@njit(inline="always")
 def logsumexp_rows(x, out):
     """out[i] = logsumexp(x[i, :]); x 2-D C-contiguous, out 1-D."""
     buf, mx, cnt, s, bad = new_scratch(x.shape[1])
@@ -104,7 +96,7 @@ def logsumexp_rows(x, out):
             out[i0 + j] = lse_lane(mx, cnt, s, bad, j)
 
 
-@njit(**_JIT)
+@njit(inline="always")
 def softmax_rows(x, out):
     """out[i, :] = exp(x[i, :] - m) / Σ exp(x[i, :] - m); nan rows where scipy gives nan
     (a nan, a +inf, or all -inf in the row)."""
@@ -124,7 +116,7 @@ def softmax_rows(x, out):
                 out[i, t] = exp(np.float64(x[i, t]) - m) / total
 
 
-@njit(**_JIT)
+@njit(inline="always")
 def log_softmax_rows(x, out, special):
     """out[i, :] = (x[i, :] - m) - (log(c) + log1p(s / c)). Rows with a nan or an infinite max
     are only marked (special[i] = 1): the caller applies scipy's arithmetic to them."""

@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from .. import _catalogue, _formulas
-from .._catalogue import PAIRED, ROWS
+from .._catalogue import ELEMENTWISE, PAIRED, ROWS
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from . import _blocks, _math, _tiled, skeletons
 from ._flags import JIT
@@ -45,16 +45,25 @@ def _copy(fn, namespace, qualname):
     return new
 
 
-def _jit_module_functions(module, namespace, suffix, options):
-    for name, fn in list(vars(module).items()):
-        if isinstance(fn, types.FunctionType) and fn.__module__ == module.__name__:
+_OPS = ("loss", "gradient", "hessian", "loss_gradient", "gradient_hessian", "row")
+# the functions a skeleton calls (with the loss's parameters as *p, which Numba's IR inliner cannot
+# take): compiled on their own, inlined by LLVM. Every other formula (times, sigmoid, top_count,
+# ...) is a helper called with plain arguments: inlined in Numba's IR, so it costs no compile of
+# its own (each compiled function costs ~0.1-0.3 s on a cold cache, whatever its size).
+_ENTRIES = {f"{spec.name}_{op}" for spec in _catalogue.SPECS for op in _OPS}
+
+
+def _jit_formulas(namespace, suffix):
+    for name, fn in list(vars(_formulas).items()):
+        if isinstance(fn, types.FunctionType) and fn.__module__ == _formulas.__name__:
+            options = _INLINE if name in _ENTRIES else dict(inline="always")
             namespace[name] = njit(**options)(_copy(fn, namespace, f"{name}__{suffix}"))
 
 
 # the formulas, jitted once (shared by every kernel)
 FORMULAS = dict(vars(_formulas))
-FORMULAS.update(exp=_math.exp, log=_math.log, log1p=_math.log1p)
-_jit_module_functions(_formulas, FORMULAS, _TAG, _INLINE)
+FORMULAS.update(exp=_math.exp64, log=_math.log64, log1p=_math.log1p64)
+_jit_formulas(FORMULAS, _TAG)
 
 
 @njit(**_INLINE)
@@ -90,9 +99,7 @@ def _bindings(spec, op):
     if spec.shape == ROWS:
         softmax = spec.uses_logsumexp and (op != "loss" or spec.softmax_in_loss)
         kind = "label" if spec.target == "labels" else "distribution"
-        # bound, not branched on: only the tile function the kernel runs gets compiled
         b.update(ROW=f[f"{name}_row"], USES_LOGSUMEXP=spec.uses_logsumexp, SOFTMAX=softmax,
-                 TILE_LSE=_tiled.lse_softmax_tile if softmax else _tiled.lse_tile_no_softmax,
                  WEIGHT=getattr(skeletons, f"{kind}_weight"), TARGET=getattr(skeletons, f"{kind}_target"))
         return b
     unused = _unused_pair if spec.shape == PAIRED else _unused_scalar
@@ -141,7 +148,15 @@ def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess,
     else:
         args = (y, raw, w, p, float(scale), out, grad, hess)
     parts = np.zeros((n_blocks, 3))
-    _blocks.run(k, [args + (parts, b0, b1) for b0, b1 in _blocks.ranges(n_blocks, raw.size, threads)])
+    arg_sets = [args + (parts, b0, b1) for b0, b1 in _blocks.ranges(n_blocks, raw.size, threads)]
+    # each thread's scratch (see the skeletons)
+    if spec.shape == ROWS:
+        kk = raw.shape[1]
+        arg_sets = [a + (np.empty((2, kk, _tiled.TILE)), np.empty((5, _tiled.TILE)), np.empty((5, kk)))
+                    for a in arg_sets]
+    elif spec.shape == ELEMENTWISE:
+        arg_sets = [a + (np.empty(skeletons.CHUNK),) for a in arg_sets]
+    _blocks.run(k, arg_sets)
     return _in_order(parts[:, 0]), _in_order(parts[:, 1]), int(parts[:, 2].sum())
 
 

@@ -21,7 +21,7 @@ from .special import lse1, softplus1
 _NPART = 6
 
 
-@njit(forceinline=True, **_JIT)
+@njit(inline="always")
 def _init(part):
     part[0] = 0.0
     part[1] = 0.0
@@ -31,7 +31,7 @@ def _init(part):
     part[5] = 0.0
 
 
-@njit(forceinline=True, **_JIT)
+@njit(inline="always")
 def _add(part, w, have_w, i, loss):
     """Accumulate w_i * loss_i; a zero weight adds nothing even if the loss is infinite."""
     if have_w:
@@ -44,7 +44,7 @@ def _add(part, w, have_w, i, loss):
         part[1] += 1.0
 
 
-@njit(forceinline=True, **_JIT)
+@njit(inline="always")
 def _observe(part, v):
     if v < part[2]:
         part[2] = v
@@ -54,17 +54,17 @@ def _observe(part, v):
         part[4] += 1.0
 
 
-@njit(**_JIT)
-def _combine(parts):
-    total = np.empty(_NPART)
-    _init(total)
-    for b in range(parts.shape[0]):
-        total[0] += parts[b, 0]
-        total[1] += parts[b, 1]
-        total[2] = min(total[2], parts[b, 2])
-        total[3] = max(total[3], parts[b, 3])
-        total[4] += parts[b, 4]
-        total[5] = max(total[5], parts[b, 5])
+def combine(parts):
+    """The blocks' partials combined in block order (plain Python: a few hundred blocks at most
+    per million rows, and the sums' order fixed, so the result does not depend on the threads)."""
+    total = [0.0, 0.0, np.inf, -np.inf, 0.0, 0.0]
+    for b in parts.tolist():
+        total[0] += b[0]
+        total[1] += b[1]
+        total[2] = min(total[2], b[2])
+        total[3] = max(total[3], b[3])
+        total[4] += b[4]
+        total[5] = max(total[5], b[5])
     return total
 
 
@@ -78,9 +78,15 @@ def _scan(part, p):
     Eight independent lanes (lane j sees entries j, j + 8, ...) turn the running min/max into
     elementwise selects that vectorise; a single running min would be a serial dependency chain.
     """
-    mn = np.full(_LANES, np.inf)
-    mx = np.full(_LANES, -np.inf)
-    nan = np.zeros(_LANES, dtype=np.int64)
+    # np.empty + fill rather than np.full / np.zeros(int64): one allocation routine to compile
+    # (the blocks' loss buffers need np.empty anyway); counts in float64 are exact below 2**53
+    mn = np.empty(_LANES)
+    mx = np.empty(_LANES)
+    nan = np.empty(_LANES)
+    for j in range(_LANES):
+        mn[j] = np.inf
+        mx[j] = -np.inf
+        nan[j] = 0.0
     n = p.shape[0]
     n8 = n // _LANES * _LANES
     for c in range(n8 // _LANES):
@@ -88,12 +94,12 @@ def _scan(part, p):
             v = np.float64(p[c * _LANES + j])
             mn[j] = v if v < mn[j] else mn[j]
             mx[j] = v if v > mx[j] else mx[j]
-            nan[j] += 0 if v == v else 1
+            nan[j] += 0.0 if v == v else 1.0
     for i in range(n8, n):
         _observe(part, np.float64(p[i]))
     for j in range(_LANES):
-        part[2] = min(part[2], mn[j])
-        part[3] = max(part[3], mx[j])
+        part[2] = mn[j] if mn[j] < part[2] else part[2]  # selects: no min/max overload to compile
+        part[3] = mx[j] if mx[j] > part[3] else part[3]
         part[4] += nan[j]
 
 

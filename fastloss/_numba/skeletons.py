@@ -4,7 +4,7 @@ The skeletons are plain Python functions, never jitted as they are (the helpers 
 jitted once and shared): the engine copies one with its formula
 names bound -- ``LOSS``, ``GRADIENT``, ``HESSIAN``, ``LOSS_GRADIENT`` with ``FUSED``, ``GRADIENT_HESSIAN``
 with ``FUSED_HESSIAN`` (elementwise,
-paired) or ``ROW``, ``TILE_LSE`` (the tile function, with or without the softmax), ``WEIGHT`` and
+paired) or ``ROW``, ``SOFTMAX`` (whether the tiles compute the softmax too), ``WEIGHT`` and
 ``TARGET`` (how a row's weight and target are read: labels or distributions) for rows, and ``MODE`` (fastloss._catalogue.MODES: which outputs are written) --
 and jits the copy, so each compiled loop holds one loss's formulas and nothing else.
 Names an operation does not use are bound to stand-ins that cost nothing to compile.
@@ -22,7 +22,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
-from ._tiled import TILE, lse_lane, new_scratch
+from ._tiled import TILE, lse_lane, lse_passes, normalise_terms
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
 # (so LLVM vectorises the branch-free math), then add the buffer with 8 accumulators in a fixed
@@ -31,7 +31,7 @@ from ._tiled import TILE, lse_lane, new_scratch
 CHUNK = 256
 
 # bound by the engine (these defaults only make the module importable and readable)
-LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = GRADIENT_HESSIAN = ROW = TILE_LSE = WEIGHT = TARGET = None
+LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = GRADIENT_HESSIAN = ROW = WEIGHT = TARGET = None
 FUSED = FUSED_HESSIAN = False
 USES_LOGSUMEXP = SOFTMAX = True
 MODE = 0
@@ -43,21 +43,21 @@ def row_in_float64(rows, i, scratch):
     raise NotImplementedError("row_in_float64 is resolved at compile time, in jitted code")
 
 
-@overload(row_in_float64, jit_options=dict(forceinline=True, nogil=True, error_model="numpy"))
+@overload(row_in_float64, inline="always", jit_options=dict(forceinline=True, nogil=True, error_model="numpy"))
 def _row_in_float64(rows, i, scratch):
     if isinstance(rows, types.Array) and rows.dtype == types.float64 and rows.layout == "C":
         return lambda rows, i, scratch: rows[i]
     return lambda rows, i, scratch: _copy_row(rows, i, scratch)
 
 
-@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+@njit(inline="always")
 def _copy_row(rows, i, scratch):
     for t in range(rows.shape[1]):
         scratch[t] = rows[i, t]
     return scratch
 
 
-@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+@njit(inline="always")
 def sum_chunk(buf, m):
     """buf[0:m] added with 8 accumulators, combined pairwise (a fixed order)."""
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
@@ -79,11 +79,11 @@ def sum_chunk(buf, m):
 
 
 # ================================================================ elementwise: raw (n,)
-def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
+def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf):
+    """buf: CHUNK float64 of scratch, allocated by the caller (no allocation to compile here)."""
     n = raw.shape[0]
     have_w = w.shape[0] > 0
     store = out.shape[0] > 0
-    buf = np.empty(CHUNK)
     for blk in range(b0, b1):
         lo = blk * ELEMENT_BLOCK
         hi = min(n, lo + ELEMENT_BLOCK)
@@ -221,7 +221,7 @@ def paired(y, raw, w, p, scale, out, grad, hess, parts, b0, b1):
 
 
 # ================================================================ rows: raw (n, K)
-@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+@njit(inline="always")
 def _write_row(mode, i, k, wi, gs, grow, hrow, grad, hess, loss):
     """Weighted gradient / hessian row i from the formula's unweighted rows; nan count. (Shared
     by every kernel: mode is a constant where it is inlined, LLVM folds the branches.)"""
@@ -237,7 +237,7 @@ def _write_row(mode, i, k, wi, gs, grow, hrow, grad, hess, loss):
     return n_nan
 
 
-@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+@njit(inline="always")
 def _zero_row(mode, i, k, store, out, grad, hess):
     if store:
         out[i] = 0.0
@@ -249,7 +249,7 @@ def _zero_row(mode, i, k, store, out, grad, hess):
             hess[i, t] = 0.0
 
 
-@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+@njit(inline="always")
 def label_weight(yb, wb, i, have_w, cw, have_cw, ignore):
     """w[i] * cw[y[i]]; 0 when y[i] == ignore."""
     yi = yb[i]
@@ -259,41 +259,37 @@ def label_weight(yb, wb, i, have_w, cw, have_cw, ignore):
     return wi * cw[yi] if have_cw else wi
 
 
-@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+@njit(inline="always")
 def label_target(yb, i, scratch, cf, have_cf):
     """(the label, cf[label] or 1 when cf is empty)."""
     yi = yb[i]
     return yi, (cf[yi] if have_cf else 1.0)
 
 
-@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+@njit(inline="always")
 def distribution_weight(yb, wb, i, have_w, cw, have_cw, ignore):
     return wb[i] if have_w else 1.0
 
 
-@njit(forceinline=True, nogil=True, cache=True, error_model="numpy")
+@njit(inline="always")
 def distribution_target(yb, i, scratch, cf, have_cf):
     """(the target row as float64, 1)."""
     return row_in_float64(yb, i, scratch), 1.0
 
 
-def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1):
+def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, tiles, lanes, vecs):
     """y: integer labels or target distributions (n, K), read by the bound WEIGHT and TARGET
     (label_* or distribution_*). The rows' logsumexp (and softmax) is computed a tile of TILE rows at a time,
-    vectorised across the rows (fastloss/_numba/_tiled.py)."""
+    vectorised across the rows (fastloss/_numba/_tiled.py). Scratch, allocated by the caller (no
+    allocation to compile here): tiles (2, K, TILE), lanes (5, TILE), vecs (5, K)."""
     n, k = raw.shape
     have_w = w.shape[0] > 0
     have_cw = cw.shape[0] > 0
     have_cf = cf.shape[0] > 0
     store = out.shape[0] > 0
-    tbuf, tmx, tcnt, tsum, tbad = new_scratch(k if USES_LOGSUMEXP else 1)
-    tp = np.empty((k if SOFTMAX else 1, TILE))  # the tile's softmax (gradient modes)
-    tinv = np.empty(TILE)
-    zrow = np.empty(k)
-    trow = np.empty(k)
-    srow = np.empty(k)
-    grow = np.empty(k)
-    hrow = np.empty(k)
+    tbuf, tp = tiles[0], tiles[1]  # the tile transposed; its softmax (gradient modes)
+    tmx, tcnt, tsum, tbad, tinv = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4]
+    zrow, trow, srow, grow, hrow = vecs[0], vecs[1], vecs[2], vecs[3], vecs[4]
     for blk in range(b0, b1):
         lo = blk * ROW_BLOCK
         hi = min(n, lo + ROW_BLOCK)
@@ -308,7 +304,9 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1):
             i0 = c * TILE
             nt = min(TILE, hi - lo - i0)
             if USES_LOGSUMEXP:  # this tile's logsumexps (and softmax), vectorised across its rows
-                TILE_LSE(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, tinv, tp)
+                lse_passes(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, SOFTMAX, tp)
+                if SOFTMAX:
+                    normalise_terms(nt, k, tcnt, tsum, tinv, tp)
             for jt in range(nt):
                 i = i0 + jt
                 wi = WEIGHT(yb, wb, i, have_w, cw, have_cw, ignore)

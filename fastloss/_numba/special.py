@@ -60,7 +60,7 @@ def log_expit_rows(x, out):
 
 
 # ---------------------------------------------------------------- row reductions
-@njit(forceinline=True, **_JIT)
+@njit(inline="always")
 def row_max(x, i, j):
     """Max of x[i, :, j] ignoring nan, and whether a nan was seen."""
     k = x.shape[1]
