@@ -152,7 +152,7 @@ def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess,
     # each thread's scratch (see the skeletons)
     if spec.shape == ROWS:
         kk = raw.shape[1]
-        arg_sets = [a + (np.empty((2, kk, _tiled.TILE)), np.empty((5, _tiled.TILE)), np.empty((5, kk)))
+        arg_sets = [a + (np.empty((2, kk, _tiled.TILE)), np.empty((6, _tiled.TILE)), np.empty((5, kk)))
                     for a in arg_sets]
     elif spec.shape == ELEMENTWISE:
         arg_sets = [a + (np.empty(skeletons.CHUNK),) for a in arg_sets]

@@ -225,9 +225,9 @@ def logits_labels_block(z, y, w, eps, part):
             i0 = c * tile
             nt = min(tile, n - i0)
             _tiled.lse_tile(z[i0:i0 + nt], buf, mx, cnt, s, bad)
-            for j in range(nt):
+            _tiled.lse_lanes(nt, mx, cnt, s, bad, loss[i0:i0 + nt])
+            for j in range(nt):  # apart: a running sum in the lanes' loop would serialise it
                 part[4] += bad[j]
-                loss[i0 + j] = _tiled.lse_lane(mx, cnt, s, bad, j)
     else:
         z3 = z.reshape((n, k, 1))
         for i in range(n):

@@ -22,7 +22,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
-from ._tiled import TILE, lse_lane, lse_passes, normalise_terms
+from ._tiled import TILE, lse_lanes, lse_passes, normalise_terms
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
 # (so LLVM vectorises the branch-free math), then add the buffer with 8 accumulators in a fixed
@@ -281,14 +281,14 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
     """y: integer labels or target distributions (n, K), read by the bound WEIGHT and TARGET
     (label_* or distribution_*). The rows' logsumexp (and softmax) is computed a tile of TILE rows at a time,
     vectorised across the rows (fastloss/_numba/_tiled.py). Scratch, allocated by the caller (no
-    allocation to compile here): tiles (2, K, TILE), lanes (5, TILE), vecs (5, K)."""
+    allocation to compile here): tiles (2, K, TILE), lanes (6, TILE), vecs (5, K)."""
     n, k = raw.shape
     have_w = w.shape[0] > 0
     have_cw = cw.shape[0] > 0
     have_cf = cf.shape[0] > 0
     store = out.shape[0] > 0
     tbuf, tp = tiles[0], tiles[1]  # the tile transposed; its softmax (gradient modes)
-    tmx, tcnt, tsum, tbad, tinv = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4]
+    tmx, tcnt, tsum, tbad, tinv, tlse = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5]
     zrow, trow, srow, grow, hrow = vecs[0], vecs[1], vecs[2], vecs[3], vecs[4]
     for blk in range(b0, b1):
         lo = blk * ROW_BLOCK
@@ -307,6 +307,7 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
                 lse_passes(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, SOFTMAX, tp)
                 if SOFTMAX:
                     normalise_terms(nt, k, tcnt, tsum, tinv, tp)
+                lse_lanes(nt, tmx, tcnt, tsum, tbad, tlse)
             for jt in range(nt):
                 i = i0 + jt
                 wi = WEIGHT(yb, wb, i, have_w, cw, have_cw, ignore)
@@ -318,7 +319,7 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
                 z = row_in_float64(rb, i, zrow)
                 lse = 0.0
                 if USES_LOGSUMEXP:
-                    lse = lse_lane(tmx, tcnt, tsum, tbad, jt)
+                    lse = tlse[jt]
                 if SOFTMAX:
                     for t in range(k):
                         srow[t] = tp[t, jt]
