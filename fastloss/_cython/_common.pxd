@@ -175,6 +175,49 @@ cdef inline void lse_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, double
             s[j] += 0.0 if is_max else exp(v - mx[j])
 
 
+cdef inline void lse_terms_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, double* buf,
+                                double* mx, double* cnt, double* s, double* bad) noexcept nogil:
+    """lse_tile that also leaves each term e_tj = exp(v - max) (1 at the max) in buf[t * TILE + j],
+    so the softmax e_tj / (cnt + s) costs no second exp (as fastloss/_numba/_tiled.py)."""
+    cdef Py_ssize_t j, t
+    cdef double v, e, mj
+    cdef bint is_max
+    for j in range(nt):
+        for t in range(k):
+            buf[t * TILE + j] = <double>x[j * k + t]
+    for j in range(nt):
+        mx[j] = -INFINITY
+        cnt[j] = 0.0
+        s[j] = 0.0
+        bad[j] = 0.0
+    for t in range(k):
+        for j in range(nt):
+            v = buf[t * TILE + j]
+            mj = mx[j]
+            mx[j] = v if v > mj else mj
+            bad[j] += 0.0 if v == v else 1.0
+    for t in range(k):
+        for j in range(nt):
+            v = buf[t * TILE + j]
+            is_max = v == mx[j]
+            e = 1.0 if is_max else exp(v - mx[j])
+            cnt[j] += 1.0 if is_max else 0.0
+            s[j] += 0.0 if is_max else e
+            buf[t * TILE + j] = e
+
+
+cdef inline void lse_lanes(Py_ssize_t nt, const double* mx, const double* cnt, const double* s,
+                           const double* bad, double* out) noexcept nogil:
+    """out[j] = lse_lane(..., j) for the nt lanes, in one loop (log and log1p vectorise)."""
+    cdef Py_ssize_t j
+    cdef double m, v
+    for j in range(nt):
+        m = mx[j]
+        v = m + log(cnt[j]) + log1p(s[j] / cnt[j])
+        v = m if (m == INFINITY or m == -INFINITY) else v
+        out[j] = NAN if bad[j] > 0.0 else v
+
+
 cdef inline double lse_lane(const double* mx, const double* cnt, const double* s,
                             const double* bad, Py_ssize_t j) noexcept nogil:
     """Row j's logsumexp from lse_tile's lane state: m + log(c) + log1p(s / c); a +-inf max is

@@ -135,6 +135,14 @@ def kernel(name, op):
     return _KERNELS[key]
 
 
+def _scratch(shape):
+    """An uninitialised float64 array with a 64-byte line of padding on each side: two threads'
+    scratch never share a cache line (small allocations can be adjacent, and per-row writes to a
+    shared line make the threads take turns)."""
+    size = int(np.prod(shape))
+    return np.empty(size + 16)[8:8 + size].reshape(shape)
+
+
 def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess, threads):
     """Run one loss operation; returns (Σ w l, Σ w, nan count), partials added in block order."""
     spec = _catalogue.spec(name)
@@ -152,10 +160,10 @@ def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess,
     # each thread's scratch (see the skeletons)
     if spec.shape == ROWS:
         kk = raw.shape[1]
-        arg_sets = [a + (np.empty((2, kk, _tiled.TILE)), np.empty((6, _tiled.TILE)), np.empty((5, kk)))
+        arg_sets = [a + (_scratch((2, kk, _tiled.TILE)), _scratch((6, _tiled.TILE)), _scratch((5, kk)))
                     for a in arg_sets]
     elif spec.shape == ELEMENTWISE:
-        arg_sets = [a + (np.empty(skeletons.CHUNK),) for a in arg_sets]
+        arg_sets = [a + (_scratch((skeletons.CHUNK,)),) for a in arg_sets]
     _blocks.run(k, arg_sets)
     return _in_order(parts[:, 0]), _in_order(parts[:, 1]), int(parts[:, 2].sum())
 
