@@ -146,39 +146,11 @@ cdef enum:
     MAX_TILED_K = 128
 
 
-cdef inline void lse_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, double* buf,
-                          double* mx, double* cnt, double* s, double* bad) noexcept nogil:
+cdef inline void _lse_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, double* buf,
+                           double* mx, double* cnt, double* s, double* bad, bint keep) noexcept nogil:
     """Lane state of rows x[0:nt] (k elements each, contiguous): max, count of maxima, sum of
-    exp(v - max) over the other terms, number of nans."""
-    cdef Py_ssize_t j, t
-    cdef double v, mj
-    cdef bint is_max
-    for j in range(nt):
-        for t in range(k):
-            buf[t * TILE + j] = <double>x[j * k + t]
-    for j in range(nt):
-        mx[j] = -INFINITY
-        cnt[j] = 0.0
-        s[j] = 0.0
-        bad[j] = 0.0
-    for t in range(k):
-        for j in range(nt):
-            v = buf[t * TILE + j]
-            mj = mx[j]
-            mx[j] = v if v > mj else mj
-            bad[j] += 0.0 if v == v else 1.0
-    for t in range(k):
-        for j in range(nt):
-            v = buf[t * TILE + j]
-            is_max = v == mx[j]
-            cnt[j] += 1.0 if is_max else 0.0
-            s[j] += 0.0 if is_max else exp(v - mx[j])
-
-
-cdef inline void lse_terms_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, double* buf,
-                                double* mx, double* cnt, double* s, double* bad) noexcept nogil:
-    """lse_tile that also leaves each term e_tj = exp(v - max) (1 at the max) in buf[t * TILE + j],
-    so the softmax e_tj / (cnt + s) costs no second exp (as fastloss/_numba/_tiled.py)."""
+    exp(v - max) over the other terms, number of nans. With keep (a constant where this is
+    inlined), each term e_tj = exp(v - max) (1 at the max) is left in buf[t * TILE + j]."""
     cdef Py_ssize_t j, t
     cdef double v, e, mj
     cdef bint is_max
@@ -203,7 +175,20 @@ cdef inline void lse_terms_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, 
             e = 1.0 if is_max else exp(v - mx[j])
             cnt[j] += 1.0 if is_max else 0.0
             s[j] += 0.0 if is_max else e
-            buf[t * TILE + j] = e
+            if keep:
+                buf[t * TILE + j] = e
+
+
+cdef inline void lse_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, double* buf,
+                          double* mx, double* cnt, double* s, double* bad) noexcept nogil:
+    _lse_tile(x, k, nt, buf, mx, cnt, s, bad, 0)
+
+
+cdef inline void lse_terms_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, double* buf,
+                                double* mx, double* cnt, double* s, double* bad) noexcept nogil:
+    """lse_tile that also leaves the terms in buf, so the softmax e_tj / (cnt + s) costs no second
+    exp (as fastloss/_numba/_tiled.py)."""
+    _lse_tile(x, k, nt, buf, mx, cnt, s, bad, 1)
 
 
 cdef inline void lse_lanes(Py_ssize_t nt, const double* mx, const double* cnt, const double* s,
