@@ -13,7 +13,7 @@ from libc.stdlib cimport malloc, free
 
 from fastloss._cython._common cimport (
     floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, fl_select,
-    softplus1, row_max, lse_tail, sum_chunk, TILE, MAX_TILED_K, lse_tile, lse_lane,
+    softplus1, row_max, lse_tail, sum_chunk, TILE, MAX_TILED_K, lse_tile, lse_lanes,
 )
 
 from fastloss._constants import ELEMENT_BLOCK as _EB, ROW_BLOCK as _RB
@@ -384,15 +384,18 @@ cdef void _logits_labels_block(const floating* z, const void* y, int yw, const v
     cdef double tcnt[TILE]
     cdef double ts[TILE]
     cdef double tbad[TILE]
+    cdef double tlse[TILE]
     cdef bint tiled = 1 <= k <= MAX_TILED_K
     _acc_init(&a)
     for i in range(start, stop):
         row = z + i * k
         if tiled:
             if (i - start) % TILE == 0:
-                lse_tile(row, k, min(<Py_ssize_t>TILE, stop - i), tbuf, tmx, tcnt, ts, tbad)
+                nn = min(<Py_ssize_t>TILE, stop - i)
+                lse_tile(row, k, nn, tbuf, tmx, tcnt, ts, tbad)
+                lse_lanes(nn, tmx, tcnt, ts, tbad, tlse)  # one vectorised loop, not per row
             a.nnan += tbad[(i - start) % TILE]
-            lse = lse_lane(tmx, tcnt, ts, tbad, (i - start) % TILE)
+            lse = tlse[(i - start) % TILE]
         else:
             mx = row_max(row, k, 1, &nn)  # one pass: the max for lse1 and the nan count
             a.nnan += <double>nn
