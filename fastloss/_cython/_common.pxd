@@ -191,18 +191,6 @@ cdef inline void lse_terms_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, 
     _lse_tile(x, k, nt, buf, mx, cnt, s, bad, 1)
 
 
-cdef inline void lse_lanes(Py_ssize_t nt, const double* mx, const double* cnt, const double* s,
-                           const double* bad, double* out) noexcept nogil:
-    """out[j] = lse_lane(..., j) for the nt lanes, in one loop (log and log1p vectorise)."""
-    cdef Py_ssize_t j
-    cdef double m, v
-    for j in range(nt):
-        m = mx[j]
-        v = m + log(cnt[j]) + log1p(s[j] / cnt[j])
-        v = m if (m == INFINITY or m == -INFINITY) else v
-        out[j] = NAN if bad[j] > 0.0 else v
-
-
 cdef inline double lse_lane(const double* mx, const double* cnt, const double* s,
                             const double* bad, Py_ssize_t j) noexcept nogil:
     """Row j's logsumexp from lse_tile's lane state: m + log(c) + log1p(s / c); a +-inf max is
@@ -211,3 +199,11 @@ cdef inline double lse_lane(const double* mx, const double* cnt, const double* s
     cdef double v = m + log(cnt[j]) + log1p(s[j] / cnt[j])
     v = m if (m == INFINITY or m == -INFINITY) else v
     return NAN if bad[j] > 0.0 else v
+
+
+cdef inline void lse_lanes(Py_ssize_t nt, const double* mx, const double* cnt, const double* s,
+                           const double* bad, double* out) noexcept nogil:
+    """out[j] = lse_lane(..., j) for the nt lanes, in one loop (log and log1p vectorise)."""
+    cdef Py_ssize_t j
+    for j in range(nt):
+        out[j] = lse_lane(mx, cnt, s, bad, j)

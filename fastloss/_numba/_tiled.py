@@ -77,8 +77,7 @@ def normalise_terms(nt, k, cnt, s, inv, p):
 @njit(forceinline=True, **_JIT)
 def lse_lanes(nt, mx, cnt, s, bad, out):
     """out[j] = the logsumexp of tile row j from its lane state, for j < nt: +-inf max is the
-    answer, a nan makes it nan. One loop over the lanes, so log and log1p vectorise too (per row
-    they were two scalar calls: ~30 ns a row, the largest cost of cross-entropy's loss)."""
+    answer, a nan makes it nan. One loop over the lanes, so log and log1p vectorise too."""
     for j in range(nt):
         m = mx[j]
         r = m + log(cnt[j]) + log1p(s[j] / cnt[j])
