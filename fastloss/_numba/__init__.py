@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK  # noqa: E402
 from . import _blocks  # noqa: E402
+from ._types import read_only  # noqa: E402
 from . import metrics as _m  # noqa: E402
 from . import special as _s  # noqa: E402
 
@@ -33,10 +34,13 @@ def get_num_threads():
     return _threads["n"]
 
 
-def _over_rows(rows_kernel):
-    """Kernel ``f(x, *outs)`` over x's first axis: each thread gets views of its share of rows."""
+def _over_rows(rows_kernel, inputs=1):
+    """Kernel ``f(x, *outs)`` over x's first axis: each thread gets views of its share of rows;
+    the first ``inputs`` arrays are read (handed over read-only), the others written."""
 
     def kernel(x, *outs):
+        x = read_only(x)
+        outs = tuple(read_only(o) if j < inputs - 1 else o for j, o in enumerate(outs))
         shares = _blocks.ranges(x.shape[0], x.size, _threads["n"])
         _blocks.run(rows_kernel, [(x[lo:hi],) + tuple(o[lo:hi] for o in outs) for lo, hi in shares])
 
@@ -47,13 +51,14 @@ expit = _over_rows(_s.expit_rows)
 softplus = _over_rows(_s.softplus_rows)
 log_expit = _over_rows(_s.log_expit_rows)
 logsumexp = _over_rows(_s.logsumexp_rows)
-logsumexp_b = _over_rows(_s.logsumexp_b_rows)
+logsumexp_b = _over_rows(_s.logsumexp_b_rows, inputs=2)
 softmax = _over_rows(_s.softmax_rows)
 log_softmax = _over_rows(_s.log_softmax_rows)
 
 
 def _reduce(blocks_kernel, block, x, y, w, eps):
     """Partials of every fixed block of x (whole blocks per thread), combined in block order."""
+    x, y, w = read_only(x), read_only(y), read_only(w)
     n = x.shape[0]
     n_blocks = max(1, (n + block - 1) // block)
     parts = np.empty((n_blocks, _m._NPART))

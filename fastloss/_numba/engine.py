@@ -21,6 +21,7 @@ from .. import _catalogue, _formulas
 from .._catalogue import ELEMENTWISE, PAIRED, ROWS
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from . import _blocks, _math, _tiled, skeletons
+from ._types import read_only
 from ._flags import JIT
 
 _INLINE = dict(JIT, forceinline=True)
@@ -151,6 +152,7 @@ def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess,
     block = ROW_BLOCK if spec.shape == ROWS else ELEMENT_BLOCK
     n_blocks = max(1, (n + block - 1) // block)
     p = tuple(float(v) for v in params)
+    y, raw, w, cw, cf = (read_only(a) for a in (y, raw, w, cw, cf))
     if spec.shape == ROWS:
         args = (y, raw, w, cw, cf, int(ignore), p, float(scale), out, grad, hess)
     else:
