@@ -79,6 +79,33 @@ def test_read_only_and_empty_inputs(backend):
             assert loss.loss(y[:0], raw[:0], reduction="sum") == 0.0
 
 
+@pytest.mark.skipif("numba" not in fastloss.available_backends(), reason="numba not installed")
+def test_read_only_inputs_share_the_writeable_inputs_kernels():
+    """A read-only input runs the kernel compiled for a writeable one (no second compile), and
+    neither array's flags change."""
+    from fastloss._numba import engine, metrics
+
+    with fastloss.set_backend("numba"):
+        loss = fl.CATALOGUE["huber"]
+        y, raw = data("huber", n=20)
+        expected = loss.loss(y, raw)
+        kernel = engine.kernel("huber", "loss")
+        compiled = len(kernel.overloads)
+        y_ro, raw_ro = y.copy(), raw.copy()
+        y_ro.setflags(write=False)
+        raw_ro.setflags(write=False)
+        assert loss.loss(y_ro, raw_ro) == expected
+        assert len(kernel.overloads) == compiled
+        assert y.flags.writeable and raw.flags.writeable and not raw_ro.flags.writeable
+        p = np.array([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])
+        labels = np.array([1, 0, 1])
+        value = fastloss.log_loss(labels, p)
+        compiled = len(metrics.labels_blocks.overloads)
+        p.setflags(write=False)
+        assert fastloss.log_loss(labels, p) == value
+        assert len(metrics.labels_blocks.overloads) == compiled
+
+
 def _child(backend, q):
     loss, y, raw, w = _big("binary_cross_entropy")
     with fastloss.set_backend(backend):
