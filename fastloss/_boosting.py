@@ -97,6 +97,13 @@ def _flat_layout(loss: Loss, library: str, y: ArrayLike, raw: Any
     return raw.reshape(n, k), "C"
 
 
+# A 2-D hand-over is cast and transposed (C float64 -> F float32) this many rows at a time, so
+# that each slice's source and target stay in L2: NumPy's cast of the whole array walks the
+# target column by column across all rows. 2e5 x 5, g and h, out of cache, one run here:
+# 5.3-6.1 ms whole, 3.7-3.9 ms in slices of 4096 rows (16384: 3.9-4.2). Same values.
+_HAND_OVER_ROWS = 4096
+
+
 class RoundBuffers(threading.local):
     """Arrays an objective keeps from one boosting round to the next, per thread (two boosters
     training in two threads never share them): the gradient/hessian outputs, which the host
@@ -130,8 +137,10 @@ class RoundBuffers(threading.local):
             order: Literal["C", "F"] = "F" if g.ndim == 2 else "C"
             o = self.handed = (np.empty(g.shape, np.float32, order=order),
                                np.empty(g.shape, np.float32, order=order))
-        np.copyto(o[0], g, casting="same_kind")
-        np.copyto(o[1], h, casting="same_kind")
+        step = g.shape[0] if g.ndim == 1 else _HAND_OVER_ROWS
+        for lo in range(0, g.shape[0], step):
+            np.copyto(o[0][lo:lo + step], g[lo:lo + step], casting="same_kind")
+            np.copyto(o[1][lo:lo + step], h[lo:lo + step], casting="same_kind")
         return o
 
     def copy(self, slot: str, a: Any, dtype: type) -> Any:
