@@ -66,6 +66,16 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.xdist_group(group))
 
 
+@pytest.fixture(autouse=True)
+def _default_threads():
+    """After each test, every loaded backend back at its default thread count: some tests set a
+    backend's count directly on its module (tests/test_cython_backend.py), and a later test on
+    the same xdist worker that compares counts before and after (tests/test_dask.py's thread
+    policy) then saw the leftover."""
+    yield
+    fastloss.set_num_threads(os.cpu_count() or 1)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     with fastloss.set_backend(request.param):
