@@ -137,7 +137,7 @@ class RoundBuffers(threading.local):
             order: Literal["C", "F"] = "F" if g.ndim == 2 else "C"
             o = self.handed = (np.empty(g.shape, np.float32, order=order),
                                np.empty(g.shape, np.float32, order=order))
-        step = g.shape[0] if g.ndim == 1 else _HAND_OVER_ROWS
+        step = _HAND_OVER_ROWS if g.ndim == 2 else max(g.shape[0], 1)  # 1-D: one copy
         for lo in range(0, g.shape[0], step):
             np.copyto(o[0][lo:lo + step], g[lo:lo + step], casting="same_kind")
             np.copyto(o[1][lo:lo + step], h[lo:lo + step], casting="same_kind")

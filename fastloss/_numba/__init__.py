@@ -35,14 +35,14 @@ def get_num_threads():
 
 
 def _over_rows(rows_kernel, inputs=1):
-    """Kernel ``f(x, *outs)`` over x's first axis: each thread gets views of its share of rows;
+    """Kernel ``f(*arrays)`` over the first axis: each thread gets views of its share of rows;
     the first ``inputs`` arrays are read (handed over read-only), the others written."""
 
-    def kernel(x, *outs):
-        x = read_only(x)
-        outs = tuple(read_only(o) if j < inputs - 1 else o for j, o in enumerate(outs))
+    def kernel(*arrays):
+        arrays = [read_only(a) for a in arrays[:inputs]] + list(arrays[inputs:])
+        x = arrays[0]
         shares = _blocks.ranges(x.shape[0], x.size, _threads["n"])
-        _blocks.run(rows_kernel, [(x[lo:hi],) + tuple(o[lo:hi] for o in outs) for lo, hi in shares])
+        _blocks.run(rows_kernel, [tuple(a[lo:hi] for a in arrays) for lo, hi in shares])
 
     return kernel
 
