@@ -18,8 +18,7 @@ per-sample w*l (length 0: not stored), ``grad``/``hess`` raw's shape. A row of w
 nothing and gets exact zeros, whatever its loss.
 """
 import numpy as np
-from numba import njit, types
-from numba.extending import overload
+from numba import njit
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._tiled import TILE, lse_lanes, lse_passes, normalise_terms
@@ -37,21 +36,12 @@ USES_LOGSUMEXP = SOFTMAX = True
 MODE = 0
 
 
-def row_in_float64(rows, i, scratch):
-    """Row i of ``rows`` as float64: the row itself (no copy) when rows is float64, else copied
-    into scratch (the formulas' math is float64 whatever raw's dtype). Jitted code only."""
-    raise NotImplementedError("row_in_float64 is resolved at compile time, in jitted code")
-
-
-@overload(row_in_float64, inline="always", jit_options=dict(forceinline=True, nogil=True, error_model="numpy"))
-def _row_in_float64(rows, i, scratch):
-    if isinstance(rows, types.Array) and rows.dtype == types.float64 and rows.layout == "C":
-        return lambda rows, i, scratch: rows[i]
-    return lambda rows, i, scratch: _copy_row(rows, i, scratch)
-
-
 @njit(inline="always")
-def _copy_row(rows, i, scratch):
+def row_in_float64(rows, i, scratch):
+    """Row i of ``rows`` copied into scratch as float64 (the formulas' math is float64 whatever
+    raw's dtype). Always a copy, never the view ``rows[i]``: the kernels run without NRT (no
+    reference counts, see engine.kernel), where a function cannot return a new view, and k
+    copied values cost less than the atomic incref/decref pair a view took per row."""
     for t in range(rows.shape[1]):
         scratch[t] = rows[i, t]
     return scratch
@@ -323,7 +313,7 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
                 if SOFTMAX:
                     for t in range(k):
                         srow[t] = tp[t, jt]
-                loss = ROW(z, srow, grow, hrow, MODE, k, lse, target, cfy, *p)
+                loss = ROW(z, srow, grow, hrow, MODE, k, lse, target, cfy, p)
                 l = wi * loss
                 s += l
                 if store:
