@@ -12,6 +12,8 @@ cdef extern from "flmath.h" nogil:
     double exp "FL_EXP"(double x)
     double log "FL_LOG"(double x)
     double log1p "FL_LOG1P"(double x)
+    # log1p of e in [0, 1] (softplus's exp(-|x|)): fl_log1p's result with fewer steps
+    double log1p_unit "FL_LOG1P_UNIT"(double e)
     const char* FL_MATH_NAME
 from cython cimport floating
 
@@ -79,12 +81,12 @@ cdef inline double expit1(double x) noexcept nogil:
 
 cdef inline double softplus1(double x) noexcept nogil:
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); exact limits at +-inf, nan stays nan."""
-    return (x if x > 0.0 else 0.0) + log1p(exp(-fabs(x)))
+    return (x if x > 0.0 else 0.0) + log1p_unit(exp(-fabs(x)))
 
 
 cdef inline double log_expit1(double x) noexcept nogil:
     """log(expit(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|))."""
-    return (x if x < 0.0 else 0.0) - log1p(exp(-fabs(x)))
+    return (x if x < 0.0 else 0.0) - log1p_unit(exp(-fabs(x)))
 
 
 # ---------------------------------------------------------------- row helpers
