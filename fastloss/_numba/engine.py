@@ -46,19 +46,22 @@ def _copy(fn, namespace, qualname):
     return new
 
 
-_OPS = ("loss", "gradient", "hessian", "loss_gradient", "gradient_hessian")
-# the functions the elementwise and paired skeletons call (with the loss's parameters as *p, which
-# Numba's IR inliner cannot take; scalars in, scalars out): compiled on their own, inlined by LLVM.
-# Every other formula (the rows formulas, times, sigmoid, top_count, ...) is inlined in Numba's IR,
-# so it costs no compile of its own (each compiled function costs ~0.1-0.3 s on a cold cache,
-# whatever its size); the rows formulas through _row_entry.
+_OPS = ("loss", "gradient", "hessian", "loss_gradient", "gradient_hessian", "row")
+# the functions a skeleton calls (with the loss's parameters as *p, which Numba's IR inliner cannot
+# take): compiled on their own, once per process and shared by the loss's kernels, inlined by
+# LLVM. Without NRT (``_nrt=False``): a rows formula takes array rows, and with reference counting
+# every call kept an atomic incref/decref pair per array even after LLVM inlined it (8 pairs per
+# row made CE's per-row part ~90 ns, as long as Cython's whole row). Every other formula (times,
+# sigmoid, top_count, ...) is a helper called with plain arguments: inlined in Numba's IR, so it
+# costs no compile of its own (each compiled function costs ~0.1-0.3 s on a cold cache, whatever
+# its size).
 _ENTRIES = {f"{spec.name}_{op}" for spec in _catalogue.SPECS for op in _OPS}
 
 
 def _jit_formulas(namespace, suffix):
     for name, fn in list(vars(_formulas).items()):
         if isinstance(fn, types.FunctionType) and fn.__module__ == _formulas.__name__:
-            options = _INLINE if name in _ENTRIES else dict(inline="always")
+            options = dict(_INLINE, _nrt=False) if name in _ENTRIES else dict(inline="always")
             namespace[name] = njit(**options)(_copy(fn, namespace, f"{name}__{suffix}"))
 
 
@@ -87,23 +90,6 @@ def _unit_hessian(y, r, *p):
     return _unit(y, r)
 
 
-
-
-def _row_entry(spec):
-    """The rows formula of one loss, called with the parameter tuple: a wrapper that unpacks it (the
-    IR inliner takes no ``*p``), spliced with the formula into the kernel's Numba IR. Not compiled
-    on its own: an array passed to a separately compiled function is increfed and decrefed per call
-    (NRT's atomics), which LLVM's inlining does not undo (8 atomic pairs per row made CE's per-row
-    part ~90 ns, as long as Cython's whole row)."""
-    name = f"{spec.name}_row"
-    unpacked = "".join(f", p[{i}]" for i in range(len(spec.params)))
-    source = (f"def row_entry(z, sm, g, h, mode, k, lse, y, cfy, p):\n"
-              f"    return {name}(z, sm, g, h, mode, k, lse, y, cfy{unpacked})\n")
-    namespace = {name: FORMULAS[name]}
-    exec(compile(source, f"<{name} entry>", "exec"), namespace)
-    return njit(inline="always")(namespace["row_entry"])
-
-
 def _skeleton(spec):
     return spec.shape  # "elementwise", "paired" or "rows"
 
@@ -116,7 +102,7 @@ def _bindings(spec, op):
     if spec.shape == ROWS:
         softmax = spec.uses_logsumexp and (op != "loss" or spec.softmax_in_loss)
         kind = "label" if spec.target == "labels" else "distribution"
-        b.update(ROW=_row_entry(spec), USES_LOGSUMEXP=spec.uses_logsumexp, SOFTMAX=softmax,
+        b.update(ROW=f[f"{name}_row"], USES_LOGSUMEXP=spec.uses_logsumexp, SOFTMAX=softmax,
                  WEIGHT=getattr(skeletons, f"{kind}_weight"), TARGET=getattr(skeletons, f"{kind}_target"))
         return b
     unused = _unused_pair if spec.shape == PAIRED else _unused_scalar
@@ -149,8 +135,8 @@ def kernel(name, op):
         namespace.update(_bindings(spec, op))
         skel = _skeleton(spec)
         # no NRT: the kernels allocate nothing (scratch comes from the caller), so reference counts
-        # are pure cost -- views made per row or passed to inlined helpers kept atomic
-        # incref/decref pairs in the row loops (CE gradient, 1e6 x 10 on one core: 162 -> 84 ms)
+        # are pure cost -- the row views and the formula calls kept atomic incref/decref pairs in
+        # the row loops (CE gradient, 1e6 x 10 on one core: 162 -> 80-90 ms)
         _KERNELS[key] = njit(**JIT, _nrt=False)(_copy(getattr(skeletons, skel), namespace, f"{skel}__{suffix}"))
     return _KERNELS[key]
 

@@ -313,7 +313,7 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
                 if SOFTMAX:
                     for t in range(k):
                         srow[t] = tp[t, jt]
-                loss = ROW(z, srow, grow, hrow, MODE, k, lse, target, cfy, p)
+                loss = ROW(z, srow, grow, hrow, MODE, k, lse, target, cfy, *p)
                 l = wi * loss
                 s += l
                 if store:
