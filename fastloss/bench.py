@@ -192,13 +192,13 @@ def _time_once(fn, data, inner):
     return (time.perf_counter() - t0) / inner
 
 
-_READ_KERNEL = []
+_FLOOR_KERNELS = []
 
 
-def _read_kernel():
-    """A parallel sum over the input's bytes (as uint64 words): the memory-bandwidth floor that a
-    kernel reading the same input cannot beat."""
-    if not _READ_KERNEL:
+def _floor_kernels():
+    """A parallel read of the input's bytes (a sum over uint64 words) and a parallel write of the
+    output's (a fill): the memory traffic that no kernel doing the same work can avoid."""
+    if not _FLOOR_KERNELS:
         from numba import njit, prange
 
         @njit(parallel=True, nogil=True, cache=True)
@@ -208,33 +208,61 @@ def _read_kernel():
                 total += words[i]
             return total
 
-        _READ_KERNEL.append(read_all)
-    return _READ_KERNEL[0]
+        @njit(parallel=True, nogil=True, cache=True)
+        def write_all(words, value):
+            for i in prange(words.shape[0]):
+                words[i] = value
+
+        _FLOOR_KERNELS.extend((read_all, write_all))
+    return _FLOOR_KERNELS
 
 
-def _floor_seconds(data, repeats):
-    """Median time of one parallel read of every input array (None without numba)."""
+def _words(a):
+    a = np.ascontiguousarray(a).reshape(-1).view(np.uint8)
+    return a[: a.nbytes // 8 * 8].view(np.uint64)
+
+
+def _floor_seconds(data, out_bytes, repeats, threads):
+    """Median time, on ``threads`` threads, of one parallel read of every input array plus one
+    parallel write of ``out_bytes`` (into a buffer already written once: no page faults, so the
+    floor is the hardware's, not the allocator's). None without numba."""
     try:
-        kernel = _read_kernel()
+        read_all, write_all = _floor_kernels()
     except ImportError:
         return None
-    import fastloss
-
-    arrays = [a for a in (data if isinstance(data, tuple) else (data,)) if isinstance(a, np.ndarray)]
-    words = [np.ascontiguousarray(a).reshape(-1).view(np.uint8)[: a.nbytes // 8 * 8].view(np.uint64)
-             for a in arrays]
     import numba
 
-    numba.set_num_threads(max(1, min(fastloss.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-    for w in words:
-        kernel(w)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+    arrays = [a for a in (data if isinstance(data, tuple) else (data,)) if isinstance(a, np.ndarray)]
+    words = [_words(a) for a in arrays]
+    out = np.zeros(out_bytes // 8, dtype=np.uint64)
+
+    def once():
         for w in words:
-            kernel(w)
-        times.append(time.perf_counter() - t0)
+            read_all(w)
+        if out.size:
+            write_all(out, np.uint64(1))
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        once()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            once()
+            times.append(time.perf_counter() - t0)
+    finally:
+        numba.set_num_threads(previous)
     return float(np.median(times))
+
+
+def _output_bytes(result):
+    """Bytes of the arrays a call returns: what it has to write."""
+    if isinstance(result, np.ndarray):
+        return result.nbytes
+    if isinstance(result, tuple):
+        return sum(_output_bytes(r) for r in result)
+    return 0
 
 
 def _peak_memory(fn, data):
@@ -282,41 +310,77 @@ def run(quick=False, repeats=None, min_time=None, only=None, log=print, cython_c
         if cython_column:
             contenders["fastloss, cython backend"] = _pinned("cython", wl.ours)
         contenders.update(wl.peers)
+        big = wl.size >= 100_000
+        threads = fastloss.get_num_threads()
+        # fastloss on one thread too (big workloads, when it has more): its floor fraction there
+        # says how far the kernel is from the memory when no thread waits for another
+        timed = dict(contenders)
+        if big and threads > 1:
+            timed[ONE_THREAD] = _limited(1, wl.ours)
         # warm-up (compiles numba kernels, fills caches) and inner-loop size per contender
         inner = {}
-        for label, fn in contenders.items():
+        for label, fn in timed.items():
             t = _time_once(fn, data, 1)
             inner[label] = max(1, int((min_time or (0.02 if wl.size < 1000 else 0.0)) / max(t, 1e-7)))
-        times = {label: [] for label in contenders}
+        times = {label: [] for label in timed}
         for _ in range(repeats):
-            for label, fn in contenders.items():  # round-robin: noise hits everyone alike
+            for label, fn in timed.items():  # round-robin: noise hits everyone alike
                 if wl.family == INTERLEAVED:
                     times[label].append(_time_interleaved(fn, data, 20 if quick else INTERLEAVED_CALLS))
                 else:
                     times[label].append(_time_once(fn, data, inner[label]))
         ours = float(np.median(times["fastloss"]))
         in_bytes = _input_bytes(data)
-        floor = _floor_seconds(data, repeats) if wl.size >= 100_000 else None
+        out_bytes = _output_bytes(wl.ours(data))
+        floor = _floor_seconds(data, out_bytes, repeats, threads) if big else None
         for label in contenders:
             med = float(np.median(times[label]))
             entry = {
                 "workload": wl.name, "family": wl.family, "contender": label,
-                "median_s": med, "ratio": med / ours,
+                "median_s": med, "ratio": med / ours, "bytes": in_bytes + out_bytes,
             }
             if wl.family not in ("latency", INTERLEAVED) and wl.size >= 10_000:
                 entry["peak_extra_memory_x_input"] = _peak_memory(contenders[label], data) / in_bytes
             if floor is not None:
                 entry["floor_s"] = floor
                 entry["fraction_of_floor"] = floor / med
+            if label == "fastloss" and ONE_THREAD in times:
+                entry["median_1t_s"] = float(np.median(times[ONE_THREAD]))
+                floor_1t = _floor_seconds(data, out_bytes, repeats, 1)
+                if floor_1t is not None:
+                    entry["floor_1t_s"] = floor_1t
+                    entry["fraction_of_floor_1t"] = floor_1t / entry["median_1t_s"]
             results.append(entry)
         line = f"{wl.name:<42} fastloss {_fmt(ours):>9}"
+        mine = [e for e in results if e["workload"] == wl.name and e["contender"] == "fastloss"][0]
         if floor is not None:
-            line += f" ({floor / ours:.0%} of read floor)"
+            line += f" ({_floor_text(mine)})"
         for label in list(contenders)[1:]:
             r = [e for e in results if e["workload"] == wl.name and e["contender"] == label][0]
             line += f" | {label} {_fmt(r['median_s'])} ({r['ratio']:.1f}x)"
         log(line)
     return results
+
+
+ONE_THREAD = "fastloss, 1 thread"
+
+
+def _limited(n, fn):
+    import fastloss
+
+    def call(data):
+        with fastloss.thread_limit(n):
+            return fn(data)
+
+    return call
+
+
+def _floor_text(entry):
+    """'26% of floor' (the run's threads), with '; 1 thread: 40%' where that was timed."""
+    text = f"{entry['fraction_of_floor']:.0%} of floor"
+    if "fraction_of_floor_1t" in entry:
+        text += f"; 1 thread: {entry['fraction_of_floor_1t']:.0%}"
+    return text
 
 
 def _fmt(seconds):
@@ -343,7 +407,7 @@ def machine():
 
 
 def markdown_table(results):
-    lines = ["| workload | fastloss | at read floor | peer | peer time | peer / fastloss | extra memory (x input): fastloss / peer |",
+    lines = ["| workload | fastloss | at floor: all threads / 1 thread | peer | peer time | peer / fastloss | extra memory (x input): fastloss / peer |",
              "|---|---|---|---|---|---|---|"]
     by_wl = {}
     for e in results:
@@ -356,30 +420,71 @@ def markdown_table(results):
             mem = ""
             if "peak_extra_memory_x_input" in e:
                 mem = f"{ours['peak_extra_memory_x_input']:.2f} / {e['peak_extra_memory_x_input']:.2f}"
-            floor = f"{ours['fraction_of_floor']:.0%}" if "fraction_of_floor" in ours else ""
+            floor = ""
+            if "fraction_of_floor" in ours:
+                floor = f"{ours['fraction_of_floor']:.0%}"
+                if "fraction_of_floor_1t" in ours:
+                    floor += f" / {ours['fraction_of_floor_1t']:.0%}"
             lines.append(f"| {name} | {_fmt(ours['median_s'])} | {floor} | {e['contender']} | "
                          f"{_fmt(e['median_s'])} | **{e['ratio']:.1f}x** | {mem} |")
     return "\n".join(lines)
 
 
 def plot(results, path):
+    """Two panels: the speed-ups (peer time / fastloss time), and a roofline view -- each
+    contender's achieved bandwidth (the workload's input + output bytes / its time) against the
+    floor's (the same bytes read and written by the parallel floor kernels), per workload."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     peers = [e for e in results if e["contender"] != "fastloss"]
+    floored = [e["workload"] for e in results if e["contender"] == "fastloss" and "floor_s" in e]
+    height = max(0.45 * len(peers), 0.5 * len(floored)) + 1.5
+    fig, (ax, rf) = plt.subplots(1, 2, figsize=(17, height), gridspec_kw={"width_ratios": [1, 1]})
     labels = [f"{e['workload']}\nvs {e['contender']}" for e in peers]
     ratios = [e["ratio"] for e in peers]
-    fig, ax = plt.subplots(figsize=(10, 0.45 * len(peers) + 1.5))
     ax.barh(range(len(peers)), ratios, color=["tab:green" if r >= 1 else "tab:red" for r in ratios])
     ax.set_yticks(range(len(peers)), labels, fontsize=7)
     ax.set_xscale("log")
     ax.axvline(1.0, color="black", lw=0.8)
     ax.set_xlabel("speed-up of fastloss (peer time / fastloss time, log scale)")
-    info = machine()
-    ax.set_title(f"fastloss {info['fastloss']} ({info['backend']}, {info['threads']} threads) — {info['cpu']}", fontsize=9)
     ax.invert_yaxis()
+
+    colours = {}
+    palette = ["tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
+    for y, name in enumerate(floored):
+        entries = [e for e in results if e["workload"] == name]
+        ours = [e for e in entries if e["contender"] == "fastloss"][0]
+        gb = lambda seconds: ours["bytes"] / seconds / 1e9
+        rf.plot([gb(ours["floor_s"])], [y], marker="|", ms=18, mew=2.5, color="black",
+                label="floor" if y == 0 else None)
+        if "floor_1t_s" in ours:
+            rf.plot([gb(ours["floor_1t_s"])], [y], marker="|", ms=12, mew=1.5, color="grey",
+                    label="floor, 1 thread" if "floor, 1 thread" not in colours else None)
+            colours["floor, 1 thread"] = "grey"
+            rf.plot([gb(ours["median_1t_s"])], [y], marker="o", ms=6, mfc="none", color="tab:green",
+                    label="fastloss, 1 thread" if "fastloss, 1 thread" not in colours else None)
+            colours["fastloss, 1 thread"] = "tab:green"
+        for e in entries:
+            if e["contender"] == "fastloss":
+                rf.plot([gb(e["median_s"])], [y], marker="o", ms=8, color="tab:green",
+                        label="fastloss" if "fastloss" not in colours else None)
+                colours["fastloss"] = "tab:green"
+                continue
+            kind = "fastloss, cython backend" if e["contender"].startswith("fastloss") else e["contender"].split()[0].split(".")[0]
+            first = kind not in colours
+            colours.setdefault(kind, palette[len(colours) % len(palette)])
+            rf.plot([gb(e["median_s"])], [y], marker="D" if kind.startswith("fastloss") else "x", ms=6,
+                    color=colours[kind], label=kind if first else None)
+    rf.set_yticks(range(len(floored)), floored, fontsize=7)
+    rf.set_xscale("log")
+    rf.set_xlabel("achieved GB/s: (input + output bytes) / time (log scale); | = the memory floor")
+    rf.invert_yaxis()
+    rf.legend(fontsize=7, loc="lower right")
+    info = machine()
+    fig.suptitle(f"fastloss {info['fastloss']} ({info['backend']}, {info['threads']} threads) — {info['cpu']}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -29,7 +29,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     info = bench.machine()
     print(f"fastloss bench on {info['cpu']} ({info['cores']} cores), backend {info['backend']}, "
           f"{info['threads']} threads{' [quick]' if args.quick else ''}")
-    print("ratios are peer time / fastloss time, medians of interleaved repeats in this run")
+    print("ratios are peer time / fastloss time, medians of interleaved repeats in this run; floor = "
+          "a parallel read of the input and write of the output (the memory traffic no kernel avoids)")
     results = bench.run(quick=args.quick, repeats=args.repeats, only=args.only)
     print()
     print(bench.markdown_table(results))

@@ -271,6 +271,27 @@ def test_cli_bench_quick_runs(tmp_path):
     assert all(r["median_s"] > 0 for r in data["results"])
 
 
+@pytest.mark.skipif("numba" not in BACKENDS, reason="the floor kernels are Numba's")
+def test_cli_bench_reports_the_floor_for_all_threads_and_one(tmp_path):
+    """A big workload's row carries the bytes it must move (input + output), its floor fraction
+    at the run's threads and, with more than one thread, on one thread."""
+    out_json = tmp_path / "b.json"
+    res = subprocess.run(
+        [sys.executable, "-m", "fastloss.cli", "bench", "--quick", "--repeats", "1", "--threads", "2",
+         "--only", "expit 1e+06", "--json", str(out_json), "--no-plot"],
+        capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    import json
+
+    rows = {r["contender"]: r for r in json.loads(out_json.read_text())["results"]}
+    ours = rows["fastloss"]
+    assert ours["bytes"] == 2 * 8 * 1_000_000  # expit reads and writes 1e6 float64
+    assert 0 < ours["fraction_of_floor"] and 0 < ours["fraction_of_floor_1t"]
+    assert ours["floor_1t_s"] > 0 and ours["median_1t_s"] > 0
+    assert "1 thread:" in res.stdout and "at floor: all threads / 1 thread" in res.stdout
+    assert all("floor_s" in r for r in rows.values())
+
+
 @pytest.mark.skipif(not {"numba", "cython"} <= set(BACKENDS), reason="needs numba and cython")
 def test_auto_policy_small_calls_avoid_numba():
     """Unpinned, a small call runs on Cython and never imports Numba; a large one uses Numba;
