@@ -7,8 +7,8 @@ the vectorisable fastloss/_numba/_math.py and jitted with ``forceinline`` (LLVM'
 inlined at the LLVM level, which keeps compile time low and lets loops with exp/log vectorise);
 a skeleton is copied with its formula names bound to that loss's functions and the operation's
 mode, under its own qualified name (``elementwise_loss__huber__<tag>``), so Numba's cache keeps
-one entry per kernel. ``<tag>`` hashes _formulas.py and _math.py: Numba checks only the
-skeleton's own file for staleness, the tag makes a changed formula a new cache entry.
+one entry per kernel. ``<tag>`` hashes _formulas.py, _math.py and this module: Numba checks only the
+skeleton's own file for staleness, the tag makes a changed formula (or compile option) a new cache entry.
 No runtime ``kind``: a kernel holds one loss's formulas, which is what keeps compiles in seconds.
 """
 import hashlib
@@ -28,9 +28,11 @@ _INLINE = dict(JIT, forceinline=True)
 
 
 def _tag():
+    """A hash of the formulas, the math and this module (which sets how both are compiled: a cached
+    formula compiled with other options, e.g. with NRT, must not be loaded for the new ones)."""
     h = hashlib.sha256()
-    for module in (_formulas, _math):
-        with open(module.__file__, "rb") as fh:
+    for path in (_formulas.__file__, _math.__file__, __file__):
+        with open(path, "rb") as fh:
             h.update(fh.read())
     return h.hexdigest()[:10]
 
