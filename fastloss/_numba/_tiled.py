@@ -74,27 +74,38 @@ def normalise_terms(nt, k, cnt, s, inv, p):
             p[t, j] *= inv[j]
 
 
+@njit(inline="always")
+def lse_lane(mx, cnt, s, bad, j):
+    """The logsumexp of tile row j from its lane state: +-inf max is the answer, a nan makes it nan."""
+    m = mx[j]
+    r = m + log(cnt[j]) + log1p(s[j] / cnt[j])
+    r = m if (m == np.inf or m == -np.inf) else r
+    return np.nan if bad[j] > 0.0 else r
+
+
 @njit(forceinline=True, **_JIT)
 def lse_lanes(nt, mx, cnt, s, bad, out):
-    """out[j] = the logsumexp of tile row j from its lane state, for j < nt: +-inf max is the
-    answer, a nan makes it nan. One loop over the lanes, so log and log1p vectorise too."""
+    """out[j] = lse_lane(..., j) for j < nt: one loop over the lanes, so log and log1p vectorise."""
     for j in range(nt):
-        m = mx[j]
-        r = m + log(cnt[j]) + log1p(s[j] / cnt[j])
-        r = m if (m == np.inf or m == -np.inf) else r
-        out[j] = np.nan if bad[j] > 0.0 else r
+        out[j] = lse_lane(mx, cnt, s, bad, j)
 
 
-@njit(inline="always")
+@njit(**_JIT)
 def logsumexp_rows(x, out):
-    """out[i] = logsumexp(x[i, :]); x 2-D C-contiguous, out 1-D."""
-    buf, mx, cnt, s, bad = new_scratch(x.shape[1])
-    n = x.shape[0]
-    for c in range((n + TILE - 1) // TILE):
-        i0 = c * TILE
+    """out[i] = logsumexp(x[i, :]); x 2-D C-contiguous, out 1-D.
+
+    A function of its own (not inlined into the caller, whose other branch is the per-row path),
+    stepping i0 by TILE and finishing each row with lse_lane: this shape measured 53.5-53.9 ms for
+    1e6 x 10 on one core where the inlined, lse_lanes-based one took 56.3 ms (0.1.0: 54.2 ms).
+    Both execute about as many instructions (callgrind: 382 vs 401 per row for 0.1.0's), so the
+    difference is in how they schedule, not in the work."""
+    n, k = x.shape
+    buf, mx, cnt, s, bad = new_scratch(k)
+    for i0 in range(0, n, TILE):
         nt = min(TILE, n - i0)
-        lse_tile(x[i0:i0 + nt], buf, mx, cnt, s, bad)
-        lse_lanes(nt, mx, cnt, s, bad, out[i0:i0 + nt])
+        lse_passes(x[i0:i0 + nt], buf, mx, cnt, s, bad, False, buf)
+        for j in range(nt):
+            out[i0 + j] = lse_lane(mx, cnt, s, bad, j)
 
 
 @njit(inline="always")
