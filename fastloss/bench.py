@@ -282,11 +282,11 @@ def _input_bytes(data):
     return data.nbytes
 
 
-def _pinned(backend, fn):
-    import fastloss
+def _inside(context, fn):
+    """fn called inside ``context()`` (a fastloss setting such as ``set_backend("cython")``)."""
 
     def call(data):
-        with fastloss.set_backend(backend):
+        with context():
             return fn(data)
 
     return call
@@ -308,7 +308,7 @@ def run(quick=False, repeats=None, min_time=None, only=None, log=print, cython_c
         data = wl.make()
         contenders = {"fastloss": wl.ours}
         if cython_column:
-            contenders["fastloss, cython backend"] = _pinned("cython", wl.ours)
+            contenders["fastloss, cython backend"] = _inside(lambda: fastloss.set_backend("cython"), wl.ours)
         contenders.update(wl.peers)
         big = wl.size >= 100_000
         threads = fastloss.get_num_threads()
@@ -316,7 +316,7 @@ def run(quick=False, repeats=None, min_time=None, only=None, log=print, cython_c
         # says how far the kernel is from the memory when no thread waits for another
         timed = dict(contenders)
         if big and threads > 1:
-            timed[ONE_THREAD] = _limited(1, wl.ours)
+            timed[ONE_THREAD] = _inside(lambda: fastloss.thread_limit(1), wl.ours)
         # warm-up (compiles numba kernels, fills caches) and inner-loop size per contender
         inner = {}
         for label, fn in timed.items():
@@ -333,6 +333,8 @@ def run(quick=False, repeats=None, min_time=None, only=None, log=print, cython_c
         in_bytes = _input_bytes(data)
         out_bytes = _output_bytes(wl.ours(data))
         floor = _floor_seconds(data, out_bytes, repeats, threads) if big else None
+        floor_1t = _floor_seconds(data, out_bytes, repeats, 1) if ONE_THREAD in times else None
+        entries = {}
         for label in contenders:
             med = float(np.median(times[label]))
             entry = {
@@ -344,35 +346,24 @@ def run(quick=False, repeats=None, min_time=None, only=None, log=print, cython_c
             if floor is not None:
                 entry["floor_s"] = floor
                 entry["fraction_of_floor"] = floor / med
-            if label == "fastloss" and ONE_THREAD in times:
-                entry["median_1t_s"] = float(np.median(times[ONE_THREAD]))
-                floor_1t = _floor_seconds(data, out_bytes, repeats, 1)
-                if floor_1t is not None:
-                    entry["floor_1t_s"] = floor_1t
-                    entry["fraction_of_floor_1t"] = floor_1t / entry["median_1t_s"]
-            results.append(entry)
+            entries[label] = entry
+        mine = entries["fastloss"]
+        if floor_1t is not None:
+            mine["median_1t_s"] = float(np.median(times[ONE_THREAD]))
+            mine["floor_1t_s"] = floor_1t
+            mine["fraction_of_floor_1t"] = floor_1t / mine["median_1t_s"]
+        results.extend(entries.values())
         line = f"{wl.name:<42} fastloss {_fmt(ours):>9}"
-        mine = [e for e in results if e["workload"] == wl.name and e["contender"] == "fastloss"][0]
         if floor is not None:
             line += f" ({_floor_text(mine)})"
         for label in list(contenders)[1:]:
-            r = [e for e in results if e["workload"] == wl.name and e["contender"] == label][0]
+            r = entries[label]
             line += f" | {label} {_fmt(r['median_s'])} ({r['ratio']:.1f}x)"
         log(line)
     return results
 
 
 ONE_THREAD = "fastloss, 1 thread"
-
-
-def _limited(n, fn):
-    import fastloss
-
-    def call(data):
-        with fastloss.thread_limit(n):
-            return fn(data)
-
-    return call
 
 
 def _floor_text(entry):
@@ -452,32 +443,32 @@ def plot(results, path):
     ax.set_xlabel("speed-up of fastloss (peer time / fastloss time, log scale)")
     ax.invert_yaxis()
 
-    colours = {}
-    palette = ["tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
+    colours = {"fastloss": "tab:green", "fastloss, 1 thread": "tab:green", "floor": "black",
+               "floor, 1 thread": "grey"}
+    palette = iter(["tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"])
+    labelled = set()
+
+    def point(x, y, kind, **style):
+        """One marker; the legend names each kind once."""
+        colour = colours.setdefault(kind, next(palette, "tab:gray"))
+        rf.plot([x], [y], color=colour, label=None if kind in labelled else kind, **style)
+        labelled.add(kind)
+
     for y, name in enumerate(floored):
         entries = [e for e in results if e["workload"] == name]
         ours = [e for e in entries if e["contender"] == "fastloss"][0]
         gb = lambda seconds: ours["bytes"] / seconds / 1e9
-        rf.plot([gb(ours["floor_s"])], [y], marker="|", ms=18, mew=2.5, color="black",
-                label="floor" if y == 0 else None)
+        point(gb(ours["floor_s"]), y, "floor", marker="|", ms=18, mew=2.5)
         if "floor_1t_s" in ours:
-            rf.plot([gb(ours["floor_1t_s"])], [y], marker="|", ms=12, mew=1.5, color="grey",
-                    label="floor, 1 thread" if "floor, 1 thread" not in colours else None)
-            colours["floor, 1 thread"] = "grey"
-            rf.plot([gb(ours["median_1t_s"])], [y], marker="o", ms=6, mfc="none", color="tab:green",
-                    label="fastloss, 1 thread" if "fastloss, 1 thread" not in colours else None)
-            colours["fastloss, 1 thread"] = "tab:green"
+            point(gb(ours["floor_1t_s"]), y, "floor, 1 thread", marker="|", ms=12, mew=1.5)
+            point(gb(ours["median_1t_s"]), y, "fastloss, 1 thread", marker="o", ms=6, mfc="none")
         for e in entries:
             if e["contender"] == "fastloss":
-                rf.plot([gb(e["median_s"])], [y], marker="o", ms=8, color="tab:green",
-                        label="fastloss" if "fastloss" not in colours else None)
-                colours["fastloss"] = "tab:green"
-                continue
-            kind = "fastloss, cython backend" if e["contender"].startswith("fastloss") else e["contender"].split()[0].split(".")[0]
-            first = kind not in colours
-            colours.setdefault(kind, palette[len(colours) % len(palette)])
-            rf.plot([gb(e["median_s"])], [y], marker="D" if kind.startswith("fastloss") else "x", ms=6,
-                    color=colours[kind], label=kind if first else None)
+                point(gb(e["median_s"]), y, "fastloss", marker="o", ms=8)
+            elif e["contender"].startswith("fastloss"):
+                point(gb(e["median_s"]), y, e["contender"], marker="D", ms=6)
+            else:  # one colour per library: "sklearn", "scipy", "torch", "numpy"
+                point(gb(e["median_s"]), y, e["contender"].split()[0].split(".")[0], marker="x", ms=6)
     rf.set_yticks(range(len(floored)), floored, fontsize=7)
     rf.set_xscale("log")
     rf.set_xlabel("achieved GB/s: (input + output bytes) / time (log scale); | = the memory floor")

@@ -201,40 +201,45 @@ FL__INLINE double fl_log(double x)
     return res + (x == FL__INF ? FL__INF : special);
 }
 
+/* log(u) = k ln2 + log(1 + f), with cu the correction for u's rounding (c / u): the last step of
+ * fl_log1p and fl_log1p_unit */
+FL__INLINE double fl__log1p_join(double k, double f, double cu)
+{
+    double hfsq;
+    double w = fl__log1pf64(f, &hfsq);
+    return k * FL__LN2_HI + (f - (hfsq - (w + (k * FL__LN2_LO + cu))));
+}
+
 FL__INLINE double fl_log1p(double x)
 {
     double xc = x > 0x1.fffffffffffffp1023 ? fl__copysign(0x1.fffffffffffffp1023, x) : x;
     double u = 1.0 + xc;
     double ap = u - xc; /* TwoSum: c = (1 + x) - u exactly */
     double c = (1.0 - ap) + (xc - (u - ap));
-    double k, hfsq;
+    double k;
     double m = fl__split64(fl__bits64(u), 0, &k); /* u >= 2^-53 whenever x > -1 */
-    double f = m - 1.0;
-    double w = fl__log1pf64(f, &hfsq);
     /* the 2^-1000 keeps x = -1 (u = c = 0) finite; it vanishes next to any u >= 2^-53 */
-    double res = k * FL__LN2_HI + (f - (hfsq - (w + (k * FL__LN2_LO + c / (u + 0x1p-1000)))));
+    double res = fl__log1p_join(k, m - 1.0, c / (u + 0x1p-1000));
     double special = x >= -1.0 ? (x == -1.0 ? -FL__INF : 0.0) : FL__NAN;
     res += x == FL__INF ? FL__INF : special;
     /* log1p(x) has the sign of x; this only changes log1p(-0.0) from +0.0 to -0.0 */
     return fl__copysign(res, x);
 }
 
-/* log1p(e) for e in [0, 1] or nan: the argument of softplus, e = exp(-|x|). fl_log1p's steps
- * without what this range never needs (the clamp at DBL_MAX, the special values, the sign, the
- * bit-level split): u = 1 + e lies in [1, 2], so Fast2Sum gives its exact error c and one compare
- * the exponent k (the same threshold fl__split64 uses). The same result as fl_log1p, bitwise; a
- * nan e propagates through the arithmetic. softplus of 1e7 float64 into out=, one core:
- * 100 -> 78 ms (0.1.0's Numba loop: 92 ms). */
+/* log1p(e) for e in [+0, 1] or nan: the argument of softplus, e = exp(-|x|) (never -0.0).
+ * fl_log1p's steps without what this range never needs (the clamp at DBL_MAX, the special
+ * values, the sign, the bit-level split): u = 1 + e lies in [1, 2], so Fast2Sum gives its exact
+ * error c and one compare the exponent k (the same threshold fl__split64 uses). The same result
+ * as fl_log1p, bitwise (2e7 values of [+0, 1] and the edges, checked in C); a nan e propagates
+ * through the arithmetic. softplus of 1e7 float64 into out=, one core: 100 -> 78 ms (0.1.0's
+ * Numba loop: 92 ms). */
 FL__INLINE double fl_log1p_unit(double e)
 {
     double u = 1.0 + e;
     double c = (1.0 - u) + e; /* exact: |1| >= |e| */
     int big = u >= 0x1.6a09e667f3bcdp+0; /* u >= sqrt(2): log u = ln2 + log(u/2) */
     double k = big ? 1.0 : 0.0;
-    double f = u * (big ? 0.5 : 1.0) - 1.0; /* exact */
-    double hfsq;
-    double w = fl__log1pf64(f, &hfsq);
-    return k * FL__LN2_HI + (f - (hfsq - (w + (k * FL__LN2_LO + c / u))));
+    return fl__log1p_join(k, u * (big ? 0.5 : 1.0) - 1.0 /* exact */, c / u);
 }
 
 /* ------------------------------------------------------------------ float32 */
