@@ -15,6 +15,8 @@ import warnings
 
 import numpy as np
 
+from . import _backends
+
 # Integer targets spanning at most this many values are encoded with bincount (O(n)) rather than
 # np.unique (a sort).
 _DENSE_RANGE = 1 << 20
@@ -75,7 +77,17 @@ def _narrow_codes(y, n_classes, encode):
 
 def _bounds(y):
     """(min, max) of non-empty labels as Python numbers: ints, or floats for float labels (which
-    may be infinite)."""
+    may be infinite). Large integer labels: the Cython backend's label_bounds (one parallel read;
+    NumPy reads them twice, serially), unless the NumPy backend is pinned or Cython is not built;
+    in parallel only when the Cython kernels run the call (before a Numba kernel, an OpenMP region
+    would leave a libgomp worker spinning on the core Numba's pool thread needs: measured, log_loss
+    binary 1e7 32 -> 36 ms)."""
+    if y.dtype.kind in "iu" and y.size > _COUNT_CHUNK and y.ndim == 1:
+        backend = _backends.current_name(y.size)
+        if backend != "numpy" and "cython" in _backends.available_backends():
+            return _backends.family("metrics", backend="cython").label_bounds(
+                np.ascontiguousarray(y.astype(y.dtype.newbyteorder("="), copy=False)),
+                serial=backend != "cython")
     to = float if y.dtype.kind == "f" else int
     return to(y.min()), to(y.max())
 

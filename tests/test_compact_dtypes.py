@@ -269,3 +269,50 @@ def test_reductions_make_no_wider_copy(big, call):
         fn(big)  # load first
         peak = _traced_peak(lambda: fn(big))
     assert peak <= 0.35 * nbytes, f"{call}: {peak / nbytes:.2f} x the inputs' {nbytes} bytes"
+
+
+INT_DTYPES = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64]
+
+
+@pytest.mark.skipif("cython" not in fastloss.available_backends(), reason="needs the Cython backend")
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+def test_label_bounds_against_numpy(dtype):
+    """The one-pass label check of large integer labels (Cython label_bounds, parallel or serial)
+    gives NumPy's min and max for every integer dtype, at the dtype's extremes, and through
+    fastloss._labels for big-endian and strided labels too (copied to native order first)."""
+    from fastloss import _labels
+    from fastloss._cython import FAMILIES
+
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(4)
+    for n in (1, 7, 70_001, 300_001):
+        y = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
+        y[rng.integers(0, n)] = info.max
+        expected = (int(y.min()), int(y.max()))
+        for serial in (False, True):
+            assert FAMILIES["metrics"].label_bounds(y, serial=serial) == expected, (n, serial)
+        for view in (y.astype(y.dtype.newbyteorder(">")), np.repeat(y, 2)[::2]):
+            with fastloss.set_backend("cython"):
+                assert _labels._bounds(view) == expected
+    with pytest.raises(ValueError):
+        FAMILIES["metrics"].label_bounds(np.empty(0, dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.int64, np.uint64])
+def test_large_integer_labels_score_as_sklearn(backend, dtype):
+    """log_loss on more labels than the small-input path takes (the label check then runs on
+    the compiled label_bounds): 0/1 labels, another pair of values, three classes with labels=,
+    and a value outside labels= (sklearn's error)."""
+    rng = np.random.default_rng(5)
+    n = 70_001
+    p = rng.uniform(0.02, 0.98, n)
+    P = rng.dirichlet(np.ones(3), n)
+    y01 = rng.integers(0, 2, n).astype(dtype)
+    assert fastloss.log_loss(y01, p) == pytest.approx(_ref_log_loss(y01, p, None), rel=1e-12)
+    pair = np.array([3, 100], dtype=dtype)[y01.astype(np.intp)]
+    assert fastloss.log_loss(pair, p) == pytest.approx(_ref_log_loss(y01, p, None), rel=1e-12)
+    y3 = rng.integers(0, 3, n).astype(dtype)
+    assert fastloss.log_loss(y3, P, labels=[0, 1, 2]) == pytest.approx(_ref_log_loss(y3, P, None), rel=1e-12)
+    y3[n // 2] = 7
+    with pytest.raises(ValueError, match="not belonging to the passed labels"):
+        fastloss.log_loss(y3, P, labels=[0, 1, 2])
