@@ -37,6 +37,12 @@ def _softmax_probs(rng, n, k, dtype=np.float64):
     return z.astype(dtype, copy=False)
 
 
+def _numpy_bce_objective(y, z):
+    """The three-line NumPy objective a booster user writes: p = 1/(1 + exp(-z)); p - y, p(1 - p)."""
+    p = 1 / (1 + np.exp(-z))
+    return p - y, p * (1 - p)
+
+
 def workloads(quick=False):
     """The benchmark table's rows. ``quick`` shrinks every input 10x (100x for the slowest)."""
     import fastloss
@@ -111,11 +117,22 @@ def workloads(quick=False):
             torch.nn.functional.cross_entropy(z, torch_t(d[0]), reduction="sum").backward()
             return z.grad
 
-        add(f"cross_entropy loss_gradient {N:.0e}x{K} f64", "losses", logits,
-            lambda d: ce.loss_gradient(d[0], d[1]),
+        # outputs given (out=, sklearn's *_out=): the kernels' time, not the allocator's
+        ce_out = lambda: data("ce_out", lambda r: (np.empty(N), np.empty((N, K))))
+        bce_out = lambda: data("bce_out", lambda r: (np.empty(N7), np.empty(N7)))
+        y64 = lambda: data("bin_y64", lambda r: bin_z()[0].astype(np.float64))
+        add(f"cross_entropy loss_gradient {N:.0e}x{K} f64, out= given", "losses", logits,
+            lambda d: ce.loss_gradient(d[0], d[1], out=ce_out()),
             {"sklearn._loss HalfMultinomialLoss": skloss and (lambda d: multi.loss_gradient(
-                d[0].astype(np.float64), d[1], n_threads=n_threads)),
+                d[0].astype(np.float64), d[1], loss_out=ce_out()[0], gradient_out=ce_out()[1],
+                n_threads=n_threads)),
              "torch forward+backward": torch and torch_ce_fwd_bwd}, N * K)
+        add(f"binary_cross_entropy gradient_hessian {N7:.0e}, out= given", "losses", bin_z,
+            lambda d: bce.gradient_hessian(y64(), d[1], out=bce_out()),
+            {"sklearn._loss HalfBinomialLoss": skloss and (lambda d: binom.gradient_hessian(
+                y64(), d[1], gradient_out=bce_out()[0], hessian_out=bce_out()[1],
+                n_threads=n_threads)),
+             "NumPy objective": lambda d: _numpy_bce_objective(y64(), d[1])}, N7)
         add(f"binary_cross_entropy loss {N7:.0e}", "losses", bin_z,
             lambda d: bce.loss(d[0], d[1], reduction="none"),
             {"sklearn._loss HalfBinomialLoss": skloss and (lambda d: binom.loss(
