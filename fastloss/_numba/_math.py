@@ -81,7 +81,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-__all__ = ["exp", "log", "log1p", "expm1", "exp64", "log64", "log1p64"]
+__all__ = ["exp", "log", "log1p", "expm1", "exp64", "log64", "log1p64", "log1p_unit64"]
 
 
 # ---------------------------------------------------------------- LLVM helpers
@@ -176,6 +176,7 @@ _LN2_HI = 0.693147180559663  # 0x1.62e42fefa3000p-1: ln2 with the low 12 mantiss
 _LN2_LO = 2.8235290563031577e-13  # 0x1.3de6af278ece6p-42: ln2 - _LN2_HI
 _SHIFT = 6755399441055744.0  # 1.5 * 2**52: x + _SHIFT rounds x to an integer held in the low bits
 _SHIFT_BITS = 0x4338000000000000  # bits of _SHIFT; bits(_SHIFT + n) == _SHIFT_BITS + n
+_SQRT2 = 1.4142135623730951  # 0x1.6a09e667f3bcdp+0
 _SQRT_HALF_OFF = 0x00095F619980C433  # bits(1.0) - bits(sqrt(2)/2): puts m in [sqrt(2)/2, sqrt(2))
 _ONE_BITS = 0x3FF0000000000000
 _KBIAS = _SHIFT + 1023.0  # _SHIFT + exponent bias
@@ -324,6 +325,21 @@ def _log1p64(x):
     res = res + (_INF if x == _INF else special)
     # log1p(x) has the sign of x; this only turns log1p(-0.0) = +0.0 into -0.0
     return math.copysign(res, x)
+
+
+@njit(forceinline=True, cache=True)
+def _log1p_unit64(e):
+    """log1p(e) for e in [+0, 1] -- softplus's and log_expit's log1p(exp(-|x|)) -- with
+    _log1p64's result bit for bit, without its clamp, exponent split or special values: u = 1 + e
+    lies in [1, 2], so k is 0 or 1 (u >= sqrt(2)), the TwoSum error needs one Fast2Sum step, and
+    no nan, inf or -1 can arrive. fastmath.h's fl_log1p_unit, the same steps."""
+    u = 1.0 + e
+    c = (1.0 - u) + e  # exact: |1| >= |e|
+    big = u >= _SQRT2
+    k = 1.0 if big else 0.0
+    f = u * (0.5 if big else 1.0) - 1.0  # exact
+    w, hfsq = _log1p_f64(f)
+    return k * _LN2_HI + (f - (hfsq - (w + (k * _LN2_LO + _div(c, u)))))
 
 
 # ---------------------------------------------------------------- float32 constants
@@ -501,6 +517,8 @@ log1p = _make("log1p", _log1p64, _log1p32, "log(1 + x), accurate near 0 (float32
 # The float64 functions themselves, for kernels whose math is float64 whatever the input dtype
 # (the loss formulas, the row tiles): no type dispatch in between, one compiled function less each.
 exp64, log64, log1p64 = _exp64, _log64, _log1p64
+# log1p of an argument in [+0, 1] (float64): softplus's log1p(exp(-|x|))
+log1p_unit64 = _log1p_unit64
 
 # From plain Python the stubs run the compiled code on one scalar (tests, debugging).
 _scalar = {

@@ -17,7 +17,7 @@ from numba import njit
 
 from . import _tiled
 from ._flags import JIT as _JIT
-from ._math import exp, log, log1p
+from ._math import exp, log, log1p, log1p_unit64
 
 
 # ---------------------------------------------------------------- scalar formulas
@@ -31,13 +31,13 @@ def expit1(x):
 @njit(forceinline=True, **_JIT)
 def softplus1(x):
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); exact limits at +-inf, nan stays nan."""
-    return (x if x > 0.0 else 0.0) + log1p(exp(-abs(x)))
+    return (x if x > 0.0 else 0.0) + log1p_unit64(exp(-abs(x)))
 
 
 @njit(forceinline=True, **_JIT)
 def log_expit1(x):
     """log(expit(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|))."""
-    return (x if x < 0.0 else 0.0) - log1p(exp(-abs(x)))
+    return (x if x < 0.0 else 0.0) - log1p_unit64(exp(-abs(x)))
 
 
 # ---------------------------------------------------------------- elementwise maps
