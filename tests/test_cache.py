@@ -65,3 +65,42 @@ def test_read_only_package_directory_falls_back(tmp_path):
     lines = res.stdout.split()
     assert lines[0] == "ok"
     assert "fastloss-numba-cache" in lines[1]
+
+
+def test_cached_kernels_are_named_after_every_source_they_inline(tmp_path):
+    """Numba's cache checks only the stamp of the file defining a kernel; fastloss names each
+    cached function after a hash of every kernel source (fastloss/_numba/_flags.py), so a change
+    to _math.py (inlined into special.py's and metrics.py's kernels) cannot load a stale kernel.
+    Every cached dispatcher carries the tag, and the tag of a copy of the package changes when
+    any of those sources does."""
+    import importlib
+    import shutil
+
+    from numba.core.registry import CPUDispatcher
+
+    from fastloss._numba import _flags
+
+    cached = []
+    for name in ("_math", "_tiled", "special", "metrics"):
+        module = importlib.import_module(f"fastloss._numba.{name}")
+        for obj in vars(module).values():
+            if isinstance(obj, CPUDispatcher) and type(obj._cache).__name__ != "NullCache":
+                cached.append(obj)
+                assert obj.py_func.__qualname__.endswith(f"__{_flags.TAG}"), obj.py_func.__qualname__
+    assert len(cached) >= 30
+    package = os.path.dirname(os.path.dirname(_flags.__file__))
+    copy = tmp_path / "fastloss"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.c"))
+    tag = f"""
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("flags_copy", r"{copy / '_numba' / '_flags.py'}")
+module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+print(module.TAG)
+"""
+    run = lambda: subprocess.run([sys.executable, "-c", tag], capture_output=True, text=True, check=True).stdout.strip()  # noqa: E731
+    assert run() == _flags.TAG
+    for source in ("_numba/_math.py", "_numba/_tiled.py", "_formulas.py"):
+        with open(copy / source, "a") as fh:
+            fh.write("\n# changed\n")
+        changed = run()
+        assert changed != _flags.TAG, source

@@ -5,7 +5,7 @@ loop compile to one scalar libm call per element and the loop is not vectorised.
 are plain Numba with no calls and no branches in the hot path (special cases are selects, which
 LLVM turns into blends / masked moves), so a loop such as::
 
-    @njit(nogil=True, cache=True)
+    @cached_jit(nogil=True, cache=True)
     def kernel(x, out):
         for i in range(x.shape[0]):
             out[i] = exp(x[i])
@@ -80,6 +80,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
+
+from ._flags import cached_jit
 
 __all__ = ["exp", "log", "log1p", "expm1", "exp64", "log64", "log1p64", "log1p_unit64"]
 
@@ -258,7 +260,7 @@ def _split64(bits, kbias):
     return k, _f64_from_bits(bits - (e << 52) + _ONE_BITS)
 
 
-@njit(forceinline=True, cache=True)
+@cached_jit(forceinline=True, cache=True)
 def _exp64(x):
     x = 710.0 if x > 710.0 else x  # beyond the overflow threshold 709.78; nan passes through
     x = -746.0 if x < -746.0 else x  # below the underflow-to-zero threshold -745.13
@@ -274,7 +276,7 @@ def _exp64(x):
     return (p * _f64_from_bits((e1 - 1) << 52)) * _f64_from_bits((e - e1 - 1) << 52)
 
 
-@njit(forceinline=True, cache=True)
+@cached_jit(forceinline=True, cache=True)
 def _expm1_64(x):
     xc = 710.0 if x > 710.0 else x
     xc = -40.0 if xc < -40.0 else xc  # expm1(x) rounds to -1 for x < -37.5
@@ -297,7 +299,7 @@ def _expm1_64(x):
     return math.copysign(res, x)
 
 
-@njit(forceinline=True, cache=True)
+@cached_jit(forceinline=True, cache=True)
 def _log64(x):
     xa = abs(x)  # x < 0 gives log|x| here (finite), replaced by nan below
     sub = xa < _LOG_SUB  # scale subnormals (and 0) by 2**53, the rest by 1/2: both exact
@@ -310,7 +312,7 @@ def _log64(x):
     return res + (_INF if x == _INF else special)
 
 
-@njit(forceinline=True, cache=True)
+@cached_jit(forceinline=True, cache=True)
 def _log1p64(x):
     xc = _DBL_MAX if x > _DBL_MAX else x  # keeps the main path finite for x = inf
     u = 1.0 + xc
@@ -327,7 +329,7 @@ def _log1p64(x):
     return math.copysign(res, x)
 
 
-@njit(forceinline=True, cache=True)
+@cached_jit(forceinline=True, cache=True)
 def _log1p_unit64(e):
     """log1p(e) for e in [+0, 1] -- softplus's and log_expit's log1p(exp(-|x|)) -- with
     _log1p64's result bit for bit, without its clamp, exponent split or special values: u = 1 + e
@@ -421,7 +423,7 @@ def _split32(bits, kbias):
     return k, _f32_from_bits(bits - (e << 23) + _ONE_BITS_F)
 
 
-@njit(forceinline=True, cache=True)
+@cached_jit(forceinline=True, cache=True)
 def _exp32(x):
     x = _EXP_HI_F if x > _EXP_HI_F else x
     x = _EXP_LO_F if x < _EXP_LO_F else x
@@ -436,7 +438,7 @@ def _exp32(x):
     return (p * _f32_from_bits((e1 - 1) << 23)) * _f32_from_bits((e - e1 - 1) << 23)
 
 
-@njit(forceinline=True, cache=True)
+@cached_jit(forceinline=True, cache=True)
 def _expm1_32(x):
     xc = _EXP_HI_F if x > _EXP_HI_F else x
     xc = _EXPM1_LO_F if xc < _EXPM1_LO_F else xc
@@ -456,7 +458,7 @@ def _expm1_32(x):
     return _copysign32(res, x)
 
 
-@njit(forceinline=True, cache=True)
+@cached_jit(forceinline=True, cache=True)
 def _log32(x):
     xa = abs(x)
     sub = xa < _LOG_SUB_F  # scale subnormals by 2**23, the rest by 1/2
@@ -469,7 +471,7 @@ def _log32(x):
     return res + (_INF_F if x == _INF_F else special)
 
 
-@njit(forceinline=True, cache=True)
+@cached_jit(forceinline=True, cache=True)
 def _log1p32(x):
     xc = _FLT_MAX if x > _FLT_MAX else x  # keeps the main path finite for x = inf
     u = _ONE_F + xc

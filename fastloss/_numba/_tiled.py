@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 from ._math import exp64 as exp, log64 as log, log1p64 as log1p  # the tiles are float64
-from ._flags import JIT as _JIT
+from ._flags import JIT as _JIT, cached_jit
 
 TILE = 32
 # Rows longer than this go through the per-row kernels (their buffer would leave L1).
@@ -24,7 +24,7 @@ def new_scratch(k):
     return np.empty((k, TILE)), np.empty(TILE), np.empty(TILE), np.empty(TILE), np.empty(TILE)
 
 
-@njit(forceinline=True, **_JIT)
+@cached_jit(forceinline=True, **_JIT)
 def lse_passes(tile, buf, mx, cnt, s, bad, keep, p):
     """The lane state of the tile's rows (see module docstring); with keep, also p[t, j] = the
     term e_tj = exp(v - max) (1 at the max), so the softmax costs no second exp. keep is a
@@ -83,14 +83,14 @@ def lse_lane(mx, cnt, s, bad, j):
     return np.nan if bad[j] > 0.0 else r
 
 
-@njit(forceinline=True, **_JIT)
+@cached_jit(forceinline=True, **_JIT)
 def lse_lanes(nt, mx, cnt, s, bad, out):
     """out[j] = lse_lane(..., j) for j < nt: one loop over the lanes, so log and log1p vectorise."""
     for j in range(nt):
         out[j] = lse_lane(mx, cnt, s, bad, j)
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def logsumexp_rows(x, out):
     """out[i] = logsumexp(x[i, :]); x 2-D C-contiguous, out 1-D.
 

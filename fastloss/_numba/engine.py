@@ -11,7 +11,6 @@ one entry per kernel. ``<tag>`` hashes _formulas.py, _math.py and this module: N
 skeleton's own file for staleness, the tag makes a changed formula (or compile option) a new cache entry.
 No runtime ``kind``: a kernel holds one loss's formulas, which is what keeps compiles in seconds.
 """
-import hashlib
 import types
 
 import numpy as np
@@ -22,22 +21,16 @@ from .._catalogue import ELEMENTWISE, PAIRED, ROWS
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from . import _blocks, _math, _tiled, skeletons
 from ._types import read_only
-from ._flags import JIT
+from ._flags import JIT, TAG
 
 _INLINE = dict(JIT, forceinline=True)
 
 
-def _tag():
-    """A hash of the formulas, the math and this module (which sets how both are compiled: a cached
-    formula compiled with other options, e.g. with NRT, must not be loaded for the new ones)."""
-    h = hashlib.sha256()
-    for path in (_formulas.__file__, _math.__file__, __file__):
-        with open(path, "rb") as fh:
-            h.update(fh.read())
-    return h.hexdigest()[:10]
-
-
-_TAG = _tag()
+# every source a kernel can inline, hashed (fastloss/_numba/_flags.py): the loss kernels carry it
+# in their names, so a change to the formulas, the math, the skeletons or the tiles -- or to how
+# this module compiles them (a formula cached with NRT must not be loaded for the NRT-free kernels)
+# -- compiles them afresh instead of loading a stale cache entry
+_TAG = TAG
 
 
 def _copy(fn, namespace, qualname):

@@ -13,7 +13,7 @@ from numba import njit
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._math import log
-from ._flags import JIT as _JIT
+from ._flags import JIT as _JIT, cached_jit
 from . import _tiled
 from .special import lse1, softplus1
 
@@ -71,7 +71,7 @@ def combine(parts):
 _LANES = 8
 
 
-@njit(forceinline=True, **_JIT)
+@cached_jit(forceinline=True, **_JIT)
 def _scan(part, p):
     """min, max (ignoring nan) and nan count of flat p into part[2:5].
 
@@ -103,7 +103,7 @@ def _scan(part, p):
         part[4] += nan[j]
 
 
-@njit(forceinline=True, **_JIT)
+@cached_jit(forceinline=True, **_JIT)
 def _add_losses(part, loss, w, have_w, n):
     """part[0] += Σ w_i·loss_i (zero weights add nothing), part[1] += Σ w_i; four running sums
     break the add latency chain (fixed order: deterministic)."""
@@ -141,7 +141,7 @@ def _add_losses(part, loss, w, have_w, n):
     part[1] += sw
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def labels_block(p, y, w, eps, part):
     """l_i = -log(clip(p[i, y_i], eps, 1 - eps)); clipping as scikit-learn (eps of p's dtype).
 
@@ -173,7 +173,7 @@ def labels_block(p, y, w, eps, part):
     _add_losses(part, loss, w, w.shape[0] > 0, n)
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def dense_block(p, Y, w, eps, part):
     """l_i = -Σ_k Y[i, k] log(clip(p[i, k])); zero targets add nothing."""
     n, k = p.shape
@@ -196,7 +196,7 @@ def dense_block(p, Y, w, eps, part):
         _add(part, w, have_w, i, loss)
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def binary_block(p, y, w, eps, part):
     """l_i = -log(clip(p_i)) if y_i == 1 else -log(clip(1 - p_i)), 1 - p_i taken in p's dtype."""
     n = p.shape[0]
@@ -212,7 +212,7 @@ def binary_block(p, y, w, eps, part):
     _add_losses(part, loss, w, w.shape[0] > 0, n)
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def logits_labels_block(z, y, w, eps, part):
     """l_i = logsumexp(z_i) - z[i, y_i]; if z[i, y_i] = +inf the loss is log(#(+inf) in row).
     Short rows take the tiled logsumexp (vectorised across rows, see _tiled). eps is unused."""
@@ -247,7 +247,7 @@ def logits_labels_block(z, y, w, eps, part):
     _add_losses(part, loss, w, w.shape[0] > 0, n)
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def logits_binary_block(z, y, w, eps, part):
     """l_i = softplus(-z_i) if y_i == 1 else softplus(z_i)  (= softplus(z) - y z, stably); eps
     is unused."""
@@ -264,7 +264,7 @@ def logits_binary_block(z, y, w, eps, part):
 
 # ------------------------------------------------------------------ block drivers
 # One per kernel (Numba takes no function arguments cheaply): every block of the arrays given.
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def labels_blocks(p, y, w, eps, parts):
     n = p.shape[0]
     for b in range(parts.shape[0]):
@@ -273,7 +273,7 @@ def labels_blocks(p, y, w, eps, parts):
         labels_block(p[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def dense_blocks(p, Y, w, eps, parts):
     n = p.shape[0]
     for b in range(parts.shape[0]):
@@ -282,7 +282,7 @@ def dense_blocks(p, Y, w, eps, parts):
         dense_block(p[lo:hi], Y[lo:hi], w[lo:hi], eps, parts[b])
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def binary_blocks(p, y, w, eps, parts):
     n = p.shape[0]
     for b in range(parts.shape[0]):
@@ -291,7 +291,7 @@ def binary_blocks(p, y, w, eps, parts):
         binary_block(p[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def logits_labels_blocks(z, y, w, eps, parts):
     n = z.shape[0]
     for b in range(parts.shape[0]):
@@ -300,7 +300,7 @@ def logits_labels_blocks(z, y, w, eps, parts):
         logits_labels_block(z[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def logits_binary_blocks(z, y, w, eps, parts):
     n = z.shape[0]
     for b in range(parts.shape[0]):

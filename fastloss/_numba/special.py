@@ -16,44 +16,44 @@ import numpy as np
 from numba import njit
 
 from . import _tiled
-from ._flags import JIT as _JIT
+from ._flags import JIT as _JIT, cached_jit
 from ._math import exp, log, log1p, log1p_unit64
 
 
 # ---------------------------------------------------------------- scalar formulas
-@njit(forceinline=True, **_JIT)
+@cached_jit(forceinline=True, **_JIT)
 def expit1(x):
     """1 / (1 + exp(-x)), through e = exp(-|x|) <= 1 so nothing overflows."""
     e = exp(-abs(x))
     return (1.0 if x >= 0 else e) / (1.0 + e)
 
 
-@njit(forceinline=True, **_JIT)
+@cached_jit(forceinline=True, **_JIT)
 def softplus1(x):
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); exact limits at +-inf, nan stays nan."""
     return (x if x > 0.0 else 0.0) + log1p_unit64(exp(-abs(x)))
 
 
-@njit(forceinline=True, **_JIT)
+@cached_jit(forceinline=True, **_JIT)
 def log_expit1(x):
     """log(expit(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|))."""
     return (x if x < 0.0 else 0.0) - log1p_unit64(exp(-abs(x)))
 
 
 # ---------------------------------------------------------------- elementwise maps
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def expit_rows(x, out):
     for i in range(x.shape[0]):
         out[i] = expit1(np.float64(x[i]))
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def softplus_rows(x, out):
     for i in range(x.shape[0]):
         out[i] = softplus1(np.float64(x[i]))
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def log_expit_rows(x, out):
     for i in range(x.shape[0]):
         out[i] = log_expit1(np.float64(x[i]))
@@ -75,7 +75,7 @@ def row_max(x, i, j):
     return mx, seen_nan
 
 
-@njit(forceinline=True, **_JIT)
+@cached_jit(forceinline=True, **_JIT)
 def lse1(x, i, j):
     """logsumexp of x[i, :, j] = m + log(c) + log1p(s / c), with m the max, c its multiplicity
     and s the sum of exp(v - m) over the other terms (Blanchard, Higham & Higham 2021): keeping
@@ -98,7 +98,7 @@ def lse1(x, i, j):
     return mx + log(c) + log1p(s / c)
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def logsumexp_rows(x, out):
     m, k, r = x.shape
     if r == 1 and 0 < k <= _tiled.MAX_TILED_K:  # short rows: vectorised across rows
@@ -109,7 +109,7 @@ def logsumexp_rows(x, out):
             out[i, j] = lse1(x, i, j)
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def logsumexp_b_rows(x, b, out, sign):
     """log|Σ b·exp(x)| and its sign, as scipy: terms with b == 0 are dropped whatever x is; the
     sum is shifted by the max of the remaining x, and recomputed unshifted if that max is inf."""
@@ -139,7 +139,7 @@ def logsumexp_b_rows(x, b, out, sign):
                 sign[i, j] = 1.0 if total > 0 else (-1.0 if total < 0 else 0.0)
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def softmax_rows(x, out):
     """exp(x - m) / Σ exp(x - m) with m the row max; a nan, +inf or all -inf row gives nan,
     as scipy.special.softmax does."""
@@ -161,7 +161,7 @@ def softmax_rows(x, out):
                 out[i, t, j] = out[i, t, j] / s
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def log_softmax_rows(x, out):
     m_, k, r = x.shape
     if r == 1 and 0 < k <= _tiled.MAX_TILED_K and m_ > 0:
@@ -174,7 +174,7 @@ def log_softmax_rows(x, out):
     log_softmax_scalar(x, out, 0, m_)
 
 
-@njit(**_JIT)
+@cached_jit(**_JIT)
 def log_softmax_scalar(x, out, start, stop):
     """(x - m) - log Σ exp(x - m), m the row max or 0 when that max is not finite (scipy).
 
