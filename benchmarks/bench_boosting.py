@@ -18,11 +18,7 @@ import statistics
 import subprocess
 import sys
 
-VARIANTS = ("built-in", "numpy", "fastloss", "fastloss (numba)", "interface only")
-# "interface only": a custom objective that returns the same kept (g, h) every round (the
-# built-in's first-round gradients, made before the timed training): what the host's custom-
-# objective path costs by itself -- its prediction copy, the hand-over, XGBoost's get_label /
-# get_weight -- with no objective work. Its model is not the built-in's (no raw diff is given).
+VARIANTS = ("built-in", "numpy", "fastloss", "fastloss (numba)")
 
 CHILD = r"""
 import json, sys, time, warnings
@@ -70,11 +66,7 @@ if lib == "lightgbm":
         params["objective"] = "binary" if k == 2 else "multiclass"
         ds = lgb.Dataset(X, y, weight=w)
     else:
-        if variant == "interface only":
-            raw0 = np.asarray(init, dtype=np.float64).reshape(n, -1)
-            g0, h0 = [np.array(a, copy=True, order="K") for a in obj(y, raw0[:, 0] if k == 2 else raw0, w)]
-            params["objective"] = timed(lambda p, d: (g0, h0))
-        elif variant == "numpy":
+        if variant == "numpy":
             params["objective"] = timed(lambda p, d: numpy_objective(p, d.get_label(), d.get_weight()))
         else:
             params["objective"] = timed(obj)
@@ -99,11 +91,7 @@ else:
         params["objective"] = "binary:logistic" if k == 2 else "multi:softprob"
     else:
         params["base_score"] = obj.init_score(y, w)
-        if variant == "interface only":
-            start = np.array(params["base_score"], dtype=np.float32)
-            g0, h0 = [np.array(a, copy=True, order="K") for a in obj(y, np.tile(start, (n, 1)) if k > 2 else np.full(n, start), sample_weight=w)]
-            kw["obj"] = timed(lambda p, dm: (dm.get_label(), dm.get_weight(), g0, h0)[2:])
-        elif variant == "numpy":
+        if variant == "numpy":
             kw["obj"] = timed(lambda p, dm: numpy_objective(p, dm.get_label(), dm.get_weight()))
         else:
             kw["obj"] = timed(obj)
@@ -209,11 +197,10 @@ def main(argv: list[str] | None = None) -> None:
                     # prediction copy, gradient conversion), round by round
                     overhead = [t - o - b for t, o, b in zip(times[v], inside[v], times["built-in"])]
                     diff = float(np.abs(np.load(os.path.join(tmp, f"{v}.npy")) - ref).max())
-                    diff_text = "(another model)" if v == "interface only" else f"{diff:.1e}"
                     extra = ("— | —" if v == "built-in" else
                              f"{statistics.median(inside[v]):.3f} s | {statistics.median(overhead):+.3f} s")
                     print(f"| {lib} | {rows} | {k} | {v} | {med:.3f} s | {statistics.median(ratios):.3f} "
-                          f"| {extra} | {diff_text} |", flush=True)
+                          f"| {extra} | {diff:.1e} |", flush=True)
 
 
 if __name__ == "__main__":
