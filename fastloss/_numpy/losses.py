@@ -97,8 +97,9 @@ def _elementwise(name, y, r, p):
             c0 = 1.0 - y
             sig = _expit(r)
             loss = _times(c1, _softplus(-r)) + _times(c0, _softplus(r))
-            grad = sig * (c1 + c0) - c1
-            hess = sig * (1.0 - sig) * (c1 + c0)
+            sig_neg = _expit(-r)  # 1 - sig without the cancellation (saturated scores)
+            grad = c0 * sig - c1 * sig_neg
+            hess = sig * sig_neg * (c1 + c0)
         elif name == "binary_cross_entropy_proba":
             eps = p[0]
             q = np.clip(r, eps, 1.0 - eps)
