@@ -316,3 +316,43 @@ def test_large_integer_labels_score_as_sklearn(backend, dtype):
     y3[n // 2] = 7
     with pytest.raises(ValueError, match="not belonging to the passed labels"):
         fastloss.log_loss(y3, P, labels=[0, 1, 2])
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.uint8, np.int64, np.uint64])
+def test_binary_labels_checked_inside_the_kernel(backend, dtype):
+    """Large binary calls hand integer labels to the kernel unchecked; the kernel counts the codes
+    outside {0, 1} in its own pass. Every outcome is scikit-learn's: values for 0/1 labels
+    (sorted, weighted), and for a stray label anywhere (first, middle, last element) the general
+    path's result or error; one class, wrong weight lengths and nan probabilities raise as there."""
+    rng = np.random.default_rng(6)
+    n = 70_001
+    p = rng.uniform(0.02, 0.98, n)
+    y = rng.integers(0, 2, n).astype(dtype)
+    w = rng.uniform(0, 2, n)
+
+    def same(yy, pp=p, **kw):
+        try:
+            expected = sklearn.metrics.log_loss(yy, pp, **kw)
+        except ValueError as exc:
+            with pytest.raises(ValueError, match=str(exc)[:40].replace("(", r"\(").replace(")", r"\)")):
+                fastloss.log_loss(yy, pp, **kw)
+            return
+        assert fastloss.log_loss(yy, pp, **kw) == pytest.approx(expected, rel=1e-12)
+
+    same(y)
+    same(y, sample_weight=w)
+    same(np.sort(y))
+    same(np.zeros(n, dtype=dtype))  # one class
+    if dtype is not np.bool_:
+        for at in (0, n // 2 + 1, n - 1):
+            stray = y.copy()
+            stray[at] = 2
+            same(stray)
+            if np.dtype(dtype).kind == "i":
+                stray[at] = -1
+                same(stray)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        fastloss.log_loss(y, p, sample_weight=w[:-1])
+    bad_p = p.copy()
+    bad_p[n - 3] = np.nan
+    same(y, bad_p)

@@ -347,13 +347,15 @@ cdef inline void _add_chunk(Acc* a, double* buf, const void* w, bint w32, bint h
 cdef void _binary_block(const floating* p, const void* y, int yw, const void* w, bint w32, bint have_w,
                         double eps, Py_ssize_t start, Py_ssize_t stop,
                         double* part) noexcept nogil:
-    """l_i = -log(clip(p_i)) if y_i == 1 else -log(clip(1 - p_i)), 1 - p_i taken in p's dtype."""
+    """l_i = -log(clip(p_i)) if y_i == 1 else -log(clip(1 - p_i)), 1 - p_i taken in p's dtype;
+    the worst slot counts the codes outside {0, 1}."""
     cdef Acc a
     cdef double buf[CHUNK]
     cdef Py_ssize_t yc[CHUNK]
     cdef Py_ssize_t c0, m, j
     cdef floating pv, one_minus
     cdef double hi = 1.0 - eps, q
+    cdef Py_ssize_t outside = 0
     _acc_init(&a)
     c0 = start
     while c0 < stop:
@@ -365,8 +367,12 @@ cdef void _binary_block(const floating* p, const void* y, int yw, const void* w,
             one_minus = <floating>1.0 - pv
             q = <double>pv if yc[j] == 1 else <double>one_minus
             buf[j] = -log(_clip(q, eps, hi))
+            # codes not in {0, 1}: the caller may hand over unchecked labels (the "worst" slot);
+            # an integer count, which does not stop the loop from vectorising
+            outside += 0 if (yc[j] == 0 or yc[j] == 1) else 1
         _add_chunk(&a, buf, w, w32, have_w, c0, m)
         c0 += CHUNK
+    a.worst = <double>outside
     _acc_store(&a, part)
 
 

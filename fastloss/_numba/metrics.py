@@ -198,17 +198,23 @@ def dense_block(p, Y, w, eps, part):
 
 @cached_jit(**_JIT)
 def binary_block(p, y, w, eps, part):
-    """l_i = -log(clip(p_i)) if y_i == 1 else -log(clip(1 - p_i)), 1 - p_i taken in p's dtype."""
+    """l_i = -log(clip(p_i)) if y_i == 1 else -log(clip(1 - p_i)), 1 - p_i taken in p's dtype;
+    part[5] counts the codes outside {0, 1}."""
     n = p.shape[0]
     _scan(part, p)
     hi = 1.0 - eps
     one = p.dtype.type(1.0)
     loss = np.empty(n)
+    outside = 0  # codes not in {0, 1}: the caller may hand over unchecked labels (part[5]); an
+    # integer count, which does not stop the loop from vectorising
     for j in range(n):
         pv = p[j]
-        q = np.float64(pv) if y[j] == 1 else np.float64(one - pv)
+        yj = y[j]
+        q = np.float64(pv) if yj == 1 else np.float64(one - pv)
         q = eps if q < eps else (hi if q > hi else q)
         loss[j] = -log(q)
+        outside += 0 if (yj == 0 or yj == 1) else 1
+    part[5] = np.float64(outside)
     _add_losses(part, loss, w, w.shape[0] > 0, n)
 
 

@@ -2,7 +2,9 @@
 
 Probability kernels return ``(sum_wl, sum_w, pmin, pmax, n_nan, worst)``: the weighted loss sum
 Σ w·l, the weight sum Σ w (n when unweighted), the min and max of the non-nan probabilities, the
-count of nans, and the largest |row sum − 1| (0 for 1-D binary input). Validation and loss come
+count of nans, and the largest |row sum − 1| -- for 1-D binary input instead a number > 0 exactly
+when a label code lies outside {0, 1} (the compiled kernels count it per block and keep the
+largest block's count), which lets the caller hand over labels it has not checked. Validation and loss come
 from the same pass so the compiled kernels read the probabilities once.
 Logit kernels return ``(sum_wl, sum_w, n_nan)``.
 ``w`` is a float32 or float64 array of length n, or of length 0 for "no weights"; rows with
@@ -42,7 +44,8 @@ def log_loss_binary(p, y, w, eps):
     pmin, pmax, n_nan = _stats(p)
     q = np.where(y == 1, p, p.dtype.type(1) - p).astype(np.float64)
     s, sw = _weighted(-np.log(np.clip(q, eps, 1 - eps)), w)
-    return s, sw, pmin, pmax, n_nan, 0.0
+    outside = float(np.count_nonzero((y != 0) & (y != 1)))
+    return s, sw, pmin, pmax, n_nan, outside
 
 
 def log_loss_dense(p, Y, w, eps):
