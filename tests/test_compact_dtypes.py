@@ -356,3 +356,17 @@ def test_binary_labels_checked_inside_the_kernel(backend, dtype):
     bad_p = p.copy()
     bad_p[n - 3] = np.nan
     same(y, bad_p)
+    # log_loss_from_logits takes the same path: against log_loss of the sigmoid, or its error
+    z = np.log(p / (1 - p))
+    assert fastloss.log_loss_from_logits(y, z) == pytest.approx(sklearn.metrics.log_loss(y, p), rel=1e-9)
+    assert fastloss.log_loss_from_logits(y, z, sample_weight=w) == pytest.approx(
+        sklearn.metrics.log_loss(y, p, sample_weight=w), rel=1e-9)
+    for labels_case in ([np.zeros(n, dtype=dtype)] + ([] if dtype is np.bool_ else [np.where(np.arange(n) == n - 1, 2, y).astype(dtype)])):
+        with pytest.raises(ValueError):
+            sklearn.metrics.log_loss(labels_case, p)
+        with pytest.raises(ValueError):
+            fastloss.log_loss_from_logits(labels_case, z)
+    bad_z = z.copy()
+    bad_z[1] = np.nan
+    with pytest.raises(ValueError, match="logits contains NaN"):
+        fastloss.log_loss_from_logits(y, bad_z)

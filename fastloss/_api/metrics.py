@@ -221,9 +221,12 @@ def log_loss(y_true: ArrayLike, y_proba: ArrayLike | None = None, *, normalize: 
     work_dtype = np.dtype(np.float32) if p.dtype.itemsize == 2 else p.dtype.newbyteorder("=")
     eps = float(np.finfo(p.dtype).eps)
     if labels is None and p.ndim == 1:
-        fused = _binary_unchecked(y_true, p, sample_weight, work_dtype, eps)
-        if fused is not None:
-            return _finish_proba(fused, p, normalize, sample_weight is not None, binary=True)
+        handed = _unchecked_binary_labels(y_true, p, sample_weight)
+        if handed is not None:
+            work = kernel_input(p, work_dtype)
+            stats = _backends.kernels(work.size).log_loss_binary(work, handed[0], handed[1], eps)
+            if stats[5] == 0 and _both_classes(handed[0]):  # the labels the general path takes
+                return _finish_proba(stats, p, normalize, sample_weight is not None, binary=True)
     w, codes, indicator = _prepare_targets(
         y_true, p, sample_weight, labels, p_errors_then_rowsum_warning
     )
@@ -253,39 +256,38 @@ def _finish_proba(stats: tuple[float, float, float, float, int, float], p: NDArr
 
 
 # Labels read at least this many at a time are checked inside the kernel's own pass
-# (_binary_unchecked); below it the separate check costs next to nothing.
+# (_unchecked_binary_labels); below it the separate check costs next to nothing.
 _FUSED_MIN = 1 << 16
 
 
-def _binary_unchecked(y_true: ArrayLike, p: NDArray[Any], sample_weight: ArrayLike | None,
-                      work_dtype: np.dtype[Any], eps: float
-                      ) -> tuple[float, float, float, float, int, float] | None:
-    """The binary kernel's statistics for the common large call -- integer or bool labels in a
-    1-D NumPy array, 1-D probabilities, no ``labels=`` -- with the labels handed to the kernel
-    unchecked: it counts the codes outside {0, 1} in the pass it makes anyway, so the labels are
-    read once instead of twice (a min/max sweep first: 1e7 int64 labels, 5.6 ms of a 27 ms call).
-    None -- and the caller takes the general path, which raises scikit-learn's errors -- unless
-    every label is 0 or 1 and both occur, which is when the general path would have passed these
-    labels to the kernel as they are (``code_view``) and computed the same statistics."""
+def _unchecked_binary_labels(y_true: ArrayLike, scores: NDArray[Any],
+                             sample_weight: ArrayLike | None
+                             ) -> tuple[NDArray[Any], NDArray[np.floating[Any]]] | None:
+    """(codes, weights) for the common large binary call -- integer or bool labels in a 1-D NumPy
+    array, 1-D scores, no ``labels=`` -- with the labels unchecked: the binary kernels count the
+    codes outside {0, 1} in the pass they make anyway, so the labels are read once instead of
+    twice (a min/max sweep first: 1e7 int64 labels, 5.6 ms of a 27 ms call). The caller keeps the
+    kernel's result only when that count is 0 and ``_both_classes`` holds -- exactly when the
+    general path would have handed these labels to the kernel as they are (``code_view``) -- and
+    otherwise takes the general path, which raises scikit-learn's errors. None where it does not
+    apply."""
     y = y_true
     if (not isinstance(y, np.ndarray) or y.ndim != 1 or y.dtype.kind not in "biu"
-            or y.shape[0] != p.shape[0] or y.shape[0] < _FUSED_MIN):
+            or y.shape[0] != scores.shape[0] or y.shape[0] < _FUSED_MIN):
         return None
     try:
-        _check_lengths(p, y, sample_weight)  # the kernel reads len(p) weights
-        w = _coerce_weights(sample_weight, p.shape[0])
+        _check_lengths(scores, y, sample_weight)  # the kernel reads len(scores) weights
+        w = _coerce_weights(sample_weight, scores.shape[0])
     except (TypeError, ValueError):
         return None  # the general path raises it, in scikit-learn's order
-    codes = code_view(y)
-    work = kernel_input(p, work_dtype)
-    stats = _backends.kernels(work.size).log_loss_binary(work, codes, w, eps)
-    if stats[5] > 0:
-        return None  # a label outside {0, 1}
-    # both classes present: almost always seen at either end; else one comparison sweep
+    return code_view(y), w
+
+
+def _both_classes(codes: NDArray[Any]) -> bool:
+    """Codes known to lie in {0, 1} hold both: almost always seen at either end, else one
+    comparison sweep."""
     ends = np.concatenate([codes[:4096], codes[-4096:]])
-    if not ((ends == 0).any() and (ends == 1).any()) and not (codes != codes[0]).any():
-        return None  # one class only: the general path raises scikit-learn's error
-    return stats
+    return bool(((ends == 0).any() and (ends == 1).any()) or (codes != codes[0]).any())
 
 
 def logits_sums(kern: ModuleType, work: NDArray[Any], codes: NDArray[Any] | None, w: NDArray[np.floating[Any]],
@@ -331,16 +333,29 @@ def log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *, normalize: boo
     require_array_like(labels, "labels", func, allow_none=True)
 
     z = _coerce_scores(logits)
-    w, codes, indicator = _prepare_targets(y_true, z, sample_weight, labels, lambda: None)
     work_dtype = np.float32 if z.dtype == np.float32 else np.float64
+    if labels is None and z.ndim == 1:
+        handed = _unchecked_binary_labels(y_true, z, sample_weight)
+        if handed is not None:
+            work = kernel_input(z, np.dtype(work_dtype))
+            sum_wl, sum_w, n_nan, outside = _backends.kernels(work.size).log_loss_logits_binary(
+                work, handed[0], handed[1], check_codes=True)
+            if outside == 0 and _both_classes(handed[0]):  # the labels the general path takes
+                return _finish_logits(func, sum_wl, sum_w, n_nan, normalize, sample_weight is not None)
+    w, codes, indicator = _prepare_targets(y_true, z, sample_weight, labels, lambda: None)
     work = kernel_input(z, np.dtype(work_dtype))
     kern = _backends.kernels(work.size)
     sum_wl, sum_w, n_nan = logits_sums(kern, work, codes, w, indicator)
+    return _finish_logits(func, sum_wl, sum_w, n_nan, normalize, sample_weight is not None)
+
+
+def _finish_logits(func: str, sum_wl: float, sum_w: float, n_nan: int, normalize: bool,
+                   weighted: bool) -> float:
     if n_nan:
         raise ValueError(f"{func}(): logits contains NaN ({n_nan} values)")
     if math.isnan(sum_wl):
         raise ValueError(f"{func}(): a row of logits is all -inf, its loss is undefined")
-    return _reduce(sum_wl, sum_w, normalize, sample_weight is not None)
+    return _reduce(sum_wl, sum_w, normalize, weighted)
 
 
 # ---------------------------------------------------------------- multilabel

@@ -369,7 +369,7 @@ cdef void _binary_block(const floating* p, const void* y, int yw, const void* w,
             buf[j] = -log(_clip(q, eps, hi))
             # codes not in {0, 1}: the caller may hand over unchecked labels (the "worst" slot);
             # an integer count, which does not stop the loop from vectorising
-            outside += 0 if (yc[j] == 0 or yc[j] == 1) else 1
+            outside += (<size_t>yc[j]) > 1  # one unsigned compare: negative codes wrap above 1
         _add_chunk(&a, buf, w, w32, have_w, c0, m)
         c0 += CHUNK
     a.worst = <double>outside
@@ -428,6 +428,7 @@ cdef void _logits_binary_block(const floating* z, const void* y, int yw, const v
     cdef Py_ssize_t yc[CHUNK]
     cdef Py_ssize_t c0, m, j
     cdef double zi
+    cdef Py_ssize_t outside = 0  # codes not in {0, 1} (the worst slot), as _binary_block
     _acc_init(&a)
     c0 = start
     while c0 < stop:
@@ -437,8 +438,10 @@ cdef void _logits_binary_block(const floating* z, const void* y, int yw, const v
             zi = <double>z[c0 + j]
             a.nnan += 0.0 if zi == zi else 1.0
             buf[j] = softplus1(-zi if yc[j] == 1 else zi)
+            outside += (<size_t>yc[j]) > 1  # one unsigned compare: negative codes wrap above 1
         _add_chunk(&a, buf, w, w32, have_w, c0, m)
         c0 += CHUNK
+    a.worst = <double>outside
     _acc_store(&a, part)
 
 
@@ -605,8 +608,9 @@ def log_loss_logits_labels(const floating[:, ::1] z, object y, object w):
             free(parts)
 
 
-def log_loss_logits_binary(const floating[::1] z, object y, object w):
-    """Log loss from positive-class logits z (n,) against 0/1 codes y: (sum_wl, sum_w, n_nan)."""
+def log_loss_logits_binary(const floating[::1] z, object y, object w, bint check_codes=False):
+    """Log loss from positive-class logits z (n,) against 0/1 codes y: (sum_wl, sum_w, n_nan);
+    with ``check_codes`` also a fourth value, > 0 exactly when a code lies outside {0, 1}."""
     cdef Py_ssize_t n = z.shape[0], b
     cdef Py_ssize_t nb = _nblocks(n, ELEMENT_BLOCK)
     cdef int nt = _threads_for(n)
@@ -629,6 +633,8 @@ def log_loss_logits_binary(const floating[::1] z, object y, object w):
                     _logits_binary_block(zp, yp, yw, wp, w32, have_w, b * ELEMENT_BLOCK,
                                          min(n, (b + 1) * ELEMENT_BLOCK), parts + b * NPART)
         t = _combine(parts, nb)
+        if check_codes:
+            return t[0], t[1], t[4], t[5]
         return t[0], t[1], t[4]
     finally:
         if parts != stack:

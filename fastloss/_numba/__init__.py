@@ -91,8 +91,10 @@ def log_loss_logits_labels(z, y, w):
     return float(t[0]), float(t[1]), int(t[4])
 
 
-def log_loss_logits_binary(z, y, w):
+def log_loss_logits_binary(z, y, w, check_codes=False):
     t = _reduce(_m.logits_binary_blocks, ELEMENT_BLOCK, z, y, w, 0.0)
+    if check_codes:  # codes outside {0, 1} (fastloss/_numpy/metrics.py)
+        return float(t[0]), float(t[1]), int(t[4]), float(t[5])
     return float(t[0]), float(t[1]), int(t[4])
 
 

@@ -260,11 +260,15 @@ def logits_binary_block(z, y, w, eps, part):
     n = z.shape[0]
     loss = np.empty(n)
     n_nan = 0
+    outside = 0  # codes not in {0, 1} (part[5]), as binary_block
     for j in range(n):
         zi = np.float64(z[j])
+        yj = y[j]
         n_nan += 0 if zi == zi else 1
-        loss[j] = softplus1(-zi if y[j] == 1 else zi)
+        loss[j] = softplus1(-zi if yj == 1 else zi)
+        outside += 0 if (yj == 0 or yj == 1) else 1
     part[4] += n_nan
+    part[5] = np.float64(outside)
     _add_losses(part, loss, w, w.shape[0] > 0, n)
 
 

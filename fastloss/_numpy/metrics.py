@@ -76,8 +76,10 @@ def log_loss_logits_labels(z, y, w):
     return s, sw, n_nan
 
 
-def log_loss_logits_binary(z, y, w):
-    """l_i = softplus(z_i) - y_i·z_i = softplus(-z_i) if y_i = 1 else softplus(z_i)."""
+def log_loss_logits_binary(z, y, w, check_codes=False):
+    """l_i = softplus(z_i) - y_i·z_i = softplus(-z_i) if y_i = 1 else softplus(z_i). With
+    ``check_codes`` a fourth value, > 0 exactly when a code lies outside {0, 1} (as the last
+    statistic of log_loss_binary)."""
     from .special import softplus
 
     zf = z.astype(np.float64)
@@ -85,4 +87,6 @@ def log_loss_logits_binary(z, y, w):
     loss = np.empty_like(signed)
     softplus(signed, loss)
     s, sw = _weighted(loss, w)
+    if check_codes:
+        return s, sw, int(np.isnan(zf).sum()), float(np.count_nonzero((y != 0) & (y != 1)))
     return s, sw, int(np.isnan(zf).sum())
