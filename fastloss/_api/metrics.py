@@ -275,12 +275,18 @@ def _unchecked_binary_labels(y_true: ArrayLike, scores: NDArray[Any],
     if (not isinstance(y, np.ndarray) or y.ndim != 1 or y.dtype.kind not in "biu"
             or y.shape[0] != scores.shape[0] or y.shape[0] < _FUSED_MIN):
         return None
+    if sample_weight is not None and np.asarray(sample_weight).dtype.kind not in "biuf":
+        return None  # converted with a warning: only once, by the general path
+    codes = code_view(y)
+    ends = np.concatenate([codes[:4096], codes[-4096:]])
+    if ((ends != 0) & (ends != 1)).any():
+        return None  # other labels ({-1, 1}, {1, 2}, ...): no kernel pass to throw away
     try:
         _check_lengths(scores, y, sample_weight)  # the kernel reads len(scores) weights
         w = _coerce_weights(sample_weight, scores.shape[0])
     except (TypeError, ValueError):
         return None  # the general path raises it, in scikit-learn's order
-    return code_view(y), w
+    return codes, w
 
 
 def _both_classes(codes: NDArray[Any]) -> bool:

@@ -11,6 +11,7 @@ Numba's ``log_loss_from_logits`` ran a replaced log1p, 87 ms where the fresh ker
 So every cached function carries ``TAG`` -- a hash of every source a kernel can inline -- in its
 qualified name, which names its cache files (``cached_jit``; the loss kernels of engine.py put
 it in theirs): any change to those sources compiles afresh instead of loading a stale kernel.
+(The cache files of earlier tags stay on disk, unused; deleting the cache directory clears them.)
 """
 import hashlib
 import os
@@ -25,9 +26,10 @@ _PACKAGE = os.path.dirname(_HERE)
 
 
 def _sources_tag():
-    """A hash of this package's modules, the formulas and the constants (10 hex digits)."""
+    """A hash of this package's modules, the formulas, the constants and the catalogue (whose
+    specs choose what a loss kernel is made of), 10 hex digits."""
     paths = sorted(os.path.join(_HERE, f) for f in os.listdir(_HERE) if f.endswith(".py"))
-    paths += [os.path.join(_PACKAGE, "_formulas.py"), os.path.join(_PACKAGE, "_constants.py")]
+    paths += [os.path.join(_PACKAGE, name) for name in ("_formulas.py", "_constants.py", "_catalogue.py")]
     h = hashlib.sha256()
     for path in paths:
         h.update(os.path.basename(path).encode())

@@ -21,7 +21,7 @@ from .._catalogue import ELEMENTWISE, PAIRED, ROWS
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from . import _blocks, _math, _tiled, skeletons
 from ._types import read_only
-from ._flags import JIT, TAG
+from ._flags import JIT, TAG, cached_jit
 
 _INLINE = dict(JIT, forceinline=True)
 
@@ -67,12 +67,12 @@ FORMULAS.update(exp=_math.exp64, log=_math.log64, log1p=_math.log1p64,
 _jit_formulas(FORMULAS, _TAG)
 
 
-@njit(**_INLINE)
+@cached_jit(**_INLINE)
 def _unused_scalar(*args):
     return 0.0
 
 
-@njit(**_INLINE)
+@cached_jit(**_INLINE)
 def _unused_pair(*args):
     return 0.0, 0.0
 
@@ -80,7 +80,7 @@ def _unused_pair(*args):
 _unit = FORMULAS["unit_hessian"]
 
 
-@njit(**_INLINE)
+@cached_jit(**_INLINE)
 def _unit_hessian(y, r, *p):
     """The convention hessian of losses without one (parameters ignored)."""
     return _unit(y, r)
