@@ -223,9 +223,10 @@ def log_loss(y_true: ArrayLike, y_proba: ArrayLike | None = None, *, normalize: 
     if labels is None and p.ndim == 1:
         handed = _unchecked_binary_labels(y_true, p, sample_weight)
         if handed is not None:
+            unchecked, w_in, both_seen = handed
             work = kernel_input(p, work_dtype)
-            stats = _backends.kernels(work.size).log_loss_binary(work, handed[0], handed[1], eps)
-            if stats[5] == 0 and _both_classes(handed[0]):  # the labels the general path takes
+            stats = _backends.kernels(work.size).log_loss_binary(work, unchecked, w_in, eps)
+            if _binary_after_all(unchecked, stats[5], both_seen):
                 return _finish_proba(stats, p, normalize, sample_weight is not None, binary=True)
     w, codes, indicator = _prepare_targets(
         y_true, p, sample_weight, labels, p_errors_then_rowsum_warning
@@ -262,15 +263,16 @@ _FUSED_MIN = 1 << 16
 
 def _unchecked_binary_labels(y_true: ArrayLike, scores: NDArray[Any],
                              sample_weight: ArrayLike | None
-                             ) -> tuple[NDArray[Any], NDArray[np.floating[Any]]] | None:
-    """(codes, weights) for the common large binary call -- integer or bool labels in a 1-D NumPy
-    array, 1-D scores, no ``labels=`` -- with the labels unchecked: the binary kernels count the
-    codes outside {0, 1} in the pass they make anyway, so the labels are read once instead of
-    twice (a min/max sweep first: 1e7 int64 labels, 5.6 ms of a 27 ms call). The caller keeps the
-    kernel's result only when that count is 0 and ``_both_classes`` holds -- exactly when the
-    general path would have handed these labels to the kernel as they are (``code_view``) -- and
-    otherwise takes the general path, which raises scikit-learn's errors. None where it does not
-    apply."""
+                             ) -> tuple[NDArray[Any], NDArray[np.floating[Any]], bool] | None:
+    """(codes, weights, both classes seen) for the common large binary call -- integer or bool
+    labels in a 1-D NumPy array, 1-D scores, no ``labels=`` -- with the labels unchecked: the
+    binary kernels count the codes outside {0, 1} in the pass they make anyway, so the labels are
+    read once instead of twice (a min/max sweep first: 1e7 int64 labels, 5.6 ms of a 27 ms call).
+    The caller keeps the kernel's result only where ``_binary_after_all`` holds -- exactly when
+    the general path would have handed these labels to the kernel as they are (``code_view``) --
+    and otherwise takes the general path, which raises scikit-learn's errors. None where it does
+    not apply, or where the first and last labels already show it would not (no kernel pass to
+    throw away)."""
     y = y_true
     if (not isinstance(y, np.ndarray) or y.ndim != 1 or y.dtype.kind not in "biu"
             or y.shape[0] != scores.shape[0] or y.shape[0] < _FUSED_MIN):
@@ -279,21 +281,21 @@ def _unchecked_binary_labels(y_true: ArrayLike, scores: NDArray[Any],
         return None  # converted with a warning: only once, by the general path
     codes = code_view(y)
     ends = np.concatenate([codes[:4096], codes[-4096:]])
-    if ((ends != 0) & (ends != 1)).any():
-        return None  # other labels ({-1, 1}, {1, 2}, ...): no kernel pass to throw away
+    zeros, ones = ends == 0, ends == 1
+    if not (zeros | ones).all():
+        return None  # other labels ({-1, 1}, {1, 2}, ...)
     try:
         _check_lengths(scores, y, sample_weight)  # the kernel reads len(scores) weights
         w = _coerce_weights(sample_weight, scores.shape[0])
     except (TypeError, ValueError):
         return None  # the general path raises it, in scikit-learn's order
-    return codes, w
+    return codes, w, bool(zeros.any() and ones.any())
 
 
-def _both_classes(codes: NDArray[Any]) -> bool:
-    """Codes known to lie in {0, 1} hold both: almost always seen at either end, else one
-    comparison sweep."""
-    ends = np.concatenate([codes[:4096], codes[-4096:]])
-    return bool(((ends == 0).any() and (ends == 1).any()) or (codes != codes[0]).any())
+def _binary_after_all(codes: NDArray[Any], outside: float, both_seen: bool) -> bool:
+    """The kernel found no code outside {0, 1} (``outside``, its count) and both classes occur:
+    almost always seen at either end already (``both_seen``), else one comparison sweep."""
+    return outside == 0 and (both_seen or bool((codes != codes[0]).any()))
 
 
 def logits_sums(kern: ModuleType, work: NDArray[Any], codes: NDArray[Any] | None, w: NDArray[np.floating[Any]],
@@ -343,10 +345,11 @@ def log_loss_from_logits(y_true: ArrayLike, logits: ArrayLike, *, normalize: boo
     if labels is None and z.ndim == 1:
         handed = _unchecked_binary_labels(y_true, z, sample_weight)
         if handed is not None:
+            unchecked, w_in, both_seen = handed
             work = kernel_input(z, np.dtype(work_dtype))
             sum_wl, sum_w, n_nan, outside = _backends.kernels(work.size).log_loss_logits_binary(
-                work, handed[0], handed[1], check_codes=True)
-            if outside == 0 and _both_classes(handed[0]):  # the labels the general path takes
+                work, unchecked, w_in, check_codes=True)
+            if _binary_after_all(unchecked, outside, both_seen):
                 return _finish_logits(func, sum_wl, sum_w, n_nan, normalize, sample_weight is not None)
     w, codes, indicator = _prepare_targets(y_true, z, sample_weight, labels, lambda: None)
     work = kernel_input(z, np.dtype(work_dtype))

@@ -5,7 +5,7 @@ loop compile to one scalar libm call per element and the loop is not vectorised.
 are plain Numba with no calls and no branches in the hot path (special cases are selects, which
 LLVM turns into blends / masked moves), so a loop such as::
 
-    @cached_jit(nogil=True, cache=True)
+    @njit(nogil=True, cache=True)
     def kernel(x, out):
         for i in range(x.shape[0]):
             out[i] = exp(x[i])

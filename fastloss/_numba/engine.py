@@ -7,8 +7,9 @@ the vectorisable fastloss/_numba/_math.py and jitted with ``forceinline`` (LLVM'
 inlined at the LLVM level, which keeps compile time low and lets loops with exp/log vectorise);
 a skeleton is copied with its formula names bound to that loss's functions and the operation's
 mode, under its own qualified name (``elementwise_loss__huber__<tag>``), so Numba's cache keeps
-one entry per kernel. ``<tag>`` hashes _formulas.py, _math.py and this module: Numba checks only the
-skeleton's own file for staleness, the tag makes a changed formula (or compile option) a new cache entry.
+one entry per kernel. ``<tag>`` is ``_flags.TAG``, a hash of every kernel source (the formulas, the
+math, the skeletons, this module, the catalogue): Numba checks only the skeleton's own file for
+staleness, the tag makes a changed formula (or compile option) a new cache entry.
 No runtime ``kind``: a kernel holds one loss's formulas, which is what keeps compiles in seconds.
 """
 import types
@@ -24,13 +25,6 @@ from ._types import read_only
 from ._flags import JIT, TAG, cached_jit
 
 _INLINE = dict(JIT, forceinline=True)
-
-
-# every source a kernel can inline, hashed (fastloss/_numba/_flags.py): the loss kernels carry it
-# in their names, so a change to the formulas, the math, the skeletons or the tiles -- or to how
-# this module compiles them (a formula cached with NRT must not be loaded for the NRT-free kernels)
-# -- compiles them afresh instead of loading a stale cache entry
-_TAG = TAG
 
 
 def _copy(fn, namespace, qualname):
@@ -64,7 +58,7 @@ def _jit_formulas(namespace, suffix):
 FORMULAS = dict(vars(_formulas))
 FORMULAS.update(exp=_math.exp64, log=_math.log64, log1p=_math.log1p64,
                 log1p_unit=_math.log1p_unit64)
-_jit_formulas(FORMULAS, _TAG)
+_jit_formulas(FORMULAS, TAG)
 
 
 @cached_jit(**_INLINE)
@@ -126,7 +120,7 @@ def kernel(name, op):
     key = (name, op)
     if key not in _KERNELS:
         spec = _catalogue.spec(name)
-        suffix = f"{name}__{op}__{_TAG}"
+        suffix = f"{name}__{op}__{TAG}"
         namespace = dict(vars(skeletons))
         namespace.update(_bindings(spec, op))
         skel = _skeleton(spec)
