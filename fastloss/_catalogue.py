@@ -70,6 +70,10 @@ class Spec:
     fused: bool = False
     #: likewise the gradient and hessian (elementwise: ``<name>_gradient_hessian``)
     fused_hessian: bool = False
+    #: elementwise: the gradient and hessian are functions of e = exp(<name>_exp_argument(r))
+    #: (``<name>_gradient_from_exp(y, r, e, *p)``, ``<name>_gradient_hessian_from_exp``), which
+    #: a float32 raw gets in float32 lanes where ``<name>_exp_enough(y)`` (see _formulas.py)
+    exp_lanes: bool = False
     #: rows losses: the formula takes the row's logsumexp and softmax (the skeleton computes them;
     #: the softmax only for the gradient modes unless softmax_in_loss)
     uses_logsumexp: bool = True
@@ -90,7 +94,7 @@ def _positive(name: str, default: float) -> Param:
 
 SPECS = (
     Spec("binary_cross_entropy", ELEMENTWISE, "real", (_positive("pos_weight", 1.0),), fused=True,
-         fused_hessian=True,
+         fused_hessian=True, exp_lanes=True,
          class_name="BinaryCrossEntropy", doc="""Binary cross-entropy from logits:
     l = pos_weight·y·softplus(-raw) + (1-y)·softplus(raw) (PyTorch's BCEWithLogitsLoss; with
     pos_weight=1 scikit-learn's HalfBinomialLoss). y in [0, 1] (soft labels allowed). gradient

@@ -129,6 +129,30 @@ def binary_cross_entropy_gradient_hessian(y, r, pos_weight) -> tuple:
     return bce_gradient_at(y, r, pos_weight, e), bce_hessian_at(y, pos_weight, e)
 
 
+# --- float32 lanes (Spec.exp_lanes): the gradient and hessian as functions of e = exp(a), with
+# a = <loss>_exp_argument(r). For a float32 raw the skeletons compute e in float32 arithmetic (8
+# lanes per AVX2 instruction instead of 4; a = -|r| is exact in float32) and the rest in float64.
+# e's error (<= 0.77 float32 ulp) then moves g and h by less than 1 float32 ulp wherever
+# <loss>_exp_enough(y) is 1 (nothing cancels: y in {0, 1}, one term of the gradient is 0); a chunk
+# with any other y (a soft label, where (1 - y) a - c1 b can cancel) gets e in float64 instead.
+def binary_cross_entropy_exp_argument(r):
+    return -abs(r)
+
+
+def binary_cross_entropy_exp_enough(y):
+    """1 for y in {0, 1} (y (1 - y) is 0 for those only, nan and +-inf included), else 0;
+    one comparison, no ``or``: its short circuit is a branch, which stops vectorisation."""
+    return 1.0 if y * (1.0 - y) == 0.0 else 0.0
+
+
+def binary_cross_entropy_gradient_from_exp(y, r, e, pos_weight):
+    return bce_gradient_at(y, r, pos_weight, e)
+
+
+def binary_cross_entropy_gradient_hessian_from_exp(y, r, e, pos_weight) -> tuple:
+    return bce_gradient_at(y, r, pos_weight, e), bce_hessian_at(y, pos_weight, e)
+
+
 # --- binary cross-entropy from probabilities, clipped to [eps, 1 - eps] as sklearn's log_loss;
 # the derivatives are those of the unclipped formula at the clipped point (finite everywhere)
 def clip_probability(r, eps):

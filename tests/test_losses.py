@@ -413,6 +413,55 @@ def test_lightgbm_custom_objective():
                                built_in.predict(X), rtol=1e-6, atol=1e-8)
 
 
+def test_bce_float32_lanes(backend):
+    """A float32 score gets exp(-|r|) in float32 lanes (Spec.exp_lanes): gradient and hessian
+    stay within 2 float32 ulp of mpmath's, weighted and with pos_weight, over chunks of the
+    kernels' loops; a chunk holding a soft label (where the gradient can cancel) is computed
+    with exp in float64: bitwise the float64 computation rounded to float32."""
+    import mpmath
+
+    from fastloss.losses import BinaryCrossEntropy
+
+    rng = np.random.default_rng(7)
+    n = 4096  # 16 chunks of the compiled loops
+    r = np.concatenate([np.linspace(-30, 30, n // 2), rng.normal(scale=6, size=n // 2 - 8),
+                        [0.0, -0.0, 1e-30, -1e-30, 88.0, -88.0, 103.0, -103.0]]).astype(np.float32)
+    y = (rng.random(n) < 0.5).astype(np.float32)
+    w = rng.random(n) + 0.25
+    for pos_weight in (1.0, 2.5):
+        loss = BinaryCrossEntropy(pos_weight=pos_weight)
+        g, h = loss.gradient_hessian(y, r, sample_weight=w)
+        assert g.dtype == h.dtype == np.float32
+        with mpmath.workdps(40):
+            exact = []
+            for rv, yv, wv in zip(r.tolist(), y.tolist(), w.tolist()):
+                s = 1 / (1 + mpmath.exp(-mpmath.mpf(rv)))
+                sn = 1 / (1 + mpmath.exp(mpmath.mpf(rv)))
+                exact.append((float(wv * ((1 - yv) * s - pos_weight * yv * sn)),
+                              float(wv * s * sn * (pos_weight * yv + 1 - yv))))
+        g_exact, h_exact = np.array(exact).T
+        for got, want in ((g, g_exact), (h, h_exact)):
+            ulp = np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
+            err = np.abs(got.astype(np.float64) - want) / ulp
+            assert err.max() <= 2.0, (pos_weight, float(err.max()), r[err.argmax()])
+        np.testing.assert_array_equal(loss.gradient(y, r), loss.gradient_hessian(y, r)[0])
+    if backend != "numpy":  # the compiled kernels do take the float32 lanes (not float64 math)
+        g64 = BinaryCrossEntropy().gradient(y.astype(np.float64), r.astype(np.float64))
+        assert not np.array_equal(BinaryCrossEntropy().gradient(y, r), g64.astype(np.float32))
+    # one soft label in chunk [768, 1024): that chunk as the float64 computation gives it
+    loss = BinaryCrossEntropy()
+    ys = y.copy()
+    ys[900] = 0.3
+    for args in ((), ("w",)):
+        sw = {"sample_weight": w} if args else {}
+        g, h = loss.gradient_hessian(ys, r, **sw)
+        g64, h64 = loss.gradient_hessian(ys.astype(np.float64), r.astype(np.float64), **sw)
+        chunk = slice(768, 1024)
+        np.testing.assert_array_equal(g[chunk], g64[chunk].astype(np.float32))
+        np.testing.assert_array_equal(h[chunk], h64[chunk].astype(np.float32))
+        np.testing.assert_array_equal(loss.gradient(ys, r, **sw)[chunk], g64[chunk].astype(np.float32))
+
+
 def test_bce_gradient_keeps_saturated_scores(backend):
     """binary_cross_entropy's gradient (1 - y) sigma(r) - pos_weight y sigma(-r) at scores where
     sigma rounds to 1: relative error <= 2 ulp against mpmath, in float64 and in

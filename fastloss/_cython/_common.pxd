@@ -14,6 +14,8 @@ cdef extern from "flmath.h" nogil:
     double log1p "FL_LOG1P"(double x)
     # log1p of e in [0, 1] (softplus's exp(-|x|)): fl_log1p's result with fewer steps
     double log1p_unit "FL_LOG1P_UNIT"(double e)
+    # exp in float32 arithmetic (<= 0.77 ulp; the loss kernels' float32 lanes)
+    float expf_lanes "FL_EXPF"(float x)
     const char* FL_MATH_NAME
 from cython cimport floating
 

@@ -14,12 +14,14 @@
 #if defined(FASTLOSS_VECMATH) && FASTLOSS_VECMATH
 #include "fastmath.h"
 #define FL_EXP fl_exp
+#define FL_EXPF fl_expf
 #define FL_LOG fl_log
 #define FL_LOG1P fl_log1p
 #define FL_LOG1P_UNIT fl_log1p_unit
 #define FL_MATH_NAME "fastmath.h (vectorised)"
 #else
 #define FL_EXP exp
+#define FL_EXPF expf
 #define FL_LOG log
 #define FL_LOG1P log1p
 #define FL_LOG1P_UNIT log1p

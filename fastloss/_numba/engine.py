@@ -35,7 +35,8 @@ def _copy(fn, namespace, qualname):
     return new
 
 
-_OPS = ("loss", "gradient", "hessian", "loss_gradient", "gradient_hessian", "row")
+_OPS = ("loss", "gradient", "hessian", "loss_gradient", "gradient_hessian", "row",
+        "gradient_from_exp", "gradient_hessian_from_exp")
 # the functions a skeleton calls (with the loss's parameters as *p, which Numba's IR inliner cannot
 # take): compiled on their own, once per process and shared by the loss's kernels, inlined by
 # LLVM. Without NRT (``_nrt=False``): a rows formula takes array rows, and with reference counting
@@ -98,7 +99,14 @@ def _bindings(spec, op):
     unused = _unused_pair if spec.shape == PAIRED else _unused_scalar
     b.update(LOSS=unused, GRADIENT=unused, HESSIAN=unused, LOSS_GRADIENT=_unused_pair,
              GRADIENT_HESSIAN=_unused_pair, FUSED=spec.fused and op == "loss_gradient",
-             FUSED_HESSIAN=spec.fused_hessian and op == "gradient_hessian")
+             FUSED_HESSIAN=spec.fused_hessian and op == "gradient_hessian",
+             EXP_LANES=spec.exp_lanes and op in ("gradient", "gradient_hessian"),
+             EXP_ARGUMENT=_unused_scalar, EXP_ENOUGH=_unused_scalar,
+             GRADIENT_FROM_EXP=_unused_scalar, GRADIENT_HESSIAN_FROM_EXP=_unused_pair)
+    if b["EXP_LANES"]:
+        b.update(EXP_ARGUMENT=f[f"{name}_exp_argument"], EXP_ENOUGH=f[f"{name}_exp_enough"],
+                 GRADIENT_FROM_EXP=f[f"{name}_gradient_from_exp"],
+                 GRADIENT_HESSIAN_FROM_EXP=f[f"{name}_gradient_hessian_from_exp"])
     if op in ("loss", "loss_gradient"):
         b["LOSS"] = f[f"{name}_loss"]
     if op != "loss":
@@ -123,6 +131,9 @@ def kernel(name, op):
         suffix = f"{name}__{op}__{TAG}"
         namespace = dict(vars(skeletons))
         namespace.update(_bindings(spec, op))
+        for helper in skeletons.KERNEL_HELPERS:  # helpers that call the bound formulas
+            namespace[helper.__name__] = njit(inline="always")(
+                _copy(helper, namespace, f"{helper.__name__}__{suffix}"))
         skel = _skeleton(spec)
         # no NRT: the kernels allocate nothing (scratch comes from the caller), so reference counts
         # are pure cost -- the row views and the formula calls kept atomic incref/decref pairs in
@@ -131,12 +142,13 @@ def kernel(name, op):
     return _KERNELS[key]
 
 
-def _scratch(shape):
-    """An uninitialised float64 array with a 64-byte line of padding on each side: two threads'
-    scratch never share a cache line (small allocations can be adjacent, and per-row writes to a
-    shared line make the threads take turns)."""
+def _scratch(shape, dtype=np.float64):
+    """An uninitialised array (float64 unless told) with a 64-byte line of padding on each side:
+    two threads' scratch never share a cache line (small allocations can be adjacent, and per-row
+    writes to a shared line make the threads take turns)."""
     size = int(np.prod(shape))
-    return np.empty(size + 16)[8:8 + size].reshape(shape)
+    pad = 64 // np.dtype(dtype).itemsize
+    return np.empty(size + 2 * pad, dtype)[pad:pad + size].reshape(shape)
 
 
 def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess, threads):
@@ -160,7 +172,8 @@ def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess,
         arg_sets = [a + (_scratch((2, kk, _tiled.TILE)), _scratch((6, _tiled.TILE)), _scratch((5, kk)))
                     for a in arg_sets]
     elif spec.shape == ELEMENTWISE:
-        arg_sets = [a + (_scratch((skeletons.CHUNK,)),) for a in arg_sets]
+        arg_sets = [a + (_scratch((skeletons.CHUNK,)), _scratch((skeletons.CHUNK,), raw.dtype))
+                    for a in arg_sets]
     _blocks.run(k, arg_sets)
     return _in_order(parts[:, 0]), _in_order(parts[:, 1]), int(parts[:, 2].sum())
 

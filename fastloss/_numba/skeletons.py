@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
+from ._math import exp as exp_lanes  # float32 arithmetic for a float32 argument
 from ._tiled import TILE, lse_lanes, lse_passes, normalise_terms
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
@@ -31,7 +32,8 @@ CHUNK = 256
 
 # bound by the engine (these defaults only make the module importable and readable)
 LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = GRADIENT_HESSIAN = ROW = WEIGHT = TARGET = None
-FUSED = FUSED_HESSIAN = False
+EXP_ARGUMENT = EXP_ENOUGH = GRADIENT_FROM_EXP = GRADIENT_HESSIAN_FROM_EXP = None
+FUSED = FUSED_HESSIAN = EXP_LANES = False
 USES_LOGSUMEXP = SOFTMAX = True
 MODE = 0
 
@@ -69,8 +71,42 @@ def sum_chunk(buf, m):
 
 
 # ================================================================ elementwise: raw (n,)
-def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf):
-    """buf: CHUNK float64 of scratch, allocated by the caller (no allocation to compile here)."""
+def finish_from_exp(yc, rc, wc, gc, hc, ec, mc, p, scale):
+    """The gradient (MODE 1) or gradient and hessian (MODE 3) of a chunk from its e = exp(a) in
+    ec (the exp_lanes losses); returns the number of nan written. A helper that calls the bound
+    formulas: the engine copies it into each kernel (KERNEL_HELPERS), as the skeletons."""
+    n_nan = 0
+    for j in range(mc):
+        yi = np.float64(yc[j])
+        ri = np.float64(rc[j])
+        e = np.float64(ec[j])
+        if MODE == 1:
+            g = GRADIENT_FROM_EXP(yi, ri, e, *p)
+            if wc.shape[0] > 0:
+                wi = wc[j]
+                g = (scale * wi) * g if wi != 0.0 else 0.0
+            else:
+                g = scale * g
+            gc[j] = g
+            n_nan += 1 if g != g else 0
+        else:
+            g, h = GRADIENT_HESSIAN_FROM_EXP(yi, ri, e, *p)
+            if wc.shape[0] > 0:
+                wi = wc[j]
+                g = wi * g if wi != 0.0 else 0.0
+                h = wi * h if wi != 0.0 else 0.0
+            gc[j] = g
+            hc[j] = h
+            n_nan += (1 if g != g else 0) + (1 if h != h else 0)
+    return n_nan
+
+
+KERNEL_HELPERS = (finish_from_exp,)
+
+
+def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
+    """buf: CHUNK float64 of scratch, ebuf: CHUNK of raw's dtype, both allocated by the caller
+    (no allocation to compile here)."""
     n = raw.shape[0]
     have_w = w.shape[0] > 0
     store = out.shape[0] > 0
@@ -85,12 +121,34 @@ def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf):
         s = 0.0
         sw = 0.0
         n_nan = 0
-        if have_w:
-            for i in range(m):
-                sw += wb[i]
+        if MODE == 1 or MODE == 3:
+            pass  # Σ w belongs to the loss modes (as in the Cython kernels)
+        elif have_w:
+            sw = sum_chunk(wb, m)  # lane accumulators: a plain `sw += wb[i]` serialises the loop
         else:
             sw = m
-        if MODE == 1:
+        if EXP_LANES and (MODE == 1 or MODE == 3):
+            # e = exp(a) a chunk at a time, in raw's dtype: for float32, float32 lanes (8 per
+            # instruction; a loop that stored float64 measured no faster than float64 math),
+            # except in a chunk with a target where that is not accurate enough (see _formulas)
+            narrow = rb.itemsize == 4
+            for c0 in range(0, m, CHUNK):
+                mc = min(CHUNK, m - c0)
+                yc, rc, gc, hc = yb[c0:c0 + mc], rb[c0:c0 + mc], gb[c0:c0 + mc], hb[c0:c0 + mc]
+                wc = wb[c0:c0 + mc] if have_w else wb
+                for j in range(mc):
+                    ebuf[j] = exp_lanes(EXP_ARGUMENT(rc[j]))
+                coarse = 0
+                if narrow:
+                    for j in range(mc):
+                        coarse += 0 if EXP_ENOUGH(np.float64(yc[j])) == 1.0 else 1
+                if coarse == 0:
+                    n_nan += finish_from_exp(yc, rc, wc, gc, hc, ebuf, mc, p, scale)
+                else:
+                    for j in range(mc):
+                        buf[j] = exp_lanes(EXP_ARGUMENT(np.float64(rc[j])))
+                    n_nan += finish_from_exp(yc, rc, wc, gc, hc, buf, mc, p, scale)
+        elif MODE == 1:
             for i in range(m):
                 g = GRADIENT(np.float64(yb[i]), np.float64(rb[i]), *p)
                 if have_w:
