@@ -74,34 +74,56 @@ def sum_chunk(buf, m):
 def finish_from_exp(yc, rc, wc, gc, hc, ec, mc, p, scale):
     """The gradient (MODE 1) or gradient and hessian (MODE 3) of a chunk from its e = exp(a) in
     ec (the exp_lanes losses); returns the number of nan written. A helper that calls the bound
-    formulas: the engine copies it into each kernel (KERNEL_HELPERS), as the skeletons."""
+    formulas: the engine copies it into each kernel (KERNEL_HELPERS), as the skeletons. The
+    weighted and unweighted loops are separate: with the test inside, MODE 1's loop ran 1.5x
+    slower (2e5 float64 on one core: 1.00 vs 0.66 ms)."""
     n_nan = 0
-    for j in range(mc):
-        yi = np.float64(yc[j])
-        ri = np.float64(rc[j])
-        e = np.float64(ec[j])
-        if MODE == 1:
-            g = GRADIENT_FROM_EXP(yi, ri, e, *p)
-            if wc.shape[0] > 0:
-                wi = wc[j]
-                g = (scale * wi) * g if wi != 0.0 else 0.0
-            else:
-                g = scale * g
+    have_w = wc.shape[0] > 0
+    if MODE == 1 and have_w:
+        for j in range(mc):
+            wi = wc[j]
+            g = GRADIENT_FROM_EXP(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]), *p)
+            g = scale * (wi * g if wi != 0.0 else 0.0)
             gc[j] = g
             n_nan += 1 if g != g else 0
-        else:
-            g, h = GRADIENT_HESSIAN_FROM_EXP(yi, ri, e, *p)
-            if wc.shape[0] > 0:
-                wi = wc[j]
-                g = wi * g if wi != 0.0 else 0.0
-                h = wi * h if wi != 0.0 else 0.0
+    elif MODE == 1:
+        for j in range(mc):
+            g = scale * GRADIENT_FROM_EXP(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]), *p)
+            gc[j] = g
+            n_nan += 1 if g != g else 0
+    elif have_w:
+        for j in range(mc):
+            wi = wc[j]
+            g, h = GRADIENT_HESSIAN_FROM_EXP(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]), *p)
+            g = wi * g if wi != 0.0 else 0.0
+            h = wi * h if wi != 0.0 else 0.0
+            gc[j] = g
+            hc[j] = h
+            n_nan += (1 if g != g else 0) + (1 if h != h else 0)
+    else:
+        for j in range(mc):
+            g, h = GRADIENT_HESSIAN_FROM_EXP(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]), *p)
             gc[j] = g
             hc[j] = h
             n_nan += (1 if g != g else 0) + (1 if h != h else 0)
     return n_nan
 
 
-KERNEL_HELPERS = (finish_from_exp,)
+def gradient_hessian_at(yi, ri, p):
+    """(g, h) at one element: the fused formula where the loss has one."""
+    if FUSED_HESSIAN:
+        return GRADIENT_HESSIAN(yi, ri, *p)
+    return GRADIENT(yi, ri, *p), HESSIAN(yi, ri, *p)
+
+
+def loss_gradient_at(yi, ri, p):
+    """(l, g) at one element: the fused formula where the loss has one."""
+    if FUSED:
+        return LOSS_GRADIENT(yi, ri, *p)
+    return LOSS(yi, ri, *p), GRADIENT(yi, ri, *p)
+
+
+KERNEL_HELPERS = (finish_from_exp, gradient_hessian_at, loss_gradient_at)
 
 
 def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
@@ -148,29 +170,34 @@ def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
                     for j in range(mc):
                         buf[j] = exp_lanes(EXP_ARGUMENT(np.float64(rc[j])))
                     n_nan += finish_from_exp(yc, rc, wc, gc, hc, buf, mc, p, scale)
-        elif MODE == 1:
+        # modes 1-3: the weighted and unweighted loops are separate, as in the Cython kernels;
+        # a weighted gradient is scale * (w g, or 0 where w = 0), the scaling outside the select:
+        # with it inside, `(scale * w) * g if w != 0 else 0`, Numba's loop ran 1.6x slower
+        # (squared_error, 2e5 on one core: 0.41 vs 0.26 ms)
+        elif MODE == 1 and have_w:
             for i in range(m):
+                wi = wb[i]
                 g = GRADIENT(np.float64(yb[i]), np.float64(rb[i]), *p)
-                if have_w:
-                    wi = wb[i]
-                    g = (scale * wi) * g if wi != 0.0 else 0.0
-                else:
-                    g = scale * g
+                g = scale * (wi * g if wi != 0.0 else 0.0)
                 gb[i] = g
                 n_nan += 1 if g != g else 0
+        elif MODE == 1:
+            for i in range(m):
+                g = scale * GRADIENT(np.float64(yb[i]), np.float64(rb[i]), *p)
+                gb[i] = g
+                n_nan += 1 if g != g else 0
+        elif MODE == 3 and have_w:
+            for i in range(m):
+                wi = wb[i]
+                g, h = gradient_hessian_at(np.float64(yb[i]), np.float64(rb[i]), p)
+                g = wi * g if wi != 0.0 else 0.0
+                h = wi * h if wi != 0.0 else 0.0
+                gb[i] = g
+                hb[i] = h
+                n_nan += (1 if g != g else 0) + (1 if h != h else 0)
         elif MODE == 3:
             for i in range(m):
-                yi = np.float64(yb[i])
-                ri = np.float64(rb[i])
-                if FUSED_HESSIAN:
-                    g, h = GRADIENT_HESSIAN(yi, ri, *p)
-                else:
-                    g = GRADIENT(yi, ri, *p)
-                    h = HESSIAN(yi, ri, *p)
-                if have_w:
-                    wi = wb[i]
-                    g = wi * g if wi != 0.0 else 0.0
-                    h = wi * h if wi != 0.0 else 0.0
+                g, h = gradient_hessian_at(np.float64(yb[i]), np.float64(rb[i]), p)
                 gb[i] = g
                 hb[i] = h
                 n_nan += (1 if g != g else 0) + (1 if h != h else 0)
@@ -179,31 +206,27 @@ def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
             for c0 in range(0, m, CHUNK):
                 mc = min(CHUNK, m - c0)
                 yc, rc, wc, gc = yb[c0:c0 + mc], rb[c0:c0 + mc], wb[c0:c0 + mc], gb[c0:c0 + mc]
-                if MODE == 0:
-                    if have_w:
-                        for j in range(mc):
-                            wi = wc[j]
-                            l = LOSS(np.float64(yc[j]), np.float64(rc[j]), *p)
-                            buf[j] = wi * l if wi != 0.0 else 0.0
-                    else:
-                        for j in range(mc):
-                            buf[j] = LOSS(np.float64(yc[j]), np.float64(rc[j]), *p)
+                if MODE == 0 and have_w:
+                    for j in range(mc):
+                        wi = wc[j]
+                        l = LOSS(np.float64(yc[j]), np.float64(rc[j]), *p)
+                        buf[j] = wi * l if wi != 0.0 else 0.0
+                elif MODE == 0:
+                    for j in range(mc):
+                        buf[j] = LOSS(np.float64(yc[j]), np.float64(rc[j]), *p)
+                elif have_w:
+                    for j in range(mc):
+                        wi = wc[j]
+                        l, g = loss_gradient_at(np.float64(yc[j]), np.float64(rc[j]), p)
+                        buf[j] = wi * l if wi != 0.0 else 0.0
+                        g = scale * (wi * g if wi != 0.0 else 0.0)
+                        gc[j] = g
+                        n_nan += 1 if g != g else 0
                 else:
                     for j in range(mc):
-                        yi = np.float64(yc[j])
-                        ri = np.float64(rc[j])
-                        if FUSED:
-                            l, g = LOSS_GRADIENT(yi, ri, *p)
-                        else:
-                            l = LOSS(yi, ri, *p)
-                            g = GRADIENT(yi, ri, *p)
-                        if have_w:
-                            wi = wc[j]
-                            l = wi * l if wi != 0.0 else 0.0
-                            g = (scale * wi) * g if wi != 0.0 else 0.0
-                        else:
-                            g = scale * g
+                        l, g = loss_gradient_at(np.float64(yc[j]), np.float64(rc[j]), p)
                         buf[j] = l
+                        g = scale * g
                         gc[j] = g
                         n_nan += 1 if g != g else 0
                 if store:
