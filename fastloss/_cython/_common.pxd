@@ -16,6 +16,7 @@ cdef extern from "flmath.h" nogil:
     double log1p_unit "FL_LOG1P_UNIT"(double e)
     # exp in float32 arithmetic (<= 0.77 ulp; the loss kernels' float32 lanes)
     float expf_lanes "FL_EXPF"(float x)
+    double expm1 "FL_EXPM1"(double x)
     const char* FL_MATH_NAME
 from cython cimport floating
 

@@ -15,6 +15,7 @@
 #include "fastmath.h"
 #define FL_EXP fl_exp
 #define FL_EXPF fl_expf
+#define FL_EXPM1 fl_expm1
 #define FL_LOG fl_log
 #define FL_LOG1P fl_log1p
 #define FL_LOG1P_UNIT fl_log1p_unit
@@ -22,6 +23,7 @@
 #else
 #define FL_EXP exp
 #define FL_EXPF expf
+#define FL_EXPM1 expm1
 #define FL_LOG log
 #define FL_LOG1P log1p
 #define FL_LOG1P_UNIT log1p

@@ -7,7 +7,7 @@ body is kept as it is (the subset _formulas.py's docstring describes) and its ar
 types are declared from these rules -- float64 everywhere, ``Py_ssize_t`` for loop indices, names
 annotated ``: int`` and the ``k``/``y``/``mode`` arguments of row functions (those that take
 ``z``/``g``/``h``), ``double*`` for ``z, sm, g, h, t`` -- and a ctuple return for ``-> tuple``.
-Math names map to flmath.h's exp/log/log1p (libm, or fastmath.h in the AVX2 build), others to libm
+Math names map to flmath.h's exp/expm1/log/log1p (libm, or fastmath.h in the AVX2 build), others to libm
 (``lgamma`` to the thread-safe ``lgamma_r``).
 This module imports nothing of fastloss (it runs before the package is built).
 """

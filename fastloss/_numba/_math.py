@@ -83,7 +83,7 @@ from numba.extending import intrinsic, overload
 
 from ._flags import cached_jit
 
-__all__ = ["exp", "log", "log1p", "expm1", "exp64", "log64", "log1p64", "log1p_unit64"]
+__all__ = ["exp", "log", "log1p", "expm1", "exp64", "expm1_64", "log64", "log1p64", "log1p_unit64"]
 
 
 # ---------------------------------------------------------------- LLVM helpers
@@ -518,7 +518,7 @@ log1p = _make("log1p", _log1p64, _log1p32, "log(1 + x), accurate near 0 (float32
 
 # The float64 functions themselves, for kernels whose math is float64 whatever the input dtype
 # (the loss formulas, the row tiles): no type dispatch in between, one compiled function less each.
-exp64, log64, log1p64 = _exp64, _log64, _log1p64
+exp64, expm1_64, log64, log1p64 = _exp64, _expm1_64, _log64, _log1p64
 # log1p of an argument in [+0, 1] (float64): softplus's log1p(exp(-|x|))
 log1p_unit64 = _log1p_unit64
 

@@ -57,7 +57,7 @@ def _jit_formulas(namespace, suffix):
 
 # the formulas, jitted once (shared by every kernel)
 FORMULAS = dict(vars(_formulas))
-FORMULAS.update(exp=_math.exp64, log=_math.log64, log1p=_math.log1p64,
+FORMULAS.update(exp=_math.exp64, expm1=_math.expm1_64, log=_math.log64, log1p=_math.log1p64,
                 log1p_unit=_math.log1p_unit64)
 _jit_formulas(FORMULAS, TAG)
 
