@@ -156,9 +156,12 @@ def binary_cross_entropy_gradient_hessian_from_exp(y, r, e, pos_weight) -> tuple
 # --- binary cross-entropy from probabilities, clipped to [eps, 1 - eps] as sklearn's log_loss;
 # the derivatives are those of the unclipped formula at the clipped point (finite everywhere)
 def clip_probability(r, eps):
-    if r < 0.0 or r > 1.0:
-        return nan  # not a probability: undefined (the API raises)
-    return eps if r < eps else (1.0 - eps if r > 1.0 - eps else r)
+    """r clipped to [eps, 1 - eps]; nan outside [0, 1] (not a probability: the API raises).
+    r (1 - r) < 0 is that test in one comparison (+-inf, subnormals and nan included): an ``or``
+    is a branch in the generated C, which kept GCC from vectorising the Cython loops (loss 19
+    ns an element against Numba's 7)."""
+    q = eps if r < eps else (1.0 - eps if r > 1.0 - eps else r)
+    return nan if r * (1.0 - r) < 0.0 else q
 
 
 def binary_cross_entropy_proba_loss(y, r, eps):
@@ -330,7 +333,9 @@ def poisson_hessian(y, r, full):
 
 # --- binary hinge: s = +1 for y = 1, -1 for y = 0 or -1; l = max(0, 1 - s r)
 def hinge_sign(y):
-    return 1.0 if y == 1.0 else (-1.0 if (y == 0.0 or y == -1.0) else nan)
+    """+1 for y = 1, -1 for y in {0, -1} (y (y + 1) = 0 for those only: one comparison, no
+    branching ``or``, so the Cython loops vectorise: 13 -> ~1 ns an element), else nan."""
+    return 1.0 if y == 1.0 else (-1.0 if y * (y + 1.0) == 0.0 else nan)
 
 
 def hinge_loss(y, r):

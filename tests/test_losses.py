@@ -413,6 +413,32 @@ def test_lightgbm_custom_objective():
                                built_in.predict(X), rtol=1e-6, atol=1e-8)
 
 
+def test_one_comparison_domain_tests(backend):
+    """The formulas' one-comparison domain tests (no branching ``or``: the Cython loops then
+    vectorise) keep their meaning at the edges: raw outside [0, 1] by one subnormal or one ulp,
+    or infinite, is not a probability; hinge labels are exactly {-1, 0, 1}."""
+    from fastloss.losses import BinaryCrossEntropyProba, Hinge
+
+    n = 300  # past the small-input paths' sizes as well as within them
+    for bad in (-5e-324, 1.0 + 2.0 ** -52, np.inf, -np.inf):
+        raw = np.full(n, 0.5)
+        raw[n // 2] = bad
+        with pytest.raises(ValueError, match=r"probabilit"):
+            BinaryCrossEntropyProba().loss(np.ones(n), raw)
+    edge = np.full(n, 0.5)
+    edge[:4] = [0.0, 1.0, 5e-324, 1.0 - 2.0 ** -53]
+    assert np.isfinite(BinaryCrossEntropyProba().gradient(np.ones(n), edge)).all()
+    y = np.tile([-1.0, 0.0, 1.0], n // 3)
+    r = np.linspace(-2, 2, y.size)
+    expected = np.maximum(0.0, 1.0 - np.where(y == 1.0, 1.0, -1.0) * r)
+    np.testing.assert_allclose(Hinge().loss(y, r, reduction="none"), expected, rtol=1e-15)
+    for bad in (0.5, -0.5, np.inf, -np.inf, -2.0):
+        yb = y.copy()
+        yb[n // 2] = bad
+        with pytest.raises(ValueError):
+            Hinge().gradient(yb, r)
+
+
 def test_log_cosh_gradient_is_tanh(backend):
     """log_cosh's gradient tanh(r - y), computed through expm1 (vectorised, no libm tanh):
     within 2 ulp of mpmath from subnormal to saturated differences, exact limits and signed
