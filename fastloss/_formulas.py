@@ -184,6 +184,13 @@ def binary_cross_entropy_proba_hessian(y, r, eps):
 # (alpha < 0: no weighting):  l = alpha_t q**gamma L,  dl/du = -alpha_t q**gamma (gamma sigma(u) L + q),
 # d2l/du2 = alpha_t q**gamma sigma(u) (gamma B - q (gamma (L - 1) - 1)),  B = gamma sigma(u) L + q.
 # sigma(u) L -> 0 as u -> -inf (written as 0 there: no 0 * inf).
+def power(q, gamma):
+    """q ** gamma for q in [0, 1]; gamma = 2 (the focal losses' default) as q * q. gamma is the
+    same for a whole loop, so the compilers split the loop on it (unswitching) and the gamma = 2
+    loop has no libm pow call: it vectorises."""
+    return q * q if gamma == 2.0 else q ** gamma
+
+
 def focal_sign(y):
     return 1.0 if y == 1.0 else (-1.0 if y == 0.0 else nan)
 
@@ -208,13 +215,13 @@ def focal_parts(y, r) -> tuple:
 
 def focal_loss(y, r, gamma, alpha):
     s, u, su, q, big_l = focal_parts(y, r)
-    return times(focal_alpha(s, alpha), times(q ** gamma, big_l))
+    return times(focal_alpha(s, alpha), times(power(q, gamma), big_l))
 
 
 def focal_gradient(y, r, gamma, alpha):
     s, u, su, q, big_l = focal_parts(y, r)
     sl = 0.0 if u == -inf else su * big_l
-    return -s * focal_alpha(s, alpha) * q ** gamma * (gamma * sl + q)
+    return -s * focal_alpha(s, alpha) * power(q, gamma) * (gamma * sl + q)
 
 
 def focal_hessian(y, r, gamma, alpha):
@@ -222,7 +229,7 @@ def focal_hessian(y, r, gamma, alpha):
     if u == -inf:
         return 0.0
     bb = gamma * su * big_l + q
-    return focal_alpha(s, alpha) * q ** gamma * su * (gamma * bb - q * (gamma * (big_l - 1.0) - 1.0))
+    return focal_alpha(s, alpha) * power(q, gamma) * su * (gamma * bb - q * (gamma * (big_l - 1.0) - 1.0))
 
 
 # --- half squared error: l = (r - y)**2 / 2, gradient r - y, hessian 1
