@@ -65,9 +65,12 @@ def ulp_rtol(dtype, n=4):
 
 
 def numba_rtol(dtype):
-    # 1e-12 is the contract for float64; a float32 output rounded from doubles that differ by
-    # an ulp (libm vs Numba's _math exp/log) may differ by one float32 rounding.
-    return 1e-12 if dtype == np.float64 else float(np.finfo(np.float32).eps)
+    # 1e-12 is the contract for float64. A float32 output computed with float32 lanes (the
+    # exp of expit / log_expit / softplus and of the BCE gradient) is within 2 float32 ulp of
+    # the exact value on each backend, and fastmath.h's float32 exp and Numba's, each <= 0.77
+    # ulp, differ in the last bit for ~0.3% of arguments: so the two backends may differ by two
+    # float32 roundings (2 eps relative).
+    return 1e-12 if dtype == np.float64 else 2 * float(np.finfo(np.float32).eps)
 
 
 def edge_vector(rng, n, dtype):

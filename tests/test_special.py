@@ -9,6 +9,7 @@ from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 
 import fastloss
+from fastloss._api import special as special_api
 from conftest import EDGE_VALUES, REFERENCES, layouts
 
 ELEMENTWISE = ["expit", "sigmoid", "log_expit", "log_sigmoid", "softplus"]
@@ -56,6 +57,32 @@ def test_elementwise_float32(backend, name):
     assert got.dtype == np.float32
     # at most one float32 rounding away from the correctly rounded value
     assert_allclose(got, exact, rtol=1.2e-7, atol=1e-45, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_float32_lanes(backend, name):
+    """float32 input gets exp(-|x|) in float32 lanes and the rest in float64: within 2 float32
+    ulp of the exact value (the float64 reference is within 1e-16 of it) over a dense grid from
+    subnormal to overflow, past the kernels' 256-element chunks and the parallel size; a strided
+    view gives the bits of its contiguous copy."""
+    fn = getattr(fastloss, name)
+    rng = np.random.default_rng(5)
+    x = np.concatenate([np.linspace(-110, 110, 150_001), rng.normal(scale=8, size=50_000),
+                        np.float32(10.0) ** rng.uniform(-45, 1.5, 20_000),
+                        -np.float32(10.0) ** rng.uniform(-45, 1.5, 20_000)]).astype(np.float32)
+    with np.errstate(all="ignore"):
+        exact = REFERENCES[name](x.astype(np.float64))
+    ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    # the ufunc (Cython's loops) and the function behind it (the selected backend's kernels,
+    # what a build without the Cython extension serves)
+    base = {"sigmoid": "expit", "log_sigmoid": "log_expit"}.get(name, name)
+    for f in (fn, getattr(special_api, f"{base}_function")):
+        got = f(x)
+        assert got.dtype == np.float32
+        err = np.abs(got.astype(np.float64) - exact) / ulp
+        assert err.max() <= 2.0, (f, float(err.max()), float(x[err.argmax()]))
+        strided = np.repeat(x, 2)[::2]
+        assert_array_equal(f(strided), got)
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)

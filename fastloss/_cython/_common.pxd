@@ -75,21 +75,33 @@ cdef inline double sum_chunk(const double* buf, Py_ssize_t m) noexcept nogil:
 
 
 # ---------------------------------------------------------------- scalar formulas
-cdef inline double expit1(double x) noexcept nogil:
-    """1 / (1 + exp(-x)), through e = exp(-|x|) <= 1 so nothing overflows; the numerator (1 or
-    e by the sign of x) is chosen without a branch, which doubles the speed on random signs."""
-    cdef double e = exp(-fabs(x))
+# The *_e forms take e = exp(-|x|) computed by the caller (float32 lanes for float32 x: special.pyx)
+cdef inline double expit_e(double x, double e) noexcept nogil:
+    """1 / (1 + exp(-x)) from e = exp(-|x|) <= 1, so nothing overflows; the numerator (1 or e
+    by the sign of x) is chosen without a branch, which doubles the speed on random signs."""
     return fl_select(x >= 0, 1.0, e) / (1.0 + e)
 
 
+cdef inline double softplus_e(double x, double e) noexcept nogil:
+    """log(1 + exp(x)) = max(x, 0) + log1p(e); exact limits at +-inf, nan stays nan."""
+    return (x if x > 0.0 else 0.0) + log1p_unit(e)
+
+
+cdef inline double log_expit_e(double x, double e) noexcept nogil:
+    """log(expit(x)) = -softplus(-x) = min(x, 0) - log1p(e)."""
+    return (x if x < 0.0 else 0.0) - log1p_unit(e)
+
+
+cdef inline double expit1(double x) noexcept nogil:
+    return expit_e(x, exp(-fabs(x)))
+
+
 cdef inline double softplus1(double x) noexcept nogil:
-    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); exact limits at +-inf, nan stays nan."""
-    return (x if x > 0.0 else 0.0) + log1p_unit(exp(-fabs(x)))
+    return softplus_e(x, exp(-fabs(x)))
 
 
 cdef inline double log_expit1(double x) noexcept nogil:
-    """log(expit(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|))."""
-    return (x if x < 0.0 else 0.0) - log1p_unit(exp(-fabs(x)))
+    return log_expit_e(x, exp(-fabs(x)))
 
 
 # ---------------------------------------------------------------- row helpers

@@ -21,42 +21,81 @@ from ._math import exp, log, log1p, log1p_unit64
 
 
 # ---------------------------------------------------------------- scalar formulas
+# Each takes x and e = exp(-|x|) (float64): the maps below get e in float32 lanes for float32 x.
+@njit(inline="always")
+def expit_e(x, e):
+    """1 / (1 + exp(-x)) from e = exp(-|x|) <= 1, so nothing overflows."""
+    return (1.0 if x >= 0 else e) / (1.0 + e)
+
+
+@njit(inline="always")
+def softplus_e(x, e):
+    """log(1 + exp(x)) = max(x, 0) + log1p(e); exact limits at +-inf, nan stays nan."""
+    return (x if x > 0.0 else 0.0) + log1p_unit64(e)
+
+
+@njit(inline="always")
+def log_expit_e(x, e):
+    """log(expit(x)) = -softplus(-x) = min(x, 0) - log1p(e)."""
+    return (x if x < 0.0 else 0.0) - log1p_unit64(e)
+
+
 @cached_jit(forceinline=True, **_JIT)
 def expit1(x):
-    """1 / (1 + exp(-x)), through e = exp(-|x|) <= 1 so nothing overflows."""
-    e = exp(-abs(x))
-    return (1.0 if x >= 0 else e) / (1.0 + e)
+    return expit_e(x, exp(-abs(x)))
 
 
 @cached_jit(forceinline=True, **_JIT)
 def softplus1(x):
-    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); exact limits at +-inf, nan stays nan."""
-    return (x if x > 0.0 else 0.0) + log1p_unit64(exp(-abs(x)))
+    return softplus_e(x, exp(-abs(x)))
 
 
 @cached_jit(forceinline=True, **_JIT)
 def log_expit1(x):
-    """log(expit(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|))."""
-    return (x if x < 0.0 else 0.0) - log1p_unit64(exp(-abs(x)))
+    return log_expit_e(x, exp(-abs(x)))
 
 
 # ---------------------------------------------------------------- elementwise maps
+# float32 lanes: for float32 x, e = exp(-|x|) is computed in float32 arithmetic (-|x| is exact,
+# e within 0.77 ulp; 8 lanes per AVX2 instruction), a chunk at a time into a float32 buffer (a
+# loop that stored it as float64 ran no faster than float64 math), and the rest in float64:
+# nothing after e cancels, so each result stays within 2 float32 ulp (tests: mpmath).
+CHUNK = 256
+
+
+@njit(inline="always")
+def _map_e(x, out, formula):
+    """out[i] = formula(x[i], exp(-|x[i]|)) (float32 x: e in float32 lanes)."""
+    n = x.shape[0]
+    if x.itemsize == 4:
+        e = np.empty(CHUNK, np.float32)
+        for c0 in range(0, n, CHUNK):
+            m = min(CHUNK, n - c0)
+            xc = x[c0:c0 + m]
+            oc = out[c0:c0 + m]
+            for j in range(m):
+                e[j] = exp(-abs(xc[j]))
+            for j in range(m):
+                oc[j] = formula(np.float64(xc[j]), np.float64(e[j]))
+    else:
+        for i in range(n):
+            xi = np.float64(x[i])
+            out[i] = formula(xi, exp(-abs(xi)))
+
+
 @cached_jit(**_JIT)
 def expit_rows(x, out):
-    for i in range(x.shape[0]):
-        out[i] = expit1(np.float64(x[i]))
+    _map_e(x, out, expit_e)
 
 
 @cached_jit(**_JIT)
 def softplus_rows(x, out):
-    for i in range(x.shape[0]):
-        out[i] = softplus1(np.float64(x[i]))
+    _map_e(x, out, softplus_e)
 
 
 @cached_jit(**_JIT)
 def log_expit_rows(x, out):
-    for i in range(x.shape[0]):
-        out[i] = log_expit1(np.float64(x[i]))
+    _map_e(x, out, log_expit_e)
 
 
 # ---------------------------------------------------------------- row reductions
