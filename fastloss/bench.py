@@ -75,6 +75,7 @@ def workloads(quick=False):
     bin_p = lambda: data("bin_p", lambda r: (r.integers(0, 2, N7), r.uniform(size=N7)))
     bin_z = lambda: data("bin_z", lambda r: (r.integers(0, 2, N7), r.standard_normal(N7) * 4))
     vec = lambda: data("vec", lambda r: r.standard_normal(N7) * 10)
+    vec32 = lambda: data("vec32", lambda r: vec().astype(np.float32))
     tiny = lambda: data("tiny", lambda r: (np.array([0, 1] * 5), r.uniform(0.05, 0.95, 10)))
     tiny_rows = lambda: data("tiny rows", lambda r: r.normal(size=(10, 10)))
     tiny_strings = lambda: data("tiny strings", lambda r: (np.array(["no", "yes"] * 5), r.uniform(0.05, 0.95, 10)))
@@ -133,6 +134,15 @@ def workloads(quick=False):
                 y64(), d[1], gradient_out=bce_out()[0], hessian_out=bce_out()[1],
                 n_threads=n_threads)),
              "NumPy objective": lambda d: _numpy_bce_objective(y64(), d[1])}, N7)
+        # float32 scores and labels, as XGBoost hands them over (float32 lanes for the exp)
+        bin_z32 = lambda: data("bin_z32", lambda r: (bin_z()[0].astype(np.float32), bin_z()[1].astype(np.float32)))
+        bce_out32 = lambda: data("bce_out32", lambda r: (np.empty(N7, np.float32), np.empty(N7, np.float32)))
+        add(f"binary_cross_entropy gradient_hessian {N7:.0e} f32, out= given", "losses", bin_z32,
+            lambda d: bce.gradient_hessian(d[0], d[1], out=bce_out32()),
+            {"sklearn._loss HalfBinomialLoss": skloss and (lambda d: binom.gradient_hessian(
+                d[0], d[1], gradient_out=bce_out32()[0], hessian_out=bce_out32()[1],
+                n_threads=n_threads)),
+             "NumPy objective (float32)": lambda d: _numpy_bce_objective(d[0], d[1])}, N7)
         add(f"binary_cross_entropy loss {N7:.0e}", "losses", bin_z,
             lambda d: bce.loss(d[0], d[1], reduction="none"),
             {"sklearn._loss HalfBinomialLoss": skloss and (lambda d: binom.loss(
@@ -149,6 +159,9 @@ def workloads(quick=False):
         lambda x: fastloss.log_softmax(x, axis=1),
         {"scipy.special.log_softmax": sp and (lambda x: sp.log_softmax(x, axis=1))}, N * K)
     add(f"expit {N7:.0e}", "special", vec, fastloss.expit,
+        {"scipy.special.expit": sp and sp.expit,
+         "torch.sigmoid": torch and (lambda x: torch.sigmoid(torch_t(x)))}, N7)
+    add(f"expit {N7:.0e} f32", "special", vec32, fastloss.expit,
         {"scipy.special.expit": sp and sp.expit,
          "torch.sigmoid": torch and (lambda x: torch.sigmoid(torch_t(x)))}, N7)
     add(f"log_expit {N7:.0e}", "special", vec, fastloss.log_expit,
