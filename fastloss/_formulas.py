@@ -133,16 +133,21 @@ def binary_cross_entropy_gradient_hessian(y, r, pos_weight) -> tuple:
 # a = <loss>_exp_argument(r). For a float32 raw the skeletons compute e in float32 arithmetic (8
 # lanes per AVX2 instruction instead of 4; a = -|r| is exact in float32) and the rest in float64.
 # e's error (<= 0.77 float32 ulp) then moves g and h by less than 1 float32 ulp wherever
-# <loss>_exp_enough(y) is 1 (nothing cancels: y in {0, 1}, one term of the gradient is 0); a chunk
-# with any other y (a soft label, where (1 - y) a - c1 b can cancel) gets e in float64 instead.
+# <loss>_exp_enough(y, r) is 1; a chunk of the loop with any element where it is 0 gets e in
+# float64 instead (the float64 result, bit for bit).
 def binary_cross_entropy_exp_argument(r):
     return -abs(r)
 
 
-def binary_cross_entropy_exp_enough(y):
-    """1 for y in {0, 1} (y (1 - y) is 0 for those only, nan and +-inf included), else 0;
-    one comparison, no ``or``: its short circuit is a branch, which stops vectorisation."""
-    return 1.0 if y * (1.0 - y) == 0.0 else 0.0
+def binary_cross_entropy_exp_enough(y, r):
+    """1 where a float32 e = exp(-|r|) keeps g and h within 2 float32 ulp, else 0:
+    - y in {0, 1} (y (1 - y) is 0 for those only, nan and +-inf included): one term of the
+      gradient is 0, nothing cancels (a soft label's (1 - y) a - c1 b can);
+    - |r| <= 87: e is a normal float32 (>= 1.6e-38; below exp(-87.34) = FLT_MIN it is subnormal,
+      with fewer significant bits, and a weight or pos_weight can scale the error back into view).
+    A product of selects, no ``and``/``or``: their short circuit is a branch in the generated C,
+    which stops GCC vectorising the loop."""
+    return (1.0 if y * (1.0 - y) == 0.0 else 0.0) * (1.0 if abs(r) <= 87.0 else 0.0)
 
 
 def binary_cross_entropy_gradient_from_exp(y, r, e, pos_weight):

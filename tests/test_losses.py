@@ -439,6 +439,40 @@ def test_one_comparison_domain_tests(backend):
             Hinge().gradient(yb, r)
 
 
+def test_bce_float32_lanes_parallel_and_backends_agree():
+    """Past the parallel size, float32 scores with soft labels scattered: 1 and 2 threads give
+    the same bits on each compiled backend, every chunk holding a soft label equals the float64
+    result, and Numba and Cython agree on the weighted mean loss bit for bit (the same Σ w)."""
+    import fastloss
+    from fastloss.losses import BinaryCrossEntropy
+
+    rng = np.random.default_rng(3)
+    n = 300_000
+    r = (rng.normal(size=n) * 5).astype(np.float32)
+    y = (rng.random(n) < 0.5).astype(np.float32)
+    soft = rng.choice(n, 40, replace=False)
+    y[soft] = 0.3
+    w = rng.random(n) * 3
+    loss = BinaryCrossEntropy(pos_weight=1.5)
+    g64, h64 = loss.gradient_hessian(y.astype(np.float64), r.astype(np.float64), sample_weight=w)
+    means = []
+    for backend in ("numba", "cython"):
+        with fastloss.set_backend(backend):
+            results = []
+            for threads in (1, 2):
+                with fastloss.thread_limit(threads):
+                    results.append(loss.gradient_hessian(y, r, sample_weight=w))
+            np.testing.assert_array_equal(results[0][0], results[1][0])
+            np.testing.assert_array_equal(results[0][1], results[1][1])
+            g, h = results[0]
+            for i in soft:  # chunks of 256 from the start of each block (blocks are multiples)
+                chunk = slice(i // 256 * 256, min(n, i // 256 * 256 + 256))
+                np.testing.assert_array_equal(g[chunk], g64[chunk].astype(np.float32))
+                np.testing.assert_array_equal(h[chunk], h64[chunk].astype(np.float32))
+            means.append(loss.loss(y, r, sample_weight=w))
+    assert means[0] == means[1]
+
+
 def test_log_cosh_gradient_is_tanh(backend):
     """log_cosh's gradient tanh(r - y), computed through expm1 (vectorised, no libm tanh):
     within 2 ulp of mpmath from subnormal to saturated differences, exact limits and signed
@@ -474,11 +508,15 @@ def test_bce_float32_lanes(backend):
 
     rng = np.random.default_rng(7)
     n = 4096  # 16 chunks of the compiled loops
-    r = np.concatenate([np.linspace(-30, 30, n // 2), rng.normal(scale=6, size=n // 2 - 8),
+    # scores past |r| = 87 make exp(-|r|) a float32 subnormal: their chunks take exp in float64
+    # (a weight or pos_weight of 100 would show the subnormal's lost bits: 51 ulp)
+    r = np.concatenate([np.linspace(-30, 30, n // 2), rng.normal(scale=6, size=n // 2 - 108),
+                        np.linspace(86.5, 104.5, 50), -np.linspace(86.5, 104.5, 50),
                         [0.0, -0.0, 1e-30, -1e-30, 88.0, -88.0, 103.0, -103.0]]).astype(np.float32)
     y = (rng.random(n) < 0.5).astype(np.float32)
     w = rng.random(n) + 0.25
-    for pos_weight in (1.0, 2.5):
+    w[::7] *= 100.0
+    for pos_weight in (1.0, 2.5, 100.0):
         loss = BinaryCrossEntropy(pos_weight=pos_weight)
         g, h = loss.gradient_hessian(y, r, sample_weight=w)
         assert g.dtype == h.dtype == np.float32

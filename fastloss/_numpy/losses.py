@@ -18,9 +18,12 @@ kernel contract every backend's ``losses`` module follows:
   ``scale * w_i * dl_i/draw`` and ``w_i * d2l_i/draw2`` (the diagonal). A row of weight 0 gets
   exact zeros whatever its loss.
 - ``sum_wl`` = Σ w_i l_i over rows with w_i != 0 (nan when a loss is undefined); ``sum_w`` = Σ w_i
-  (the effective weights); ``n_nan`` counts nan entries written to grad/hess.
-- Math is float64; results are rounded once into the outputs. Compiled backends add the sums over
-  fixed blocks in block order (bitwise identical for any number of threads).
+  (the effective weights; the compiled elementwise kernels return it for the loss modes only,
+  "loss" and "loss_gradient", and 0 for "gradient" and "gradient_hessian", where no caller reads
+  it); ``n_nan`` counts nan entries written to grad/hess.
+- Math is float64 (the compiled kernels' float32 lanes aside: fastloss/_formulas.py); results are
+  rounded once into the outputs. Compiled backends add the sums over fixed blocks in block order
+  (bitwise identical for any number of threads).
 An undefined value (nan input, y outside the loss's domain, inf - inf) is written as nan; the API
 layer turns any nan into a ValueError (see ``fastloss/_api/losses.py``).
 """
