@@ -71,37 +71,65 @@ def sum_chunk(buf, m):
 
 
 # ================================================================ elementwise: raw (n,)
-def finish_from_exp(yc, rc, wc, gc, hc, ec, mc, p, scale):
-    """The gradient (MODE 1) or gradient and hessian (MODE 3) of a chunk from its e = exp(a) in
-    ec (the exp_lanes losses); returns the number of nan written. A helper that calls the bound
-    formulas: the engine copies it into each kernel (KERNEL_HELPERS), as the skeletons. The
-    weighted and unweighted loops are separate: with the test inside, MODE 1's loop ran 1.5x
-    slower (2e5 float64 on one core: 1.00 vs 0.66 ms)."""
+def gradient_one(yi, ri, e, p):
+    """g at one element (e = exp(a) of the exp_lanes losses, unused by the others)."""
+    if EXP_LANES:
+        return GRADIENT_FROM_EXP(yi, ri, e, *p)
+    return GRADIENT(yi, ri, *p)
+
+
+def gradient_hessian_one(yi, ri, e, p):
+    """(g, h) at one element: the fused formula where the loss has one."""
+    if EXP_LANES:
+        return GRADIENT_HESSIAN_FROM_EXP(yi, ri, e, *p)
+    if FUSED_HESSIAN:
+        return GRADIENT_HESSIAN(yi, ri, *p)
+    return GRADIENT(yi, ri, *p), HESSIAN(yi, ri, *p)
+
+
+def loss_gradient_one(yi, ri, p):
+    """(l, g) at one element: the fused formula where the loss has one."""
+    if FUSED:
+        return LOSS_GRADIENT(yi, ri, *p)
+    return LOSS(yi, ri, *p), GRADIENT(yi, ri, *p)
+
+
+def write_derivatives(yc, rc, wc, gc, hc, ec, mc, p, scale):
+    """The gradient (MODE 1) or gradient and hessian (MODE 3) of elements 0 .. mc of the views
+    (ec: their e = exp(a) for the exp_lanes losses, else unread); returns the number of nan
+    written. The weighted and unweighted loops are separate (a test of the weights inside ran
+    MODE 1 1.5x slower). A weighted gradient is (scale * w) * g, or exactly 0 where w = 0
+    (scale * w <= 1 for a mean: no overflow); the gradient of a sum (scale = 1, every `gradient`
+    call) has a loop of its own, written 1 * (w * g or 0) -- the same bits: a loop that stored
+    the select itself, `w * g if w != 0 else 0` or `(scale * w) * g if ...`, ran 1.6x slower
+    in Numba (squared_error, 2e5 on one core: 0.41 vs 0.26 ms; LLVM's doing, measured).
+    Helpers that call the bound formulas: the engine copies them into each kernel
+    (KERNEL_HELPERS), as the skeletons."""
     n_nan = 0
     have_w = wc.shape[0] > 0
-    if MODE == 1 and have_w and scale == 1.0:  # (see the elementwise skeleton's mode 1)
+    if MODE == 1 and have_w and scale == 1.0:
         for j in range(mc):
             wi = wc[j]
-            g = GRADIENT_FROM_EXP(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]), *p)
+            g = gradient_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if EXP_LANES else 0.0, p)
             g = scale * (wi * g if wi != 0.0 else 0.0)
             gc[j] = g
             n_nan += 1 if g != g else 0
     elif MODE == 1 and have_w:
         for j in range(mc):
             wi = wc[j]
-            g = GRADIENT_FROM_EXP(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]), *p)
+            g = gradient_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if EXP_LANES else 0.0, p)
             g = (scale * wi) * g if wi != 0.0 else 0.0
             gc[j] = g
             n_nan += 1 if g != g else 0
     elif MODE == 1:
         for j in range(mc):
-            g = scale * GRADIENT_FROM_EXP(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]), *p)
+            g = scale * gradient_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if EXP_LANES else 0.0, p)
             gc[j] = g
             n_nan += 1 if g != g else 0
     elif have_w:
         for j in range(mc):
             wi = wc[j]
-            g, h = GRADIENT_HESSIAN_FROM_EXP(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]), *p)
+            g, h = gradient_hessian_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if EXP_LANES else 0.0, p)
             g = wi * g if wi != 0.0 else 0.0
             h = wi * h if wi != 0.0 else 0.0
             gc[j] = g
@@ -109,28 +137,14 @@ def finish_from_exp(yc, rc, wc, gc, hc, ec, mc, p, scale):
             n_nan += (1 if g != g else 0) + (1 if h != h else 0)
     else:
         for j in range(mc):
-            g, h = GRADIENT_HESSIAN_FROM_EXP(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]), *p)
+            g, h = gradient_hessian_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if EXP_LANES else 0.0, p)
             gc[j] = g
             hc[j] = h
             n_nan += (1 if g != g else 0) + (1 if h != h else 0)
     return n_nan
 
 
-def gradient_hessian_at(yi, ri, p):
-    """(g, h) at one element: the fused formula where the loss has one."""
-    if FUSED_HESSIAN:
-        return GRADIENT_HESSIAN(yi, ri, *p)
-    return GRADIENT(yi, ri, *p), HESSIAN(yi, ri, *p)
-
-
-def loss_gradient_at(yi, ri, p):
-    """(l, g) at one element: the fused formula where the loss has one."""
-    if FUSED:
-        return LOSS_GRADIENT(yi, ri, *p)
-    return LOSS(yi, ri, *p), GRADIENT(yi, ri, *p)
-
-
-KERNEL_HELPERS = (finish_from_exp, gradient_hessian_at, loss_gradient_at)
+KERNEL_HELPERS = (gradient_one, gradient_hessian_one, loss_gradient_one, write_derivatives)
 
 
 def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
@@ -150,12 +164,9 @@ def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
         s = 0.0
         sw = 0.0
         n_nan = 0
-        if MODE == 1 or MODE == 3:
-            pass  # Σ w belongs to the loss modes (as in the Cython kernels)
-        elif have_w:
-            sw = sum_chunk(wb, m)  # lane accumulators: a plain `sw += wb[i]` serialises the loop
-        else:
-            sw = m
+        if MODE == 0 or MODE == 2:  # Σ w belongs to the loss modes (as in the Cython kernels);
+            # lane accumulators: a plain `sw += wb[i]` serialises the loop
+            sw = sum_chunk(wb, m) if have_w else m
         if EXP_LANES and (MODE == 1 or MODE == 3):
             # e = exp(a) a chunk at a time, in raw's dtype: for float32, float32 lanes (8 per
             # instruction; a loop that stored float64 measured no faster than float64 math),
@@ -172,51 +183,13 @@ def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
                     for j in range(mc):
                         coarse += 0 if EXP_ENOUGH(np.float64(yc[j]), np.float64(rc[j])) == 1.0 else 1
                 if coarse == 0:
-                    n_nan += finish_from_exp(yc, rc, wc, gc, hc, ebuf, mc, p, scale)
+                    n_nan += write_derivatives(yc, rc, wc, gc, hc, ebuf, mc, p, scale)
                 else:
                     for j in range(mc):
                         buf[j] = exp_lanes(EXP_ARGUMENT(np.float64(rc[j])))
-                    n_nan += finish_from_exp(yc, rc, wc, gc, hc, buf, mc, p, scale)
-        # modes 1-3: the weighted and unweighted loops are separate, as in the Cython kernels.
-        # A weighted gradient is (scale * w) * g, or exactly 0 where w = 0 (scale * w <= 1 for a
-        # mean: no overflow). The gradient of a sum (scale = 1, every `gradient` call) has a loop
-        # of its own, written 1 * (w * g or 0) -- the same bits: a loop that stored the select
-        # itself, `w * g if w != 0 else 0`, or `(scale * w) * g if ...`, ran 1.6x slower in
-        # Numba (squared_error, 2e5 on one core: 0.41 vs 0.26 ms; LLVM's doing, measured)
-        elif MODE == 1 and have_w and scale == 1.0:
-            for i in range(m):
-                wi = wb[i]
-                g = GRADIENT(np.float64(yb[i]), np.float64(rb[i]), *p)
-                g = scale * (wi * g if wi != 0.0 else 0.0)
-                gb[i] = g
-                n_nan += 1 if g != g else 0
-        elif MODE == 1 and have_w:
-            for i in range(m):
-                wi = wb[i]
-                g = GRADIENT(np.float64(yb[i]), np.float64(rb[i]), *p)
-                g = (scale * wi) * g if wi != 0.0 else 0.0
-                gb[i] = g
-                n_nan += 1 if g != g else 0
-        elif MODE == 1:
-            for i in range(m):
-                g = scale * GRADIENT(np.float64(yb[i]), np.float64(rb[i]), *p)
-                gb[i] = g
-                n_nan += 1 if g != g else 0
-        elif MODE == 3 and have_w:
-            for i in range(m):
-                wi = wb[i]
-                g, h = gradient_hessian_at(np.float64(yb[i]), np.float64(rb[i]), p)
-                g = wi * g if wi != 0.0 else 0.0
-                h = wi * h if wi != 0.0 else 0.0
-                gb[i] = g
-                hb[i] = h
-                n_nan += (1 if g != g else 0) + (1 if h != h else 0)
-        elif MODE == 3:
-            for i in range(m):
-                g, h = gradient_hessian_at(np.float64(yb[i]), np.float64(rb[i]), p)
-                gb[i] = g
-                hb[i] = h
-                n_nan += (1 if g != g else 0) + (1 if h != h else 0)
+                    n_nan += write_derivatives(yc, rc, wc, gc, hc, buf, mc, p, scale)
+        elif MODE == 1 or MODE == 3:
+            n_nan += write_derivatives(yb, rb, wb, gb, hb, rb, m, p, scale)
         else:
             # the loss modes: a chunk of losses into buf, then buf added in a fixed order
             for c0 in range(0, m, CHUNK):
@@ -233,14 +206,14 @@ def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
                 elif have_w:
                     for j in range(mc):
                         wi = wc[j]
-                        l, g = loss_gradient_at(np.float64(yc[j]), np.float64(rc[j]), p)
+                        l, g = loss_gradient_one(np.float64(yc[j]), np.float64(rc[j]), p)
                         buf[j] = wi * l if wi != 0.0 else 0.0
                         g = (scale * wi) * g if wi != 0.0 else 0.0
                         gc[j] = g
                         n_nan += 1 if g != g else 0
                 else:
                     for j in range(mc):
-                        l, g = loss_gradient_at(np.float64(yc[j]), np.float64(rc[j]), p)
+                        l, g = loss_gradient_one(np.float64(yc[j]), np.float64(rc[j]), p)
                         buf[j] = l
                         g = scale * g
                         gc[j] = g
