@@ -55,6 +55,7 @@ def _numba_loop(f):
 
 
 NUMBA_LOOPS = {name: _numba_loop(getattr(fm, name)) for name in FUNCS}
+NUMBA_LOOPS["exp_in_range"] = _numba_loop(fm.exp64_in_range)
 
 
 def numba_call(name, x):
@@ -74,6 +75,7 @@ C_SOURCE = textwrap.dedent(
             for (long i = 0; i < n; i++) y[i] = f(x[i]);                      \\
         }
     LOOP(v_exp, double, fl_exp)
+    LOOP(v_exp_in_range, double, fl_exp_in_range)
     LOOP(v_log, double, fl_log)
     LOOP(v_log1p, double, fl_log1p)
     LOOP(v_expm1, double, fl_expm1)
@@ -383,6 +385,27 @@ def test_random_floats_vs_libm(name, dtype):
         assert np.all(np.abs(y[finite].astype(np.float64) - ref[finite]) <= 3 * spacing), (x, y, ref)
 
     check()
+
+
+def test_exp_in_range_is_exp_bit_for_bit(impl):
+    """exp_in_range (2**n in one step, no clamps) gives exp's bits on all of [-EXP_RANGE,
+    EXP_RANGE]: dense grids, the ends, the points where n changes, tiny and signed-zero x."""
+    assert fm.EXP_RANGE == 708.0
+    rng = np.random.default_rng(7)
+    lim = fm.EXP_RANGE
+    steps = np.arange(-1022, 1022) * np.log(2.0) / 2  # n changes at odd multiples of ln2/2
+    x = np.concatenate([
+        np.linspace(-lim, lim, 1_000_001), rng.uniform(-lim, lim, 1_000_000), rng.normal(0, 3, 100_000),
+        [-lim, lim, np.nextafter(-lim, 0), np.nextafter(lim, 0), 0.0, -0.0, 5e-324, -5e-324, 1e-300],
+        steps[np.abs(steps) <= lim], np.nextafter(steps, np.inf)[np.abs(steps) < lim],
+        np.nextafter(steps, -np.inf)[np.abs(steps) < lim]])
+    got, want = impl("exp_in_range", x), impl("exp", x)
+    bad = got.view(np.int64) != want.view(np.int64)
+    assert not bad.any(), (x[bad][:5], got[bad][:5], want[bad][:5])
+    if impl is numba_call:  # vectorised like exp (the C loop is in test_c_loops_vectorise)
+        loop = NUMBA_LOOPS["exp_in_range"]
+        ir = loop.inspect_llvm(loop.signatures[0])
+        assert re.search(r"<\d+ x double>", ir) and re.search(r"fmuladd\.v\d+f64", ir)
 
 
 # ---------------------------------------------------------------- dispatch, vectorisation, caching

@@ -476,6 +476,34 @@ def test_bce_float32_lanes_parallel_and_backends_agree():
     assert len(set(means)) == 1, means  # (with both compiled backends installed: bitwise equal)
 
 
+def test_bce_float64_exp_in_range_chunks(backend):
+    """float64 scores: a chunk whose |raw| all lie within 708 takes exp without its edge cases,
+    one with a score beyond it the full exp, the same bits: dropping the outliers leaves every
+    other gradient and hessian unchanged, and the outliers' match the NumPy backend's."""
+    from fastloss.losses import BinaryCrossEntropy
+
+    rng = np.random.default_rng(21)
+    n = 300_000
+    r = rng.normal(size=n) * 30
+    y = (rng.random(n) < 0.5).astype(np.float64)
+    odd = rng.choice(n, 60, replace=False)
+    r[odd] = np.resize([708.5, -708.5, 745.5, -800.0, 1e300, -1e300, np.inf, -np.inf], odd.size)
+    loss = BinaryCrossEntropy(pos_weight=2.0)
+    g, h = loss.gradient_hessian(y, r)
+    keep = np.ones(n, bool)
+    keep[odd] = False
+    g_keep, h_keep = loss.gradient_hessian(y[keep], r[keep])
+    np.testing.assert_array_equal(g_keep, g[keep])
+    np.testing.assert_array_equal(h_keep, h[keep])
+    np.testing.assert_array_equal(loss.gradient(y, r), g)
+    import fastloss
+
+    with fastloss.set_backend("numpy"):
+        g_ref, h_ref = loss.gradient_hessian(y[odd], r[odd])
+    np.testing.assert_allclose(g[odd], g_ref, rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(h[odd], h_ref, rtol=1e-15, atol=1e-300)
+
+
 def test_log_cosh_gradient_is_tanh(backend):
     """log_cosh's gradient tanh(r - y), computed through expm1 (vectorised, no libm tanh):
     within 2 ulp of mpmath from subnormal to saturated differences, exact limits and signed

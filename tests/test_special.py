@@ -86,6 +86,27 @@ def test_elementwise_float32_lanes(backend, name):
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_exp_in_range_chunks(backend, name):
+    """float64 input: a 256-element chunk whose |x| all lie within 708 takes exp without its edge
+    cases, one with an |x| beyond (or a nan) the full exp; both give the same bits, so dropping
+    the chunks' outliers leaves every other result unchanged, and the outliers match scipy."""
+    fn = getattr(fastloss, name)
+    rng = np.random.default_rng(11)
+    x = rng.normal(scale=30, size=300_000)
+    outliers = [708.5, -708.5, 709.9, -745.5, 800.0, -1e300, np.inf, -np.inf, np.nan, 5e-324]
+    where = rng.choice(x.size, size=60, replace=False)
+    x[where] = np.resize(outliers, where.size)
+    x[255:257] = [-708.0, 708.0]  # the range's ends, either side of a chunk boundary
+    got = fn(x)
+    keep = np.ones(x.size, bool)
+    keep[where] = False
+    assert_array_equal(fn(x[keep]), got[keep])
+    with np.errstate(all="ignore"):
+        ref = REFERENCES[name](x)
+    assert_allclose(got, ref, rtol=1e-15, atol=1e-300, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
 def test_elementwise_layouts_dtypes_and_out(backend, name):
     fn = getattr(fastloss, name)
     ref_fn = REFERENCES[name]
@@ -300,6 +321,29 @@ def test_softmax_family_matches_scipy(backend, name, x, axis):
     assert np.asarray(got).dtype == np.asarray(ref).dtype
     # absolute slack: scipy cancels (x - m) - log(s) where we use log1p, near-zero entries differ
     assert_allclose(got, ref, rtol=1e-15, atol=1e-15, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["logsumexp", "softmax", "log_softmax"])
+def test_rows_exp_in_range_tiles(backend, name):
+    """Row tiles (K <= 128): a tile whose x - max all lie within 708 takes exp without its edge
+    cases, any other is redone with the full exp; the same bits, so results of the other rows do
+    not change when the outlier rows are dropped (which moves every tile boundary), and rows with
+    -inf, nan, +inf or a spread past 708 (subnormal and zero terms) match scipy."""
+    fn = getattr(fastloss, name)
+    rng = np.random.default_rng(12)
+    x = rng.normal(scale=4, size=(3000, 10))
+    odd = rng.choice(3000, size=40, replace=False)
+    for n, i in enumerate(odd):
+        x[i, n % 10] = [x[i].max() - 720.0, x[i].max() - 708.5, -745.0 - x[i].max(), -np.inf, np.nan,
+                        np.inf, 2000.0, -1e300][n % 8]
+    got = fn(x, axis=1)
+    keep = np.ones(3000, bool)
+    keep[odd] = False
+    assert_array_equal(fn(x[keep], axis=1), got[keep])
+    with np.errstate(all="ignore"):
+        ref = REFERENCES[name](x, axis=1)
+    # log_softmax: scipy cancels (x - m) - log(s) where we use log1p, near-zero entries differ
+    assert_allclose(got, ref, rtol=1e-14, atol=1e-15 if name == "log_softmax" else 1e-320, equal_nan=True)
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])

@@ -10,6 +10,11 @@ from libc.math cimport fabs, INFINITY, NAN
 
 cdef extern from "flmath.h" nogil:
     double exp "FL_EXP"(double x)
+    # exp(x) bit for bit where |x| <= EXP_RANGE, anything elsewhere (fastmath.h: 1.3 vs 2.4 ns);
+    # HAVE_EXP_IN_RANGE is 0 in the libm build, whose exp_in_range is exp (the kernels skip it)
+    double exp_in_range "FL_EXP_IN_RANGE"(double x)
+    const bint HAVE_EXP_IN_RANGE "FL_HAVE_EXP_IN_RANGE"
+    double EXP_RANGE "FL_EXP_RANGE"
     double log "FL_LOG"(double x)
     double log1p "FL_LOG1P"(double x)
     # log1p of e in [0, 1] (softplus's exp(-|x|)): fl_log1p's result with fewer steps
@@ -163,21 +168,55 @@ cdef enum:
     MAX_TILED_K = 128
 
 
+cdef inline void _lse_transpose(const floating* x, Py_ssize_t k, Py_ssize_t nt,
+                                double* buf) noexcept nogil:
+    cdef Py_ssize_t j, t
+    for j in range(nt):
+        for t in range(k):
+            buf[t * TILE + j] = <double>x[j * k + t]
+
+
+cdef inline Py_ssize_t _lse_exp_pass(Py_ssize_t k, Py_ssize_t nt, double* buf, const double* mx,
+                                     double* cnt, double* s, bint keep,
+                                     bint in_range) noexcept nogil:
+    """cnt, s (and with keep the terms) from the tile's maxima. in_range (a constant where this
+    is inlined): exp_in_range, and the number of arguments v - max within EXP_RANGE is returned;
+    the caller redoes the tile with the full exp (in_range 0) unless that is all of them."""
+    cdef Py_ssize_t j, t, inside = 0
+    cdef double v, e, d
+    cdef bint is_max
+    for j in range(nt):
+        cnt[j] = 0.0
+        s[j] = 0.0
+    for t in range(k):
+        for j in range(nt):
+            v = buf[t * TILE + j]
+            is_max = v == mx[j]
+            d = v - mx[j]
+            if in_range:
+                inside += fabs(d) <= EXP_RANGE
+                e = 1.0 if is_max else exp_in_range(d)
+            else:
+                e = 1.0 if is_max else exp(d)
+            cnt[j] += 1.0 if is_max else 0.0
+            s[j] += 0.0 if is_max else e
+            if keep:
+                buf[t * TILE + j] = e
+    return inside
+
+
 cdef inline void _lse_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, double* buf,
                            double* mx, double* cnt, double* s, double* bad, bint keep) noexcept nogil:
     """Lane state of rows x[0:nt] (k elements each, contiguous): max, count of maxima, sum of
     exp(v - max) over the other terms, number of nans. With keep (a constant where this is
-    inlined), each term e_tj = exp(v - max) (1 at the max) is left in buf[t * TILE + j]."""
+    inlined), each term e_tj = exp(v - max) (1 at the max) is left in buf[t * TILE + j].
+    A tile whose v - max all lie within EXP_RANGE (no -inf, nan or a spread beyond 708) takes
+    exp without its edge cases, the same bits; any other is redone with the full exp."""
     cdef Py_ssize_t j, t
-    cdef double v, e, mj
-    cdef bint is_max
-    for j in range(nt):
-        for t in range(k):
-            buf[t * TILE + j] = <double>x[j * k + t]
+    cdef double v, mj
+    _lse_transpose(x, k, nt, buf)
     for j in range(nt):
         mx[j] = -INFINITY
-        cnt[j] = 0.0
-        s[j] = 0.0
         bad[j] = 0.0
     for t in range(k):
         for j in range(nt):
@@ -185,15 +224,12 @@ cdef inline void _lse_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, doubl
             mj = mx[j]
             mx[j] = v if v > mj else mj
             bad[j] += 0.0 if v == v else 1.0
-    for t in range(k):
-        for j in range(nt):
-            v = buf[t * TILE + j]
-            is_max = v == mx[j]
-            e = 1.0 if is_max else exp(v - mx[j])
-            cnt[j] += 1.0 if is_max else 0.0
-            s[j] += 0.0 if is_max else e
-            if keep:
-                buf[t * TILE + j] = e
+    if HAVE_EXP_IN_RANGE:
+        if _lse_exp_pass(k, nt, buf, mx, cnt, s, keep, 1) == k * nt:
+            return
+        if keep:  # the pass overwrote the tile with its terms
+            _lse_transpose(x, k, nt, buf)
+    _lse_exp_pass(k, nt, buf, mx, cnt, s, keep, 0)
 
 
 cdef inline void lse_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, double* buf,

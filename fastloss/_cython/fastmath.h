@@ -2,6 +2,7 @@
  * fastmath.h -- vectorisable exp, log, log1p and expm1 in portable C99 (fastloss).
  *
  *   static inline double fl_exp(double);    float fl_expf(float);
+ *   static inline double fl_exp_in_range(double);  (|x| <= FL_EXP_RANGE only; see there)
  *   static inline double fl_log(double);    float fl_logf(float);
  *   static inline double fl_log1p(double);  float fl_log1pf(float);
  *   static inline double fl_expm1(double);  float fl_expm1f(float);
@@ -148,21 +149,45 @@ FL__INLINE double fl__copysign(double a, double b)
     return fl__from_bits64((fl__bits64(a) & ~sign) | (fl__bits64(b) & sign));
 }
 
-FL__INLINE double fl_exp(double x)
+/* e^r in [0.70, 1.42] for x = n ln2 + r, and *nbits = the bits of FL__SHIFT + n (|x| <= 746) */
+FL__INLINE double fl__exp_mantissa(double x, uint64_t *nbits)
 {
-    x = x > 710.0 ? fl__copysign(710.0, x) : x; /* overflow threshold 709.78; nan passes */
-    x = x < -746.0 ? fl__copysign(746.0, x) : x; /* underflow-to-zero threshold -745.13 */
     double kd = x * FL__LOG2E + FL__SHIFT;
-    uint64_t nbits = fl__bits64(kd); /* FL__SHIFT_BITS + n */
+    *nbits = fl__bits64(kd); /* FL__SHIFT_BITS + n */
     kd -= FL__SHIFT;
     double t;
     double r = fl__reduce64(x, kd, &t);
     double s = 1.0 + r;
-    double p = s + ((r - (s - 1.0)) + t);
+    return s + ((r - (s - 1.0)) + t);
+}
+
+FL__INLINE double fl_exp(double x)
+{
+    x = x > 710.0 ? fl__copysign(710.0, x) : x; /* overflow threshold 709.78; nan passes */
+    x = x < -746.0 ? fl__copysign(746.0, x) : x; /* underflow-to-zero threshold -745.13 */
+    uint64_t nbits;
+    double p = fl__exp_mantissa(x, &nbits);
     /* 2^n = 2^n1 * 2^n2, n1 = floor(n/2), both normal for n in [-1076, 1024] */
     uint64_t e = nbits - FL__SHIFT_BITS + 2048; /* n + 2048 > 0 */
     uint64_t e1 = e >> 1; /* n1 + 1024 */
     return (p * fl__from_bits64((e1 - 1) << 52)) * fl__from_bits64((e - e1 - 1) << 52);
+}
+
+/* fl_exp(x) bit for bit for x in [-FL_EXP_RANGE, FL_EXP_RANGE], and anything elsewhere (nan
+ * included), where it may also raise floating-point flags: callers count a chunk's arguments
+ * within the range and redo the chunk with fl_exp unless all are, and a caller whose flags are
+ * read (a NumPy ufunc loop: they become warnings) restores them first. Within the range e^x is a
+ * normal double, n lies in [-1021, 1021] and p 2^n is exact, so 2^n is applied in one step, an
+ * integer add to p's exponent, and the clamps go. A loop of it over 2e5 doubles in L2, one
+ * core, AVX2: 1.33 ns per element, fl_exp 2.37. (Clamping x instead, so that nothing raises a
+ * flag, costs 0.4 ns: with a select, GCC computes the exp of the unclamped x as well and
+ * selects after, which -fno-trapping-math allows; a bit mask avoids that at that price.) */
+#define FL_EXP_RANGE 708.0
+FL__INLINE double fl_exp_in_range(double x)
+{
+    uint64_t nbits;
+    double p = fl__exp_mantissa(x, &nbits);
+    return fl__from_bits64(fl__bits64(p) + (nbits << 52)); /* nbits << 52 = n << 52 (mod 2^64) */
 }
 
 FL__INLINE double fl_expm1(double x)

@@ -83,7 +83,8 @@ from numba.extending import intrinsic, overload
 
 from ._flags import cached_jit
 
-__all__ = ["exp", "log", "log1p", "expm1", "exp64", "expm1_64", "log64", "log1p64", "log1p_unit64"]
+__all__ = ["exp", "log", "log1p", "expm1", "exp64", "exp64_in_range", "EXP_RANGE", "expm1_64", "log64",
+           "log1p64", "log1p_unit64"]
 
 
 # ---------------------------------------------------------------- LLVM helpers
@@ -260,20 +261,40 @@ def _split64(bits, kbias):
     return k, _f64_from_bits(bits - (e << 52) + _ONE_BITS)
 
 
-@cached_jit(forceinline=True, cache=True)
-def _exp64(x):
-    x = 710.0 if x > 710.0 else x  # beyond the overflow threshold 709.78; nan passes through
-    x = -746.0 if x < -746.0 else x  # below the underflow-to-zero threshold -745.13
+@njit(inline="always")
+def _exp64_mantissa(x):
+    """(e**r in [0.70, 1.42], the bits of _SHIFT + n) for x = n*ln2 + r, |x| <= 746."""
     kd = x * _LOG2E + _SHIFT
     nbits = _f64_bits(kd)  # _SHIFT_BITS + n
     kd = kd - _SHIFT  # n, exactly, as a float
     r, t = _reduce64(x, kd)
     s = 1.0 + r  # e**r = 1 + r + t, summed with Fast2Sum so that only the last add rounds
-    p = s + ((r - (s - 1.0)) + t)
+    return s + ((r - (s - 1.0)) + t), nbits
+
+
+@cached_jit(forceinline=True, cache=True)
+def _exp64(x):
+    x = 710.0 if x > 710.0 else x  # beyond the overflow threshold 709.78; nan passes through
+    x = -746.0 if x < -746.0 else x  # below the underflow-to-zero threshold -745.13
+    p, nbits = _exp64_mantissa(x)
     # 2**n = 2**n1 * 2**n2 with n1 = floor(n/2): both normal for n in [-1076, 1024]
     e = nbits - _SHIFT_BITS + 2048  # n + 2048 > 0
     e1 = e >> 1  # n1 + 1024
     return (p * _f64_from_bits((e1 - 1) << 52)) * _f64_from_bits((e - e1 - 1) << 52)
+
+
+EXP_RANGE = 708.0
+
+
+@cached_jit(forceinline=True, cache=True)
+def _exp64_in_range(x):
+    """_exp64(x) bit for bit for x in [-EXP_RANGE, EXP_RANGE], anything elsewhere (nan included):
+    callers count a chunk's arguments within the range and redo the chunk with exp unless all
+    are. Within the range e**x is a normal float64, n lies in [-1021, 1021] and p*2**n is exact,
+    so 2**n is applied in one step, an integer add to p's exponent, and the clamps go
+    (fastmath.h's fl_exp_in_range has the timings)."""
+    p, nbits = _exp64_mantissa(x)
+    return _f64_from_bits(_f64_bits(p) + ((nbits - _SHIFT_BITS) << 52))
 
 
 @cached_jit(forceinline=True, cache=True)
@@ -519,6 +540,8 @@ log1p = _make("log1p", _log1p64, _log1p32, "log(1 + x), accurate near 0 (float32
 # The float64 functions themselves, for kernels whose math is float64 whatever the input dtype
 # (the loss formulas, the row tiles): no type dispatch in between, one compiled function less each.
 exp64, expm1_64, log64, log1p64 = _exp64, _expm1_64, _log64, _log1p64
+# exp64 where |x| <= EXP_RANGE, one step cheaper (see _exp64_in_range)
+exp64_in_range = _exp64_in_range
 # log1p of an argument in [+0, 1] (float64): softplus's log1p(exp(-|x|))
 log1p_unit64 = _log1p_unit64
 

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from ._math import exp64 as exp, log64 as log, log1p64 as log1p  # the tiles are float64
+from ._math import EXP_RANGE, exp64_in_range as exp_in_range
 from ._flags import JIT as _JIT, cached_jit
 
 TILE = 32
@@ -24,35 +25,62 @@ def new_scratch(k):
     return np.empty((k, TILE)), np.empty(TILE), np.empty(TILE), np.empty(TILE), np.empty(TILE)
 
 
-@cached_jit(forceinline=True, **_JIT)
-def lse_passes(tile, buf, mx, cnt, s, bad, keep, p):
-    """The lane state of the tile's rows (see module docstring); with keep, also p[t, j] = the
-    term e_tj = exp(v - max) (1 at the max), so the softmax costs no second exp. keep is a
-    constant where this is inlined."""
+@njit(inline="always")
+def _transpose(tile, buf):
     nt, k = tile.shape
     for j in range(nt):
         for t in range(k):
             buf[t, j] = tile[j, t]
+
+
+@njit(inline="always")
+def _exp_pass(nt, k, buf, mx, cnt, s, keep, p, in_range):
+    """cnt, s (and with keep the terms) from the tile's maxima. in_range (a constant where this
+    is inlined): exp64_in_range, and the number of arguments v - max within EXP_RANGE is
+    returned; the caller redoes the tile with the full exp unless that is all of them."""
+    inside = 0
+    for j in range(nt):
+        cnt[j] = 0.0
+        s[j] = 0.0
+    for t in range(k):
+        for j in range(nt):
+            v = buf[t, j]
+            is_max = v == mx[j]
+            d = v - mx[j]
+            if in_range:
+                inside += 1 if abs(d) <= EXP_RANGE else 0
+                e = 1.0 if is_max else exp_in_range(d)
+            else:
+                e = 1.0 if is_max else exp(d)
+            cnt[j] += 1.0 if is_max else 0.0
+            s[j] += 0.0 if is_max else e
+            if keep:
+                p[t, j] = e
+    return inside
+
+
+@cached_jit(forceinline=True, **_JIT)
+def lse_passes(tile, buf, mx, cnt, s, bad, keep, p):
+    """The lane state of the tile's rows (see module docstring); with keep, also p[t, j] = the
+    term e_tj = exp(v - max) (1 at the max), so the softmax costs no second exp. keep is a
+    constant where this is inlined. A tile whose v - max all lie within EXP_RANGE (no -inf, nan
+    or a spread beyond 708) takes exp without its edge cases, the same bits; any other is redone
+    with the full exp (and re-transposed first when the terms overwrote it)."""
+    nt, k = tile.shape
+    _transpose(tile, buf)
     for j in range(nt):
         mx[j] = -np.inf
         bad[j] = 0.0
-        cnt[j] = 0.0
-        s[j] = 0.0
     for t in range(k):
         for j in range(nt):
             v = buf[t, j]
             m = mx[j]
             mx[j] = v if v > m else m
             bad[j] += 0.0 if v == v else 1.0
-    for t in range(k):
-        for j in range(nt):
-            v = buf[t, j]
-            is_max = v == mx[j]
-            e = 1.0 if is_max else exp(v - mx[j])
-            cnt[j] += 1.0 if is_max else 0.0
-            s[j] += 0.0 if is_max else e
-            if keep:
-                p[t, j] = e
+    if _exp_pass(nt, k, buf, mx, cnt, s, keep, p, True) != nt * k:
+        if keep:
+            _transpose(tile, buf)
+        _exp_pass(nt, k, buf, mx, cnt, s, keep, p, False)
 
 
 @njit(inline="always")

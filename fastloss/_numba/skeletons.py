@@ -22,6 +22,7 @@ from numba import njit
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._math import exp as exp_lanes  # float32 arithmetic for a float32 argument
+from ._math import EXP_RANGE, exp64_in_range
 from ._tiled import TILE, lse_lanes, lse_passes, normalise_terms
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
@@ -170,18 +171,26 @@ def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
         if EXP_LANES and (MODE == 1 or MODE == 3):
             # e = exp(a) a chunk at a time, in raw's dtype: for float32, float32 lanes (8 per
             # instruction; a loop that stored float64 measured no faster than float64 math),
-            # except in a chunk with a target where that is not accurate enough (see _formulas)
+            # except in a chunk with a target where that is not accurate enough (see _formulas);
+            # a chunk that fails takes the full float64 exp
             narrow = rb.itemsize == 4
             for c0 in range(0, m, CHUNK):
                 mc = min(CHUNK, m - c0)
                 yc, rc, gc, hc = yb[c0:c0 + mc], rb[c0:c0 + mc], gb[c0:c0 + mc], hb[c0:c0 + mc]
                 wc = wb[c0:c0 + mc] if have_w else wb
-                for j in range(mc):
-                    ebuf[j] = exp_lanes(EXP_ARGUMENT(rc[j]))
                 coarse = 0
                 if narrow:
                     for j in range(mc):
+                        ebuf[j] = exp_lanes(EXP_ARGUMENT(rc[j]))
+                    for j in range(mc):
                         coarse += 0 if EXP_ENOUGH(np.float64(yc[j]), np.float64(rc[j])) == 1.0 else 1
+                else:
+                    # float64: exp without its edge cases (the same bits) while every argument
+                    # lies within EXP_RANGE, counted in the same loop; else the full exp below
+                    for j in range(mc):
+                        a = EXP_ARGUMENT(np.float64(rc[j]))
+                        coarse += 0 if abs(a) <= EXP_RANGE else 1
+                        ebuf[j] = exp64_in_range(a)
                 if coarse == 0:
                     n_nan += write_derivatives(yc, rc, wc, gc, hc, ebuf, mc, p, scale)
                 else:

@@ -17,7 +17,7 @@ from numba import njit
 
 from . import _tiled
 from ._flags import JIT as _JIT, cached_jit
-from ._math import exp, log, log1p, log1p_unit64
+from ._math import EXP_RANGE, exp, exp64_in_range, log, log1p, log1p_unit64
 
 
 # ---------------------------------------------------------------- scalar formulas
@@ -78,9 +78,26 @@ def _map_e(x, out, formula):
             for j in range(m):
                 oc[j] = formula(np.float64(xc[j]), np.float64(e[j]))
     else:
-        for i in range(n):
-            xi = np.float64(x[i])
-            out[i] = formula(xi, exp(-abs(xi)))
+        # e = exp(-|x|) a chunk at a time by exp64_in_range, counting the |x| within EXP_RANGE
+        # in the same loop (a separate pass over x first waits on memory alone); a chunk with an
+        # |x| beyond (or a nan) takes the full exp instead. The same bits.
+        e = np.empty(CHUNK, np.float64)
+        for c0 in range(0, n, CHUNK):
+            m = min(CHUNK, n - c0)
+            xc = x[c0:c0 + m]
+            oc = out[c0:c0 + m]
+            inside = 0
+            for j in range(m):
+                a = abs(np.float64(xc[j]))
+                inside += 1 if a <= EXP_RANGE else 0
+                e[j] = exp64_in_range(-a)
+            if inside == m:
+                for j in range(m):
+                    oc[j] = formula(np.float64(xc[j]), e[j])
+            else:
+                for j in range(m):
+                    xi = np.float64(xc[j])
+                    oc[j] = formula(xi, exp(-abs(xi)))
 
 
 @cached_jit(**_JIT)
