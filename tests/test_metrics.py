@@ -1,5 +1,6 @@
 """log_loss against sklearn.metrics.log_loss (values, errors, warnings), and log_loss_from_logits
 against log_loss of the softmax / an mpmath reference, on every backend."""
+import math
 import re
 import warnings
 
@@ -188,6 +189,25 @@ def test_log_loss_from_logits_extremes_against_mpmath(backend):
         fastloss.log_loss_from_logits([0, 1, 1], [0.0, 1.0])
     with pytest.raises(TypeError, match="logits"):
         fastloss.log_loss_from_logits([0, 1], None)
+
+
+def test_binary_from_logits_exp_in_range_chunks(backend):
+    """Binary logits past the parallel size: chunks whose |z| all lie within 708 take exp
+    without its edge cases, chunks holding a logit beyond it the full exp; each loss still matches
+    np.logaddexp (a wrong exp in a redone chunk would be off by orders of magnitude)."""
+    rng = np.random.default_rng(8)
+    n = 300_000
+    z = rng.normal(scale=20, size=n)
+    y = rng.integers(0, 2, n)
+    odd = rng.choice(n, 50, replace=False)
+    z[odd] = np.resize([708.5, -708.5, 745.5, -745.5, 800.0, -800.0, 1e5], odd.size)
+    w = rng.uniform(0, 2, n)
+    losses = np.logaddexp(0, np.where(y == 1, -z, z))
+    assert_allclose(fastloss.log_loss_from_logits(y, z, normalize=False), math.fsum(losses), rtol=1e-13)
+    assert_allclose(fastloss.log_loss_from_logits(y, z, sample_weight=w), math.fsum(w * losses) / w.sum(), rtol=1e-13)
+    # the outliers alone, in one chunk: each loss to 1e-15
+    for i in odd[:8]:
+        assert_allclose(fastloss.log_loss_from_logits(y[[i]], z[[i]], labels=[0, 1]), losses[i], rtol=1e-15)
 
 
 @given(

@@ -79,6 +79,35 @@ cdef inline double sum_chunk(const double* buf, Py_ssize_t m) noexcept nogil:
     return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 
 
+# ---------------------------------------------------------------- e = exp(-|x|) of a chunk
+cdef extern from "fenv.h" nogil:
+    ctypedef struct fexcept_t:
+        pass
+    int fegetexceptflag(fexcept_t* flagp, int excepts)
+    int fesetexceptflag(const fexcept_t* flagp, int excepts)
+    int FE_ALL_EXCEPT
+
+
+cdef inline void exp_neg_abs_chunk(const floating* x, double* e, Py_ssize_t m) noexcept nogil:
+    """e[j] = exp(-|x[j]|) for j < m: exp_in_range while every |x| lies within EXP_RANGE, counted
+    in the same loop (a separate pass over x first ran 35% slower: it waits on memory alone); a
+    chunk with an |x| beyond (or a nan) is redone with the full exp, the same bits, after
+    dropping the flags the discarded values raised (a ufunc loop's flags become NumPy warnings).
+    m: a chunk (the flags are read once per call)."""
+    cdef Py_ssize_t j, inside = 0
+    cdef fexcept_t flags
+    if HAVE_EXP_IN_RANGE:
+        fegetexceptflag(&flags, FE_ALL_EXCEPT)
+        for j in range(m):
+            inside += fabs(<double>x[j]) <= EXP_RANGE
+            e[j] = exp_in_range(-fabs(<double>x[j]))
+        if inside == m:
+            return
+        fesetexceptflag(&flags, FE_ALL_EXCEPT)
+    for j in range(m):
+        e[j] = exp(-fabs(<double>x[j]))
+
+
 # ---------------------------------------------------------------- scalar formulas
 # The *_e forms take e = exp(-|x|) computed by the caller (float32 lanes for float32 x: special.pyx)
 cdef inline double expit_e(double x, double e) noexcept nogil:

@@ -10,21 +10,16 @@ from cython.parallel cimport prange
 
 from fastloss._cython._common cimport (
     floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, FL_MATH_NAME,
-    exp_in_range, EXP_RANGE, HAVE_EXP_IN_RANGE,
+    exp_neg_abs_chunk,
     expit1, softplus1, log_expit1, expit_e, softplus_e, log_expit_e, expf_lanes, row_max, lse1,
     TILE, MAX_TILED_K, lse_tile, lse_lane,
 )
 from libc.math cimport fabsf
 
 cdef extern from "fenv.h" nogil:
-    ctypedef struct fexcept_t:
-        pass
-    int fegetexceptflag(fexcept_t* flagp, int excepts)
-    int fesetexceptflag(const fexcept_t* flagp, int excepts)
     int fetestexcept(int excepts)
     int feclearexcept(int excepts)
     int FE_INVALID
-    int FE_ALL_EXCEPT
 
 from fastloss._constants import ELEMENT_BLOCK as _EB, ROW_BLOCK as _RB
 from fastloss._constants import SERIAL_MAX_ELEMENTS as _SM
@@ -131,10 +126,9 @@ cdef void _map_range(int which, const floating* x, floating* out, Py_ssize_t sta
 cdef inline void _map_of(int which, const floating* x, floating* out, Py_ssize_t start,
                          Py_ssize_t stop) noexcept nogil:
     """out[i] = the function ``which`` of x[i]."""
-    cdef Py_ssize_t i, j, m, inside
+    cdef Py_ssize_t i, j, m
     cdef float e[MAP_CHUNK]
     cdef double ed[MAP_CHUNK]
-    cdef fexcept_t flags
     if floating is float:
         i = start
         while i < stop:
@@ -143,30 +137,14 @@ cdef inline void _map_of(int which, const floating* x, floating* out, Py_ssize_t
             for j in range(m):
                 out[i + j] = <float>_from_e(which, <double>x[i + j], <double>e[j])
             i += m
-    elif HAVE_EXP_IN_RANGE:
-        # e = exp(-|x|) a chunk at a time by exp_in_range, counting the |x| within EXP_RANGE in
-        # the same loop (a separate pass over x first ran 35% slower: it waits on memory alone);
-        # a chunk with an |x| beyond (or a nan) takes the full exp instead, the same bits, after
-        # dropping the flags the discarded values raised (NumPy reads them: warnings)
+    else:
         i = start
         while i < stop:
             m = min(<Py_ssize_t>MAP_CHUNK, stop - i)
-            fegetexceptflag(&flags, FE_ALL_EXCEPT)
-            inside = 0
+            exp_neg_abs_chunk(x + i, ed, m)
             for j in range(m):
-                inside += fabs(x[i + j]) <= EXP_RANGE
-                ed[j] = exp_in_range(-fabs(x[i + j]))
-            if inside == m:
-                for j in range(m):
-                    out[i + j] = _from_e(which, x[i + j], ed[j])
-            else:
-                fesetexceptflag(&flags, FE_ALL_EXCEPT)
-                for j in range(m):
-                    out[i + j] = _scalar(which, x[i + j])
+                out[i + j] = _from_e(which, x[i + j], ed[j])
             i += m
-    else:
-        for i in range(start, stop):
-            out[i] = _scalar(which, x[i])
 
 
 cdef void _map(int which, const floating* x, floating* out, Py_ssize_t n) noexcept nogil:

@@ -51,6 +51,10 @@ exp: x = n*ln2 + r, n = round(x/ln2), |r| <= ln2/2. Cody-Waite: ln2 = _LN2_HI + 
   addition rounds. x is clamped to [-746, 710] (selects that let nan through) and 2**n is applied
   as 2**n1 * 2**n2 with n1 = floor(n/2): both factors are normal, the first product is exact, so
   overflow gives +inf and gradual underflow rounds once, to the correct subnormal or zero.
+exp64_in_range: exp's arithmetic without the clamps, 2**n applied in one step (an integer add to
+  the exponent bits of e**r): the same bits for |x| <= EXP_RANGE = 708, where the result is a
+  normal float64; anything elsewhere. Kernels use it a chunk at a time and redo a chunk with exp
+  when one of its arguments lies outside (special.exp_neg_abs_chunk, _tiled, the BCE skeleton).
 expm1: same reduction and the same q. With h = 2**n (2**1023 and a final factor F = 2 when
   n = 1024), expm1(x) = F*((h - 1/F) + h*r + h*t): h - 1/F is computed with its exact rounding
   error (TwoSum) and h*r is added by Fast2Sum, so nothing cancels near 0 and the result is

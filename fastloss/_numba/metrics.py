@@ -15,7 +15,7 @@ from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._math import log
 from ._flags import JIT as _JIT, cached_jit
 from . import _tiled
-from .special import lse1, softplus1
+from .special import CHUNK, exp_neg_abs_chunk, lse1, softplus_e
 
 # partials layout: 0 Σw·l, 1 Σw, 2 min p, 3 max p, 4 #nan, 5 worst |row sum - 1|
 _NPART = 6
@@ -255,18 +255,23 @@ def logits_labels_block(z, y, w, eps, part):
 
 @cached_jit(**_JIT)
 def logits_binary_block(z, y, w, eps, part):
-    """l_i = softplus(-z_i) if y_i == 1 else softplus(z_i)  (= softplus(z) - y z, stably); eps
-    is unused."""
+    """l_i = softplus(-z_i) if y_i == 1 else softplus(z_i)  (= softplus(z) - y z, stably), from
+    e = exp(-|z_i|), which both share, a chunk at a time; eps is unused."""
     n = z.shape[0]
     loss = np.empty(n)
+    e = np.empty(CHUNK)
     n_nan = 0
     outside = 0  # codes not in {0, 1} (part[5]), as binary_block
-    for j in range(n):
-        zi = np.float64(z[j])
-        yj = y[j]
-        n_nan += 0 if zi == zi else 1
-        loss[j] = softplus1(-zi if yj == 1 else zi)
-        outside += 0 if (yj == 0 or yj == 1) else 1
+    for c0 in range(0, n, CHUNK):
+        m = min(CHUNK, n - c0)
+        zc, yc, lc = z[c0:c0 + m], y[c0:c0 + m], loss[c0:c0 + m]
+        exp_neg_abs_chunk(zc, e, m)
+        for j in range(m):
+            zi = np.float64(zc[j])
+            yj = yc[j]
+            n_nan += 0 if zi == zi else 1
+            lc[j] = softplus_e(-zi if yj == 1 else zi, e[j])
+            outside += 0 if (yj == 0 or yj == 1) else 1
     part[4] += n_nan
     part[5] = np.float64(outside)
     _add_losses(part, loss, w, w.shape[0] > 0, n)

@@ -64,6 +64,21 @@ CHUNK = 256
 
 
 @njit(inline="always")
+def exp_neg_abs_chunk(xc, e, m):
+    """e[j] = exp(-|xc[j]|) (float64) for j < m: exp64_in_range while every |x| lies within
+    EXP_RANGE, counted in the same loop (a separate pass over x first waits on memory alone); a
+    chunk with an |x| beyond (or a nan) is redone with the full exp, the same bits."""
+    inside = 0
+    for j in range(m):
+        a = abs(np.float64(xc[j]))
+        inside += 1 if a <= EXP_RANGE else 0
+        e[j] = exp64_in_range(-a)
+    if inside != m:
+        for j in range(m):
+            e[j] = exp(-abs(np.float64(xc[j])))
+
+
+@njit(inline="always")
 def _map_e(x, out, formula):
     """out[i] = formula(x[i], exp(-|x[i]|)) (float32 x: e in float32 lanes)."""
     n = x.shape[0]
@@ -78,26 +93,14 @@ def _map_e(x, out, formula):
             for j in range(m):
                 oc[j] = formula(np.float64(xc[j]), np.float64(e[j]))
     else:
-        # e = exp(-|x|) a chunk at a time by exp64_in_range, counting the |x| within EXP_RANGE
-        # in the same loop (a separate pass over x first waits on memory alone); a chunk with an
-        # |x| beyond (or a nan) takes the full exp instead. The same bits.
         e = np.empty(CHUNK, np.float64)
         for c0 in range(0, n, CHUNK):
             m = min(CHUNK, n - c0)
             xc = x[c0:c0 + m]
             oc = out[c0:c0 + m]
-            inside = 0
+            exp_neg_abs_chunk(xc, e, m)
             for j in range(m):
-                a = abs(np.float64(xc[j]))
-                inside += 1 if a <= EXP_RANGE else 0
-                e[j] = exp64_in_range(-a)
-            if inside == m:
-                for j in range(m):
-                    oc[j] = formula(np.float64(xc[j]), e[j])
-            else:
-                for j in range(m):
-                    xi = np.float64(xc[j])
-                    oc[j] = formula(xi, exp(-abs(xi)))
+                oc[j] = formula(np.float64(xc[j]), e[j])
 
 
 @cached_jit(**_JIT)
