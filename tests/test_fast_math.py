@@ -56,6 +56,7 @@ def _numba_loop(f):
 
 NUMBA_LOOPS = {name: _numba_loop(getattr(fm, name)) for name in FUNCS}
 NUMBA_LOOPS["exp_in_range"] = _numba_loop(fm.exp64_in_range)
+NUMBA_LOOPS["log_normal"] = _numba_loop(fm.log64_normal)
 
 
 def numba_call(name, x):
@@ -76,6 +77,7 @@ C_SOURCE = textwrap.dedent(
         }
     LOOP(v_exp, double, fl_exp)
     LOOP(v_exp_in_range, double, fl_exp_in_range)
+    LOOP(v_log_normal, double, fl_log_normal)
     LOOP(v_log, double, fl_log)
     LOOP(v_log1p, double, fl_log1p)
     LOOP(v_expm1, double, fl_expm1)
@@ -406,6 +408,22 @@ def test_exp_in_range_is_exp_bit_for_bit(impl):
         loop = NUMBA_LOOPS["exp_in_range"]
         ir = loop.inspect_llvm(loop.signatures[0])
         assert re.search(r"<\d+ x double>", ir) and re.search(r"fmuladd\.v\d+f64", ir)
+
+
+def test_log_normal_is_log_bit_for_bit(impl):
+    """log_normal (no subnormal scaling, no special values) gives log's bits on every positive
+    normal double: dense grids over [2**-1022, DBL_MAX] and [eps, 1], binade edges, sqrt(2)/2."""
+    rng = np.random.default_rng(9)
+    tiny, big = np.finfo(np.float64).tiny, np.finfo(np.float64).max
+    binades = 2.0 ** np.arange(-1022, 1024)
+    x = np.concatenate([
+        np.geomspace(tiny, big, 1_000_001), rng.uniform(2.2e-16, 1.0, 1_000_000), binades,
+        np.nextafter(binades, 0)[1:], np.nextafter(binades, np.inf)[:-1],
+        np.sqrt(0.5) * binades[1:-1], np.nextafter(np.sqrt(0.5) * binades[1:-1], 0),
+        [tiny, big, 1.0, np.nextafter(1.0, 0), np.nextafter(1.0, 2), 1 - 2.0**-53, 2.220446049250313e-16]])
+    got, want = impl("log_normal", x), impl("log", x)
+    bad = got.view(np.int64) != want.view(np.int64)
+    assert not bad.any(), (x[bad][:5], got[bad][:5], want[bad][:5])
 
 
 # ---------------------------------------------------------------- dispatch, vectorisation, caching

@@ -191,6 +191,31 @@ def test_log_loss_from_logits_extremes_against_mpmath(backend):
         fastloss.log_loss_from_logits([0, 1], None)
 
 
+@pytest.mark.parametrize("eps", [2.220446049250313e-16, 1e-300, 1e-310, 0.0])
+def test_binary_kernel_log_normal_and_full_log(backend, eps):
+    """The binary kernel takes log without its edge cases where every clipped probability is a
+    normal number (eps >= 2**-1022, no nan in the chunk), the full log otherwise (a subnormal or
+    zero eps, as no public call passes, or a nan): the loss sums match np.log's to 1e-14, and
+    exact 0 and 1 probabilities give log(eps) (inf for eps = 0)."""
+    from fastloss import _backends
+
+    rng = np.random.default_rng(14)
+    n = 300_000
+    p = rng.random(n)
+    p[rng.choice(n, 30, replace=False)] = np.resize([0.0, 1.0, 5e-324, 1e-310], 30)
+    y = rng.integers(0, 2, n).astype(np.intp)
+    w = np.empty(0)
+    q = np.clip(np.where(y == 1, p, 1.0 - p), eps, 1.0 - eps)
+    with np.errstate(divide="ignore"):
+        ref = math.fsum(-np.log(q))
+    stats = _backends.load(backend).log_loss_binary(p, y, w, eps)
+    assert_allclose(stats[0], ref, rtol=1e-14)
+    assert stats[4] == 0 and stats[1] == n
+    p[7] = np.nan  # that chunk takes the full log; the nan is counted, the others still match
+    stats = _backends.load(backend).log_loss_binary(p, y, w, eps)
+    assert stats[4] == 1
+
+
 def test_binary_from_logits_exp_in_range_chunks(backend):
     """Binary logits past the parallel size: chunks whose |z| all lie within 708 take exp
     without its edge cases, chunks holding a logit beyond it the full exp; each loss still matches

@@ -16,6 +16,9 @@ cdef extern from "flmath.h" nogil:
     const bint HAVE_EXP_IN_RANGE "FL_HAVE_EXP_IN_RANGE"
     double EXP_RANGE "FL_EXP_RANGE"
     double log "FL_LOG"(double x)
+    # log(x) bit for bit for a positive normal finite x, anything elsewhere (fastmath.h: 1.55 vs
+    # 2.14 ns); libm's log in the libm build
+    double log_normal "FL_LOG_NORMAL"(double x)
     double log1p "FL_LOG1P"(double x)
     # log1p of e in [0, 1] (softplus's exp(-|x|)): fl_log1p's result with fewer steps
     double log1p_unit "FL_LOG1P_UNIT"(double e)

@@ -19,6 +19,7 @@
 #define FL_EXPF fl_expf
 #define FL_EXPM1 fl_expm1
 #define FL_LOG fl_log
+#define FL_LOG_NORMAL fl_log_normal
 #define FL_LOG1P fl_log1p
 #define FL_LOG1P_UNIT fl_log1p_unit
 #define FL_MATH_NAME "fastmath.h (vectorised)"
@@ -30,6 +31,7 @@
 #define FL_EXPF expf
 #define FL_EXPM1 expm1
 #define FL_LOG log
+#define FL_LOG_NORMAL log
 #define FL_LOG1P log1p
 #define FL_LOG1P_UNIT log1p
 #define FL_MATH_NAME "libm"

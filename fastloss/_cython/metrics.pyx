@@ -10,9 +10,10 @@ Probabilities are read once; no n x k temporary is made.
 """
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
+from libc.float cimport DBL_MIN
 
 from fastloss._cython._common cimport (
-    floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, fl_select,
+    floating, exp, log, log_normal, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, fl_select,
     softplus_e, exp_neg_abs_chunk, row_max, lse_tail, sum_chunk, TILE, MAX_TILED_K, lse_tile, lse_lanes,
 )
 
@@ -344,6 +345,26 @@ cdef inline void _add_chunk(Acc* a, double* buf, const void* w, bint w32, bint h
     a.swl += sum_chunk(buf, m)
 
 
+cdef inline Py_ssize_t _binary_chunk(const floating* p, const Py_ssize_t* yc, Py_ssize_t m,
+                                     double eps, double hi, double* buf, bint normal) noexcept nogil:
+    """buf[j] = -log(clip(q_j)), q_j = p_j if y_j == 1 else 1 - p_j (in p's dtype), j < m; returns
+    the number of codes outside {0, 1}. normal (a constant where this is inlined): every clipped
+    q is a normal number (eps >= DBL_MIN, no nan in the chunk), so log_normal gives log's bits
+    without its subnormal and special-value steps."""
+    cdef Py_ssize_t j, outside = 0
+    cdef floating pv, one_minus
+    cdef double q
+    for j in range(m):
+        pv = p[j]
+        one_minus = <floating>1.0 - pv
+        q = _clip(<double>pv if yc[j] == 1 else <double>one_minus, eps, hi)
+        buf[j] = -(log_normal(q) if normal else log(q))
+        # codes not in {0, 1}: the caller may hand over unchecked labels (the "worst" slot); an
+        # integer count, which does not stop the loop from vectorising
+        outside += (<size_t>yc[j]) > 1  # one unsigned compare: negative codes wrap above 1
+    return outside
+
+
 cdef void _binary_block(const floating* p, const void* y, int yw, const void* w, bint w32, bint have_w,
                         double eps, Py_ssize_t start, Py_ssize_t stop,
                         double* part) noexcept nogil:
@@ -352,24 +373,21 @@ cdef void _binary_block(const floating* p, const void* y, int yw, const void* w,
     cdef Acc a
     cdef double buf[CHUNK]
     cdef Py_ssize_t yc[CHUNK]
-    cdef Py_ssize_t c0, m, j
-    cdef floating pv, one_minus
-    cdef double hi = 1.0 - eps, q
+    cdef Py_ssize_t c0, m
+    cdef double hi = 1.0 - eps, nan_before
+    cdef bint normal_eps = eps >= DBL_MIN
     cdef Py_ssize_t outside = 0
     _acc_init(&a)
     c0 = start
     while c0 < stop:
         m = min(<Py_ssize_t>CHUNK, stop - c0)
+        nan_before = a.nnan
         _observe_chunk(&a, p + c0, m)
         _codes(y, yw, c0, m, yc)
-        for j in range(m):
-            pv = p[c0 + j]
-            one_minus = <floating>1.0 - pv
-            q = <double>pv if yc[j] == 1 else <double>one_minus
-            buf[j] = -log(_clip(q, eps, hi))
-            # codes not in {0, 1}: the caller may hand over unchecked labels (the "worst" slot);
-            # an integer count, which does not stop the loop from vectorising
-            outside += (<size_t>yc[j]) > 1  # one unsigned compare: negative codes wrap above 1
+        if normal_eps and a.nnan == nan_before:
+            outside += _binary_chunk(p + c0, yc, m, eps, hi, buf, 1)
+        else:
+            outside += _binary_chunk(p + c0, yc, m, eps, hi, buf, 0)
         _add_chunk(&a, buf, w, w32, have_w, c0, m)
         c0 += CHUNK
     a.worst = <double>outside

@@ -88,7 +88,7 @@ from numba.extending import intrinsic, overload
 from ._flags import cached_jit
 
 __all__ = ["exp", "log", "log1p", "expm1", "exp64", "exp64_in_range", "EXP_RANGE", "expm1_64", "log64",
-           "log1p64", "log1p_unit64"]
+           "log64_normal", "log1p64", "log1p_unit64"]
 
 
 # ---------------------------------------------------------------- LLVM helpers
@@ -338,6 +338,17 @@ def _log64(x):
 
 
 @cached_jit(forceinline=True, cache=True)
+def _log64_normal(x):
+    """_log64(x) bit for bit for a positive normal finite x (2**-1022 <= x <= DBL_MAX), anything
+    elsewhere: without the subnormal scaling and the special values, for arguments known to be
+    normal (probabilities clipped to [eps, 1 - eps], eps >= 2**-1022)."""
+    k, m = _split64(_f64_bits(x), _KBIAS)
+    f = m - 1.0
+    w, hfsq = _log1p_f64(f)
+    return k * _LN2_HI + (f - (hfsq - (w + k * _LN2_LO)))
+
+
+@cached_jit(forceinline=True, cache=True)
 def _log1p64(x):
     xc = _DBL_MAX if x > _DBL_MAX else x  # keeps the main path finite for x = inf
     u = 1.0 + xc
@@ -544,8 +555,9 @@ log1p = _make("log1p", _log1p64, _log1p32, "log(1 + x), accurate near 0 (float32
 # The float64 functions themselves, for kernels whose math is float64 whatever the input dtype
 # (the loss formulas, the row tiles): no type dispatch in between, one compiled function less each.
 exp64, expm1_64, log64, log1p64 = _exp64, _expm1_64, _log64, _log1p64
-# exp64 where |x| <= EXP_RANGE, one step cheaper (see _exp64_in_range)
+# exp64 where |x| <= EXP_RANGE, one step cheaper (see _exp64_in_range); log64 of normal numbers
 exp64_in_range = _exp64_in_range
+log64_normal = _log64_normal
 # log1p of an argument in [+0, 1] (float64): softplus's log1p(exp(-|x|))
 log1p_unit64 = _log1p_unit64
 

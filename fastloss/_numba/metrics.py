@@ -12,13 +12,14 @@ import numpy as np
 from numba import njit
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
-from ._math import log
+from ._math import log, log64_normal
 from ._flags import JIT as _JIT, cached_jit
 from . import _tiled
 from .special import CHUNK, exp_neg_abs_chunk, lse1, softplus_e
 
 # partials layout: 0 Σw·l, 1 Σw, 2 min p, 3 max p, 4 #nan, 5 worst |row sum - 1|
 _NPART = 6
+_DBL_MIN = 2.2250738585072014e-308  # the smallest normal float64
 
 
 @njit(inline="always")
@@ -196,24 +197,38 @@ def dense_block(p, Y, w, eps, part):
         _add(part, w, have_w, i, loss)
 
 
+@njit(inline="always")
+def _binary_losses(p, y, eps, loss, normal):
+    """loss[j] = -log(clip(q_j)), q_j = p_j if y_j == 1 else 1 - p_j (in p's dtype); returns the
+    number of codes outside {0, 1}. normal (a constant where this is inlined): every clipped q
+    is a normal number (eps >= 2**-1022, no nan in p), so log64_normal gives log's bits without
+    its subnormal and special-value steps."""
+    hi = 1.0 - eps
+    one = p.dtype.type(1.0)
+    outside = 0  # codes not in {0, 1}: the caller may hand over unchecked labels (part[5]); an
+    # integer count, which does not stop the loop from vectorising
+    for j in range(p.shape[0]):
+        pv = p[j]
+        yj = y[j]
+        q = np.float64(pv) if yj == 1 else np.float64(one - pv)
+        q = eps if q < eps else (hi if q > hi else q)
+        loss[j] = -(log64_normal(q) if normal else log(q))
+        outside += 0 if (yj == 0 or yj == 1) else 1
+    return outside
+
+
 @cached_jit(**_JIT)
 def binary_block(p, y, w, eps, part):
     """l_i = -log(clip(p_i)) if y_i == 1 else -log(clip(1 - p_i)), 1 - p_i taken in p's dtype;
     part[5] counts the codes outside {0, 1}."""
     n = p.shape[0]
+    nan_before = part[4]
     _scan(part, p)
-    hi = 1.0 - eps
-    one = p.dtype.type(1.0)
     loss = np.empty(n)
-    outside = 0  # codes not in {0, 1}: the caller may hand over unchecked labels (part[5]); an
-    # integer count, which does not stop the loop from vectorising
-    for j in range(n):
-        pv = p[j]
-        yj = y[j]
-        q = np.float64(pv) if yj == 1 else np.float64(one - pv)
-        q = eps if q < eps else (hi if q > hi else q)
-        loss[j] = -log(q)
-        outside += 0 if (yj == 0 or yj == 1) else 1
+    if eps >= _DBL_MIN and part[4] == nan_before:
+        outside = _binary_losses(p, y, eps, loss, True)
+    else:
+        outside = _binary_losses(p, y, eps, loss, False)
     part[5] = np.float64(outside)
     _add_losses(part, loss, w, w.shape[0] > 0, n)
 
