@@ -70,9 +70,11 @@ class Spec:
     fused: bool = False
     #: likewise the gradient and hessian (elementwise: ``<name>_gradient_hessian``)
     fused_hessian: bool = False
-    #: elementwise: the gradient and hessian are functions of e = exp(<name>_exp_argument(r))
-    #: (``<name>_gradient_from_exp(y, r, e, *p)``, ``<name>_gradient_hessian_from_exp``), which
-    #: a float32 raw gets in float32 lanes where ``<name>_exp_enough(y, r)`` (see _formulas.py)
+    #: elementwise: the loss, gradient and hessian are functions of e = exp(<name>_exp_argument(r))
+    #: (``<name>_loss_from_exp(y, r, e, *p)``, ``<name>_loss_gradient_from_exp``,
+    #: ``<name>_gradient_from_exp``, ``<name>_gradient_hessian_from_exp``); the skeletons compute
+    #: e a chunk at a time, for a float32 raw's derivatives in float32 lanes where
+    #: ``<name>_exp_enough(y, r)`` (see _formulas.py)
     exp_lanes: bool = False
     #: rows losses: the formula takes the row's logsumexp and softmax (the skeleton computes them;
     #: the softmax only for the gradient modes unless softmax_in_loss)

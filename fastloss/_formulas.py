@@ -81,11 +81,7 @@ def trigamma(x):
 # --- binary cross-entropy from logits: l = w+ y softplus(-r) + (1 - y) softplus(r),
 # softplus(+-r) = max(+-r, 0) + log1p(exp(-|r|)) (nothing overflows)
 def binary_cross_entropy_loss(y, r, pos_weight):
-    c1 = pos_weight * y
-    lp = log1p_unit(exp(-abs(r)))
-    sp_neg = (-r if r < 0.0 else 0.0) + lp
-    sp_pos = (r if r > 0.0 else 0.0) + lp
-    return times(c1, sp_neg) + times(1.0 - y, sp_pos)
+    return binary_cross_entropy_loss_from_exp(y, r, exp(-abs(r)), pos_weight)
 
 
 def bce_gradient_at(y, r, pos_weight, e):
@@ -111,12 +107,8 @@ def binary_cross_entropy_gradient(y, r, pos_weight):
 
 def binary_cross_entropy_loss_gradient(y, r, pos_weight) -> tuple:
     """One exp(-|r|) for both: the loss's log1p(e) and the gradient's sigma(r)."""
-    c1 = pos_weight * y
     e = exp(-abs(r))
-    lp = log1p_unit(e)
-    sp_neg = (-r if r < 0.0 else 0.0) + lp
-    sp_pos = (r if r > 0.0 else 0.0) + lp
-    return times(c1, sp_neg) + times(1.0 - y, sp_pos), bce_gradient_at(y, r, pos_weight, e)
+    return binary_cross_entropy_loss_from_exp(y, r, e, pos_weight), bce_gradient_at(y, r, pos_weight, e)
 
 
 def binary_cross_entropy_hessian(y, r, pos_weight):
@@ -129,12 +121,14 @@ def binary_cross_entropy_gradient_hessian(y, r, pos_weight) -> tuple:
     return bce_gradient_at(y, r, pos_weight, e), bce_hessian_at(y, pos_weight, e)
 
 
-# --- float32 lanes (Spec.exp_lanes): the gradient and hessian as functions of e = exp(a), with
-# a = <loss>_exp_argument(r). For a float32 raw the skeletons compute e in float32 arithmetic (8
-# lanes per AVX2 instruction instead of 4; a = -|r| is exact in float32) and the rest in float64.
-# e's error (<= 0.77 float32 ulp) then moves g and h by less than 1 float32 ulp wherever
-# <loss>_exp_enough(y, r) is 1; a chunk of the loop with any element where it is 0 gets e in
-# float64 instead (the float64 result, bit for bit).
+# --- Spec.exp_lanes: the loss, gradient and hessian as functions of e = exp(a), with
+# a = <loss>_exp_argument(r). The skeletons compute e a chunk at a time: in float64 without exp's
+# edge cases where every a of the chunk lies within its range (the same bits), and, for the
+# gradient and hessian of a float32 raw, in float32 arithmetic (8 lanes per AVX2 instruction
+# instead of 4; a = -|r| is exact in float32), the rest in float64. e's error (<= 0.77 float32
+# ulp) then moves g and h by less than 1 float32 ulp wherever <loss>_exp_enough(y, r) is 1; a
+# chunk of the loop with any element where it is 0 gets e in float64 instead (the float64
+# result, bit for bit). The loss modes take e in float64 for every dtype (their sums are float64).
 def binary_cross_entropy_exp_argument(r):
     return -abs(r)
 
@@ -148,6 +142,19 @@ def binary_cross_entropy_exp_enough(y, r):
     A product of selects, no ``and``/``or``: their short circuit is a branch in the generated C,
     which stops GCC vectorising the loop."""
     return (1.0 if y * (1.0 - y) == 0.0 else 0.0) * (1.0 if abs(r) <= 87.0 else 0.0)
+
+
+def binary_cross_entropy_loss_from_exp(y, r, e, pos_weight):
+    """softplus(+-r) = max(+-r, 0) + log1p(e), e = exp(-|r|) (float64 in the loss modes)."""
+    c1 = pos_weight * y
+    lp = log1p_unit(e)
+    sp_neg = (-r if r < 0.0 else 0.0) + lp
+    sp_pos = (r if r > 0.0 else 0.0) + lp
+    return times(c1, sp_neg) + times(1.0 - y, sp_pos)
+
+
+def binary_cross_entropy_loss_gradient_from_exp(y, r, e, pos_weight) -> tuple:
+    return binary_cross_entropy_loss_from_exp(y, r, e, pos_weight), bce_gradient_at(y, r, pos_weight, e)
 
 
 def binary_cross_entropy_gradient_from_exp(y, r, e, pos_weight):

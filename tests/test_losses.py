@@ -477,9 +477,10 @@ def test_bce_float32_lanes_parallel_and_backends_agree():
 
 
 def test_bce_float64_exp_in_range_chunks(backend):
-    """float64 scores: a chunk whose |raw| all lie within 708 takes exp without its edge cases,
-    one with a score beyond it the full exp, the same bits: dropping the outliers leaves every
-    other gradient and hessian unchanged, and the outliers' match the NumPy backend's."""
+    """float64 exp in the BCE kernels: a chunk whose |raw| all lie within 708 takes exp without
+    its edge cases, one with a score beyond it the full exp, the same bits: dropping the outliers
+    leaves every other loss, gradient and hessian unchanged, and the outliers' match the NumPy
+    backend's (the loss of float32 scores too: its e is float64)."""
     from fastloss.losses import BinaryCrossEntropy
 
     rng = np.random.default_rng(21)
@@ -496,12 +497,23 @@ def test_bce_float64_exp_in_range_chunks(backend):
     np.testing.assert_array_equal(g_keep, g[keep])
     np.testing.assert_array_equal(h_keep, h[keep])
     np.testing.assert_array_equal(loss.gradient(y, r), g)
+    # the loss modes take e the same way, for float32 raw too (in float64)
+    l = loss.loss(y, r, reduction="none")
+    np.testing.assert_array_equal(loss.loss(y[keep], r[keep], reduction="none"), l[keep])
+    l2, g2 = loss.loss_gradient(y, r, reduction="none")
+    np.testing.assert_array_equal(l2, l)
+    np.testing.assert_array_equal(g2, g)
     import fastloss
 
     with fastloss.set_backend("numpy"):
         g_ref, h_ref = loss.gradient_hessian(y[odd], r[odd])
+        l_ref = loss.loss(y[odd], r[odd], reduction="none")
+        r32 = r.astype(np.float32)
+        l32_ref = loss.loss(y, r32, reduction="none")
     np.testing.assert_allclose(g[odd], g_ref, rtol=1e-15, atol=1e-300)
     np.testing.assert_allclose(h[odd], h_ref, rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(l[odd], l_ref, rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(loss.loss(y, r32, reduction="none"), l32_ref, rtol=1e-15, atol=1e-300)
 
 
 def test_log_cosh_gradient_is_tanh(backend):

@@ -36,7 +36,7 @@ def _copy(fn, namespace, qualname):
 
 
 _OPS = ("loss", "gradient", "hessian", "loss_gradient", "gradient_hessian", "row",
-        "gradient_from_exp", "gradient_hessian_from_exp")
+        "loss_from_exp", "loss_gradient_from_exp", "gradient_from_exp", "gradient_hessian_from_exp")
 # the functions a skeleton calls (with the loss's parameters as *p, which Numba's IR inliner cannot
 # take): compiled on their own, once per process and shared by the loss's kernels, inlined by
 # LLVM. Without NRT (``_nrt=False``): a rows formula takes array rows, and with reference counting
@@ -101,12 +101,19 @@ def _bindings(spec, op):
              GRADIENT_HESSIAN=_unused_pair, FUSED=spec.fused and op == "loss_gradient",
              FUSED_HESSIAN=spec.fused_hessian and op == "gradient_hessian",
              EXP_LANES=spec.exp_lanes and op in ("gradient", "gradient_hessian"),
+             EXP_LOSS=spec.exp_lanes and op in ("loss", "loss_gradient"),
              EXP_ARGUMENT=_unused_scalar, EXP_ENOUGH=_unused_scalar,
+             LOSS_FROM_EXP=_unused_scalar, LOSS_GRADIENT_FROM_EXP=_unused_pair,
              GRADIENT_FROM_EXP=_unused_scalar, GRADIENT_HESSIAN_FROM_EXP=_unused_pair)
+    if spec.exp_lanes:
+        b["EXP_ARGUMENT"] = f[f"{name}_exp_argument"]
     if b["EXP_LANES"]:
-        b.update(EXP_ARGUMENT=f[f"{name}_exp_argument"], EXP_ENOUGH=f[f"{name}_exp_enough"],
+        b.update(EXP_ENOUGH=f[f"{name}_exp_enough"],
                  GRADIENT_FROM_EXP=f[f"{name}_gradient_from_exp"],
                  GRADIENT_HESSIAN_FROM_EXP=f[f"{name}_gradient_hessian_from_exp"])
+    if b["EXP_LOSS"]:
+        b.update(LOSS_FROM_EXP=f[f"{name}_loss_from_exp"],
+                 LOSS_GRADIENT_FROM_EXP=f[f"{name}_loss_gradient_from_exp"])
     if op in ("loss", "loss_gradient"):
         b["LOSS"] = f[f"{name}_loss"]
     if op != "loss":

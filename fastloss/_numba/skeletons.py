@@ -22,7 +22,7 @@ from numba import njit
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._math import exp as exp_lanes  # float32 arithmetic for a float32 argument
-from ._math import EXP_RANGE, exp64_in_range
+from ._math import EXP_RANGE, exp64, exp64_in_range
 from ._tiled import TILE, lse_lanes, lse_passes, normalise_terms
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
@@ -88,11 +88,34 @@ def gradient_hessian_one(yi, ri, e, p):
     return GRADIENT(yi, ri, *p), HESSIAN(yi, ri, *p)
 
 
-def loss_gradient_one(yi, ri, p):
+def loss_one(yi, ri, e, p):
+    """l at one element (e = exp(a) of the exp_lanes losses, unused by the others)."""
+    if EXP_LOSS:
+        return LOSS_FROM_EXP(yi, ri, e, *p)
+    return LOSS(yi, ri, *p)
+
+
+def loss_gradient_one(yi, ri, e, p):
     """(l, g) at one element: the fused formula where the loss has one."""
+    if EXP_LOSS:
+        return LOSS_GRADIENT_FROM_EXP(yi, ri, e, *p)
     if FUSED:
         return LOSS_GRADIENT(yi, ri, *p)
     return LOSS(yi, ri, *p), GRADIENT(yi, ri, *p)
+
+
+def exp_chunk(rc, e, mc):
+    """e[j] = exp(EXP_ARGUMENT(rc[j])) in float64, j < mc: exp64_in_range while every argument
+    lies within EXP_RANGE, counted in the same loop, else the chunk again with the full exp (the
+    same bits)."""
+    outside = 0
+    for j in range(mc):
+        a = EXP_ARGUMENT(np.float64(rc[j]))
+        outside += 0 if abs(a) <= EXP_RANGE else 1
+        e[j] = exp64_in_range(a)
+    if outside != 0:
+        for j in range(mc):
+            e[j] = exp64(EXP_ARGUMENT(np.float64(rc[j])))
 
 
 def write_derivatives(yc, rc, wc, gc, hc, ec, mc, p, scale):
@@ -145,7 +168,8 @@ def write_derivatives(yc, rc, wc, gc, hc, ec, mc, p, scale):
     return n_nan
 
 
-KERNEL_HELPERS = (gradient_one, gradient_hessian_one, loss_gradient_one, write_derivatives)
+KERNEL_HELPERS = (gradient_one, gradient_hessian_one, loss_one, loss_gradient_one, exp_chunk,
+                  write_derivatives)
 
 
 def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
@@ -184,45 +208,41 @@ def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
                         ebuf[j] = exp_lanes(EXP_ARGUMENT(rc[j]))
                     for j in range(mc):
                         coarse += 0 if EXP_ENOUGH(np.float64(yc[j]), np.float64(rc[j])) == 1.0 else 1
-                else:
-                    # float64: exp without its edge cases (the same bits) while every argument
-                    # lies within EXP_RANGE, counted in the same loop; else the full exp below
-                    for j in range(mc):
-                        a = EXP_ARGUMENT(np.float64(rc[j]))
-                        coarse += 0 if abs(a) <= EXP_RANGE else 1
-                        ebuf[j] = exp64_in_range(a)
-                if coarse == 0:
+                if narrow and coarse == 0:
                     n_nan += write_derivatives(yc, rc, wc, gc, hc, ebuf, mc, p, scale)
                 else:
-                    for j in range(mc):
-                        buf[j] = exp_lanes(EXP_ARGUMENT(np.float64(rc[j])))
+                    exp_chunk(rc, buf, mc)
                     n_nan += write_derivatives(yc, rc, wc, gc, hc, buf, mc, p, scale)
         elif MODE == 1 or MODE == 3:
             n_nan += write_derivatives(yb, rb, wb, gb, hb, rb, m, p, scale)
         else:
-            # the loss modes: a chunk of losses into buf, then buf added in a fixed order
+            # the loss modes: a chunk of losses into buf, then buf added in a fixed order (the
+            # exp_lanes losses: buf holds the chunk's e = exp(a) first, each read before its
+            # element's loss overwrites it)
             for c0 in range(0, m, CHUNK):
                 mc = min(CHUNK, m - c0)
                 yc, rc, wc, gc = yb[c0:c0 + mc], rb[c0:c0 + mc], wb[c0:c0 + mc], gb[c0:c0 + mc]
+                if EXP_LOSS:
+                    exp_chunk(rc, buf, mc)
                 if MODE == 0 and have_w:
                     for j in range(mc):
                         wi = wc[j]
-                        l = LOSS(np.float64(yc[j]), np.float64(rc[j]), *p)
+                        l = loss_one(np.float64(yc[j]), np.float64(rc[j]), buf[j], p)
                         buf[j] = wi * l if wi != 0.0 else 0.0
                 elif MODE == 0:
                     for j in range(mc):
-                        buf[j] = LOSS(np.float64(yc[j]), np.float64(rc[j]), *p)
+                        buf[j] = loss_one(np.float64(yc[j]), np.float64(rc[j]), buf[j], p)
                 elif have_w:
                     for j in range(mc):
                         wi = wc[j]
-                        l, g = loss_gradient_one(np.float64(yc[j]), np.float64(rc[j]), p)
+                        l, g = loss_gradient_one(np.float64(yc[j]), np.float64(rc[j]), buf[j], p)
                         buf[j] = wi * l if wi != 0.0 else 0.0
                         g = (scale * wi) * g if wi != 0.0 else 0.0
                         gc[j] = g
                         n_nan += 1 if g != g else 0
                 else:
                     for j in range(mc):
-                        l, g = loss_gradient_one(np.float64(yc[j]), np.float64(rc[j]), p)
+                        l, g = loss_gradient_one(np.float64(yc[j]), np.float64(rc[j]), buf[j], p)
                         buf[j] = l
                         g = scale * g
                         gc[j] = g
