@@ -193,10 +193,11 @@ def test_log_loss_from_logits_extremes_against_mpmath(backend):
 
 @pytest.mark.parametrize("eps", [2.220446049250313e-16, 1e-300, 1e-310, 0.0])
 def test_binary_kernel_log_normal_and_full_log(backend, eps):
-    """The binary kernel takes log without its edge cases where every clipped probability is a
-    normal number (eps >= 2**-1022, no nan in the chunk), the full log otherwise (a subnormal or
-    zero eps, as no public call passes, or a nan): the loss sums match np.log's to 1e-14, and
-    exact 0 and 1 probabilities give log(eps) (inf for eps = 0)."""
+    """The binary and multiclass kernels take log without its edge cases where every clipped
+    probability is a normal number (eps >= 2**-1022, no nan), the full log otherwise (a
+    subnormal or zero eps, as no public call passes, or a nan): the loss sums match np.log's to
+    1e-14, exact 0 and 1 probabilities give log(eps) (inf for eps = 0), and the range scan and
+    row sums are exact."""
     from fastloss import _backends
 
     rng = np.random.default_rng(14)
@@ -214,6 +215,19 @@ def test_binary_kernel_log_normal_and_full_log(backend, eps):
     p[7] = np.nan  # that chunk takes the full log; the nan is counted, the others still match
     stats = _backends.load(backend).log_loss_binary(p, y, w, eps)
     assert stats[4] == 1
+    # the multiclass kernel (rows of 3): the picked entries' logs, min / max / nan, row sums
+    P = rng.random((n // 3, 3))
+    P /= P.sum(axis=1, keepdims=True)
+    P[:5] = [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [5e-324, 1.0, 0.0], [0.2, 0.2, 0.7], [0.5, 0.5, 0.0]]
+    labels = rng.integers(0, 3, n // 3).astype(np.intp)
+    labels[:5] = [0, 1, 0, 2, 2]
+    picked = np.clip(P[np.arange(n // 3), labels], eps, 1.0 - eps)
+    with np.errstate(divide="ignore"):
+        ref = math.fsum(-np.log(picked))
+    stats = _backends.load(backend).log_loss_labels(P, labels, w, eps)
+    assert_allclose(stats[0], ref, rtol=1e-14)
+    assert stats[2] == 0.0 and stats[3] == 1.0 and stats[4] == 0
+    assert_allclose(stats[5], np.abs(P.sum(axis=1) - 1).max(), rtol=0, atol=1e-15)
 
 
 def test_binary_from_logits_exp_in_range_chunks(backend):
