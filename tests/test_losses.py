@@ -516,6 +516,36 @@ def test_bce_float64_exp_in_range_chunks(backend):
     np.testing.assert_allclose(loss.loss(y, r32, reduction="none"), l32_ref, rtol=1e-15, atol=1e-300)
 
 
+def test_cross_entropy_exp_in_range_tiles(backend):
+    """cross_entropy's row tiles take exp without its edge cases where every z - max of the tile
+    lies within 708 and redo the tile otherwise (loss_gradient keeps the terms for its softmax,
+    so the redo transposes the tile again): rows with a spread past 708 or a -inf logit give the
+    other rows' bits unchanged when dropped, and match the NumPy backend."""
+    from fastloss.losses import CATALOGUE
+
+    ce = CATALOGUE["cross_entropy"]
+    rng = np.random.default_rng(23)
+    n = 3000
+    z = rng.normal(size=(n, 10)) * 4
+    labels = rng.integers(0, 10, n)
+    odd = rng.choice(n, 40, replace=False)
+    for m, i in enumerate(odd):
+        other = (labels[i] + 1 + m % 9) % 10
+        z[i, other] = [z[i].max() - 708.5, z[i].max() - 720.0, z[i].max() + 800.0, -2000.0, -np.inf][m % 5]
+    l, g = ce.loss_gradient(labels, z, reduction="none")
+    keep = np.ones(n, bool)
+    keep[odd] = False
+    l_keep, g_keep = ce.loss_gradient(labels[keep], z[keep], reduction="none")
+    np.testing.assert_array_equal(l_keep, l[keep])
+    np.testing.assert_array_equal(g_keep, g[keep])
+    np.testing.assert_array_equal(ce.loss(labels, z, reduction="none"), l)
+    with fastloss.set_backend("numpy"):
+        l_ref, g_ref = ce.loss_gradient(labels[odd], z[odd], reduction="none")
+    np.testing.assert_allclose(l[odd], l_ref, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(g[odd], g_ref, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(fastloss.log_loss_from_logits(labels, z, normalize=False), math.fsum(l), rtol=1e-13)
+
+
 def test_log_cosh_gradient_is_tanh(backend):
     """log_cosh's gradient tanh(r - y), computed through expm1 (vectorised, no libm tanh):
     within 2 ulp of mpmath from subnormal to saturated differences, exact limits and signed

@@ -191,7 +191,7 @@ def test_log_loss_from_logits_extremes_against_mpmath(backend):
         fastloss.log_loss_from_logits([0, 1], None)
 
 
-@pytest.mark.parametrize("eps", [2.220446049250313e-16, 1e-300, 1e-310, 0.0])
+@pytest.mark.parametrize("eps", [2.220446049250313e-16, 1e-300, 1e-310, 0.0, 1.0])
 def test_binary_kernel_log_normal_and_full_log(backend, eps):
     """The binary and multiclass kernels take log without its edge cases where every clipped
     probability is a normal number (eps >= 2**-1022, no nan), the full log otherwise (a
@@ -200,13 +200,16 @@ def test_binary_kernel_log_normal_and_full_log(backend, eps):
     row sums are exact."""
     from fastloss import _backends
 
+    if eps >= 0.5 and backend == "numpy":  # np.clip orders crossed bounds otherwise; no public call
+        pytest.skip("the compiled kernels' clip order only")
     rng = np.random.default_rng(14)
     n = 300_000
     p = rng.random(n)
     p[rng.choice(n, 30, replace=False)] = np.resize([0.0, 1.0, 5e-324, 1e-310], 30)
     y = rng.integers(0, 2, n).astype(np.intp)
     w = np.empty(0)
-    q = np.clip(np.where(y == 1, p, 1.0 - p), eps, 1.0 - eps)
+    clip = lambda v: np.where(v < eps, eps, np.where(v > 1.0 - eps, 1.0 - eps, v))  # noqa: E731 (the kernels' order)
+    q = clip(np.where(y == 1, p, 1.0 - p))
     with np.errstate(divide="ignore"):
         ref = math.fsum(-np.log(q))
     stats = _backends.load(backend).log_loss_binary(p, y, w, eps)
@@ -221,7 +224,7 @@ def test_binary_kernel_log_normal_and_full_log(backend, eps):
     P[:5] = [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [5e-324, 1.0, 0.0], [0.2, 0.2, 0.7], [0.5, 0.5, 0.0]]
     labels = rng.integers(0, 3, n // 3).astype(np.intp)
     labels[:5] = [0, 1, 0, 2, 2]
-    picked = np.clip(P[np.arange(n // 3), labels], eps, 1.0 - eps)
+    picked = clip(P[np.arange(n // 3), labels])
     with np.errstate(divide="ignore"):
         ref = math.fsum(-np.log(picked))
     stats = _backends.load(backend).log_loss_labels(P, labels, w, eps)

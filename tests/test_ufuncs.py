@@ -110,6 +110,28 @@ def test_parallel_loop_bitwise_identical_for_any_thread_count(name, dtype):
     _close(two, ref(x))
 
 
+@pytest.mark.parametrize("name", list(UFUNCS))
+def test_warnings_across_chunks(name):
+    """float64 loops take exp a chunk of 256 at a time without its edge cases and redo a chunk
+    holding an |x| past 708 (or a nan) with the full exp, after restoring the flags the discarded
+    values raised: a flag the reference raises in one chunk survives a redo in a later one, and a
+    redo adds none, in either order."""
+    import warnings
+
+    fn, ref = UFUNCS[name]
+    rng = np.random.default_rng(4)
+    for first, second in [(np.nan, 1e300), (1e300, np.nan), (np.inf, -np.inf), (-1e300, np.nan), (800.0, 0.5)]:
+        x = rng.normal(size=2000)
+        x[10], x[700] = first, second
+        seen = []
+        for f in (fn, ref):
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                f(x)
+            seen.append(sorted(str(m.message).replace("logaddexp", name) for m in w))
+        assert seen[0] == seen[1], (first, second, seen)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.longdouble])
 @pytest.mark.parametrize("name", list(UFUNCS))
 def test_warnings_as_the_reference(name, dtype):

@@ -375,7 +375,8 @@ cdef void _binary_block(const floating* p, const void* y, int yw, const void* w,
     cdef Py_ssize_t yc[CHUNK]
     cdef Py_ssize_t c0, m
     cdef double hi = 1.0 - eps, nan_before
-    cdef bint normal_eps = eps >= DBL_MIN
+    # both clipping bounds normal (a direct kernel call with eps >= 1 has hi <= 0)
+    cdef bint normal_eps = eps >= DBL_MIN and hi >= DBL_MIN
     cdef Py_ssize_t outside = 0
     _acc_init(&a)
     c0 = start

@@ -170,7 +170,7 @@ def labels_block(p, y, w, eps, part):
     loss = np.empty(n)
     for j in range(n):
         loss[j] = np.float64(p[j, y[j]])
-    if eps >= _DBL_MIN and part[4] == nan_before:
+    if eps >= _DBL_MIN and 1.0 - eps >= _DBL_MIN and part[4] == nan_before:
         _clipped_logs(loss, eps, True)
     else:
         _clipped_logs(loss, eps, False)
@@ -239,7 +239,7 @@ def binary_block(p, y, w, eps, part):
     nan_before = part[4]
     _scan(part, p)
     loss = np.empty(n)
-    if eps >= _DBL_MIN and part[4] == nan_before:
+    if eps >= _DBL_MIN and 1.0 - eps >= _DBL_MIN and part[4] == nan_before:
         outside = _binary_losses(p, y, eps, loss, True)
     else:
         outside = _binary_losses(p, y, eps, loss, False)
