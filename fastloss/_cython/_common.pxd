@@ -226,8 +226,9 @@ cdef inline Py_ssize_t _lse_exp_pass(Py_ssize_t k, Py_ssize_t nt, double* buf, c
             is_max = v == mx[j]
             d = v - mx[j]
             if in_range:
-                inside += fabs(d) <= EXP_RANGE
-                e = 1.0 if is_max else exp_in_range(d)
+                # -inf (a masked logit) is in range too: its term is 0
+                inside += (fabs(d) <= EXP_RANGE) + (d == -INFINITY)
+                e = 1.0 if is_max else (0.0 if d == -INFINITY else exp_in_range(d))
             else:
                 e = 1.0 if is_max else exp(d)
             cnt[j] += 1.0 if is_max else 0.0
@@ -242,8 +243,9 @@ cdef inline void _lse_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, doubl
     """Lane state of rows x[0:nt] (k elements each, contiguous): max, count of maxima, sum of
     exp(v - max) over the other terms, number of nans. With keep (a constant where this is
     inlined), each term e_tj = exp(v - max) (1 at the max) is left in buf[t * TILE + j].
-    A tile whose v - max all lie within EXP_RANGE (no -inf, nan or a spread beyond 708) takes
-    exp without its edge cases, the same bits; any other is redone with the full exp."""
+    A tile whose v - max all lie within EXP_RANGE or are -inf (no nan, +inf or a spread beyond
+    708) takes exp without its edge cases, the same bits; any other is redone with the full
+    exp."""
     cdef Py_ssize_t j, t
     cdef double v, mj
     _lse_transpose(x, k, nt, buf)

@@ -48,8 +48,9 @@ def _exp_pass(nt, k, buf, mx, cnt, s, keep, p, in_range):
             is_max = v == mx[j]
             d = v - mx[j]
             if in_range:
-                inside += 1 if abs(d) <= EXP_RANGE else 0
-                e = 1.0 if is_max else exp_in_range(d)
+                # -inf (a masked logit) is in range too: its term is 0
+                inside += (1 if abs(d) <= EXP_RANGE else 0) + (1 if d == -np.inf else 0)
+                e = 1.0 if is_max else (0.0 if d == -np.inf else exp_in_range(d))
             else:
                 e = 1.0 if is_max else exp(d)
             cnt[j] += 1.0 if is_max else 0.0
@@ -59,13 +60,9 @@ def _exp_pass(nt, k, buf, mx, cnt, s, keep, p, in_range):
     return inside
 
 
-@cached_jit(forceinline=True, **_JIT)
-def lse_passes(tile, buf, mx, cnt, s, bad, keep, p):
-    """The lane state of the tile's rows (see module docstring); with keep, also p[t, j] = the
-    term e_tj = exp(v - max) (1 at the max), so the softmax costs no second exp. keep is a
-    constant where this is inlined. A tile whose v - max all lie within EXP_RANGE (no -inf, nan
-    or a spread beyond 708) takes exp without its edge cases, the same bits; any other is redone
-    with the full exp (and re-transposed first when the terms overwrote it)."""
+@njit(inline="always")
+def _max_pass(tile, buf, mx, bad):
+    """The tile transposed into buf, each row's max (mx) and nan count (bad)."""
     nt, k = tile.shape
     _transpose(tile, buf)
     for j in range(nt):
@@ -77,10 +74,33 @@ def lse_passes(tile, buf, mx, cnt, s, bad, keep, p):
             m = mx[j]
             mx[j] = v if v > m else m
             bad[j] += 0.0 if v == v else 1.0
+
+
+@cached_jit(forceinline=True, **_JIT)
+def lse_passes(tile, buf, mx, cnt, s, bad, keep, p):
+    """The lane state of the tile's rows (see module docstring); with keep, also p[t, j] = the
+    term e_tj = exp(v - max) (1 at the max), so the softmax costs no second exp. keep is a
+    constant where this is inlined. A tile whose v - max all lie within EXP_RANGE or are -inf (a
+    masked logit; no nan, +inf or spread beyond 708) takes exp without its edge cases, the same
+    bits; any other is redone with the full exp (and re-transposed first when the terms
+    overwrote it)."""
+    nt, k = tile.shape
+    _max_pass(tile, buf, mx, bad)
     if _exp_pass(nt, k, buf, mx, cnt, s, keep, p, True) != nt * k:
         if keep:
             _transpose(tile, buf)
         _exp_pass(nt, k, buf, mx, cnt, s, keep, p, False)
+
+
+@cached_jit(forceinline=True, **_JIT)
+def lse_passes_full_exp(tile, buf, mx, cnt, s, bad, keep, p):
+    """lse_passes with the full exp only (the same bits), for the loss skeletons: two exp passes
+    in every rows kernel made their first calls on an empty Numba cache 1-2 s longer
+    (multiclass_focal.loss 3.7 -> 5.7 s, past the 5 s the kernel engine keeps them under) for
+    1.1x on cross_entropy.loss_gradient (the Cython kernels take the in-range pass there)."""
+    nt, k = tile.shape
+    _max_pass(tile, buf, mx, bad)
+    _exp_pass(nt, k, buf, mx, cnt, s, keep, p, False)
 
 
 @njit(inline="always")

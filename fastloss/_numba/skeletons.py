@@ -23,7 +23,7 @@ from numba import njit
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._math import exp as exp_lanes  # float32 arithmetic for a float32 argument
 from ._math import EXP_RANGE, exp64, exp64_in_range
-from ._tiled import TILE, lse_lanes, lse_passes, normalise_terms
+from ._tiled import TILE, lse_lanes, lse_passes_full_exp, normalise_terms
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
 # (so LLVM vectorises the branch-free math), then add the buffer with 8 accumulators in a fixed
@@ -393,7 +393,7 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
             i0 = c * TILE
             nt = min(TILE, hi - lo - i0)
             if USES_LOGSUMEXP:  # this tile's logsumexps (and softmax), vectorised across its rows
-                lse_passes(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, SOFTMAX, tp)
+                lse_passes_full_exp(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, SOFTMAX, tp)
                 if SOFTMAX:
                     normalise_terms(nt, k, tcnt, tsum, tinv, tp)
                 lse_lanes(nt, tmx, tcnt, tsum, tbad, tlse)
