@@ -70,7 +70,7 @@ class Spec:
     fused: bool = False
     #: likewise the gradient and hessian (elementwise: ``<name>_gradient_hessian``)
     fused_hessian: bool = False
-    #: elementwise: the loss, gradient and hessian are functions of e = exp(<name>_exp_argument(r))
+    #: elementwise: the loss, gradient and hessian are functions of e = exp(-|r|)
     #: (``<name>_loss_from_exp(y, r, e, *p)``, ``<name>_loss_gradient_from_exp``,
     #: ``<name>_gradient_from_exp``, ``<name>_gradient_hessian_from_exp``); the skeletons compute
     #: e a chunk at a time, for a float32 raw's derivatives in float32 lanes where

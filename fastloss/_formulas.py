@@ -121,18 +121,14 @@ def binary_cross_entropy_gradient_hessian(y, r, pos_weight) -> tuple:
     return bce_gradient_at(y, r, pos_weight, e), bce_hessian_at(y, pos_weight, e)
 
 
-# --- Spec.exp_lanes: the loss, gradient and hessian as functions of e = exp(a), with
-# a = <loss>_exp_argument(r). The skeletons compute e a chunk at a time: in float64 without exp's
-# edge cases where every a of the chunk lies within its range (the same bits), and, for the
-# gradient and hessian of a float32 raw, in float32 arithmetic (8 lanes per AVX2 instruction
-# instead of 4; a = -|r| is exact in float32), the rest in float64. e's error (<= 0.77 float32
-# ulp) then moves g and h by less than 1 float32 ulp wherever <loss>_exp_enough(y, r) is 1; a
-# chunk of the loop with any element where it is 0 gets e in float64 instead (the float64
-# result, bit for bit). The loss modes take e in float64 for every dtype (their sums are float64).
-def binary_cross_entropy_exp_argument(r):
-    return -abs(r)
-
-
+# --- Spec.exp_lanes: the loss, gradient and hessian as functions of e = exp(-|r|). The skeletons
+# compute e a chunk at a time: in float64 without exp's edge cases where every |r| of the chunk
+# lies within its range (the same bits), and, for the gradient and hessian of a float32 raw, in
+# float32 arithmetic (8 lanes per AVX2 instruction instead of 4; -|r| is exact in float32), the
+# rest in float64. e's error (<= 0.77 float32 ulp) then moves g and h by less than 1 float32 ulp
+# wherever <loss>_exp_enough(y, r) is 1; a chunk of the loop with any element where it is 0 gets
+# e in float64 instead (the float64 result, bit for bit). The loss modes take e in float64 for
+# every dtype (their sums are float64).
 def binary_cross_entropy_exp_enough(y, r):
     """1 where a float32 e = exp(-|r|) keeps g and h within 2 float32 ulp, else 0:
     - y in {0, 1} (y (1 - y) is 0 for those only, nan and +-inf included): one term of the

@@ -88,7 +88,10 @@ cdef extern from "fenv.h" nogil:
         pass
     int fegetexceptflag(fexcept_t* flagp, int excepts)
     int fesetexceptflag(const fexcept_t* flagp, int excepts)
+    int fetestexcept(int excepts)
+    int feclearexcept(int excepts)
     int FE_ALL_EXCEPT
+    int FE_INVALID
 
 
 cdef inline void exp_neg_abs_chunk(const floating* x, double* e, Py_ssize_t m) noexcept nogil:

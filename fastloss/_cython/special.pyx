@@ -10,16 +10,11 @@ from cython.parallel cimport prange
 
 from fastloss._cython._common cimport (
     floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, FL_MATH_NAME,
-    exp_neg_abs_chunk,
+    exp_neg_abs_chunk, fetestexcept, feclearexcept, FE_INVALID,
     expit1, softplus1, log_expit1, expit_e, softplus_e, log_expit_e, expf_lanes, row_max, lse1,
     TILE, MAX_TILED_K, lse_tile, lse_lane,
 )
 from libc.math cimport fabsf
-
-cdef extern from "fenv.h" nogil:
-    int fetestexcept(int excepts)
-    int feclearexcept(int excepts)
-    int FE_INVALID
 
 from fastloss._constants import ELEMENT_BLOCK as _EB, ROW_BLOCK as _RB
 from fastloss._constants import SERIAL_MAX_ELEMENTS as _SM

@@ -100,20 +100,14 @@ def _bindings(spec, op):
     b.update(LOSS=unused, GRADIENT=unused, HESSIAN=unused, LOSS_GRADIENT=_unused_pair,
              GRADIENT_HESSIAN=_unused_pair, FUSED=spec.fused and op == "loss_gradient",
              FUSED_HESSIAN=spec.fused_hessian and op == "gradient_hessian",
-             EXP_LANES=spec.exp_lanes and op in ("gradient", "gradient_hessian"),
-             EXP_LOSS=spec.exp_lanes and op in ("loss", "loss_gradient"),
-             EXP_ARGUMENT=_unused_scalar, EXP_ENOUGH=_unused_scalar,
+             FROM_EXP=spec.exp_lanes, EXP_ENOUGH=_unused_scalar,
              LOSS_FROM_EXP=_unused_scalar, LOSS_GRADIENT_FROM_EXP=_unused_pair,
              GRADIENT_FROM_EXP=_unused_scalar, GRADIENT_HESSIAN_FROM_EXP=_unused_pair)
-    if spec.exp_lanes:
-        b["EXP_ARGUMENT"] = f[f"{name}_exp_argument"]
-    if b["EXP_LANES"]:
-        b.update(EXP_ENOUGH=f[f"{name}_exp_enough"],
+    if spec.exp_lanes:  # the formulas of e = exp(-|r|) (a kernel calls those of its operation)
+        b.update(EXP_ENOUGH=f[f"{name}_exp_enough"], LOSS_FROM_EXP=f[f"{name}_loss_from_exp"],
+                 LOSS_GRADIENT_FROM_EXP=f[f"{name}_loss_gradient_from_exp"],
                  GRADIENT_FROM_EXP=f[f"{name}_gradient_from_exp"],
                  GRADIENT_HESSIAN_FROM_EXP=f[f"{name}_gradient_hessian_from_exp"])
-    if b["EXP_LOSS"]:
-        b.update(LOSS_FROM_EXP=f[f"{name}_loss_from_exp"],
-                 LOSS_GRADIENT_FROM_EXP=f[f"{name}_loss_gradient_from_exp"])
     if op in ("loss", "loss_gradient"):
         b["LOSS"] = f[f"{name}_loss"]
     if op != "loss":

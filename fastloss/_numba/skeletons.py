@@ -22,7 +22,7 @@ from numba import njit
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._math import exp as exp_lanes  # float32 arithmetic for a float32 argument
-from ._math import EXP_RANGE, exp64, exp64_in_range
+from .special import exp_neg_abs_chunk
 from ._tiled import TILE, lse_lanes, lse_passes_full_exp, normalise_terms
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
@@ -33,8 +33,8 @@ CHUNK = 256
 
 # bound by the engine (these defaults only make the module importable and readable)
 LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = GRADIENT_HESSIAN = ROW = WEIGHT = TARGET = None
-EXP_ARGUMENT = EXP_ENOUGH = GRADIENT_FROM_EXP = GRADIENT_HESSIAN_FROM_EXP = None
-FUSED = FUSED_HESSIAN = EXP_LANES = False
+EXP_ENOUGH = LOSS_FROM_EXP = LOSS_GRADIENT_FROM_EXP = GRADIENT_FROM_EXP = GRADIENT_HESSIAN_FROM_EXP = None
+FUSED = FUSED_HESSIAN = FROM_EXP = False
 USES_LOGSUMEXP = SOFTMAX = True
 MODE = 0
 
@@ -73,15 +73,15 @@ def sum_chunk(buf, m):
 
 # ================================================================ elementwise: raw (n,)
 def gradient_one(yi, ri, e, p):
-    """g at one element (e = exp(a) of the exp_lanes losses, unused by the others)."""
-    if EXP_LANES:
+    """g at one element (e = exp(-|r|) of the exp_lanes losses, unused by the others)."""
+    if FROM_EXP:
         return GRADIENT_FROM_EXP(yi, ri, e, *p)
     return GRADIENT(yi, ri, *p)
 
 
 def gradient_hessian_one(yi, ri, e, p):
     """(g, h) at one element: the fused formula where the loss has one."""
-    if EXP_LANES:
+    if FROM_EXP:
         return GRADIENT_HESSIAN_FROM_EXP(yi, ri, e, *p)
     if FUSED_HESSIAN:
         return GRADIENT_HESSIAN(yi, ri, *p)
@@ -89,38 +89,24 @@ def gradient_hessian_one(yi, ri, e, p):
 
 
 def loss_one(yi, ri, e, p):
-    """l at one element (e = exp(a) of the exp_lanes losses, unused by the others)."""
-    if EXP_LOSS:
+    """l at one element (e = exp(-|r|) of the exp_lanes losses, unused by the others)."""
+    if FROM_EXP:
         return LOSS_FROM_EXP(yi, ri, e, *p)
     return LOSS(yi, ri, *p)
 
 
 def loss_gradient_one(yi, ri, e, p):
     """(l, g) at one element: the fused formula where the loss has one."""
-    if EXP_LOSS:
+    if FROM_EXP:
         return LOSS_GRADIENT_FROM_EXP(yi, ri, e, *p)
     if FUSED:
         return LOSS_GRADIENT(yi, ri, *p)
     return LOSS(yi, ri, *p), GRADIENT(yi, ri, *p)
 
 
-def exp_chunk(rc, e, mc):
-    """e[j] = exp(EXP_ARGUMENT(rc[j])) in float64, j < mc: exp64_in_range while every argument
-    lies within EXP_RANGE, counted in the same loop, else the chunk again with the full exp (the
-    same bits)."""
-    outside = 0
-    for j in range(mc):
-        a = EXP_ARGUMENT(np.float64(rc[j]))
-        outside += 0 if abs(a) <= EXP_RANGE else 1
-        e[j] = exp64_in_range(a)
-    if outside != 0:
-        for j in range(mc):
-            e[j] = exp64(EXP_ARGUMENT(np.float64(rc[j])))
-
-
 def write_derivatives(yc, rc, wc, gc, hc, ec, mc, p, scale):
     """The gradient (MODE 1) or gradient and hessian (MODE 3) of elements 0 .. mc of the views
-    (ec: their e = exp(a) for the exp_lanes losses, else unread); returns the number of nan
+    (ec: their e = exp(-|r|) for the exp_lanes losses, else unread); returns the number of nan
     written. The weighted and unweighted loops are separate (a test of the weights inside ran
     MODE 1 1.5x slower). A weighted gradient is (scale * w) * g, or exactly 0 where w = 0
     (scale * w <= 1 for a mean: no overflow); the gradient of a sum (scale = 1, every `gradient`
@@ -134,26 +120,26 @@ def write_derivatives(yc, rc, wc, gc, hc, ec, mc, p, scale):
     if MODE == 1 and have_w and scale == 1.0:
         for j in range(mc):
             wi = wc[j]
-            g = gradient_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if EXP_LANES else 0.0, p)
+            g = gradient_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if FROM_EXP else 0.0, p)
             g = scale * (wi * g if wi != 0.0 else 0.0)
             gc[j] = g
             n_nan += 1 if g != g else 0
     elif MODE == 1 and have_w:
         for j in range(mc):
             wi = wc[j]
-            g = gradient_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if EXP_LANES else 0.0, p)
+            g = gradient_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if FROM_EXP else 0.0, p)
             g = (scale * wi) * g if wi != 0.0 else 0.0
             gc[j] = g
             n_nan += 1 if g != g else 0
     elif MODE == 1:
         for j in range(mc):
-            g = scale * gradient_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if EXP_LANES else 0.0, p)
+            g = scale * gradient_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if FROM_EXP else 0.0, p)
             gc[j] = g
             n_nan += 1 if g != g else 0
     elif have_w:
         for j in range(mc):
             wi = wc[j]
-            g, h = gradient_hessian_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if EXP_LANES else 0.0, p)
+            g, h = gradient_hessian_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if FROM_EXP else 0.0, p)
             g = wi * g if wi != 0.0 else 0.0
             h = wi * h if wi != 0.0 else 0.0
             gc[j] = g
@@ -161,15 +147,14 @@ def write_derivatives(yc, rc, wc, gc, hc, ec, mc, p, scale):
             n_nan += (1 if g != g else 0) + (1 if h != h else 0)
     else:
         for j in range(mc):
-            g, h = gradient_hessian_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if EXP_LANES else 0.0, p)
+            g, h = gradient_hessian_one(np.float64(yc[j]), np.float64(rc[j]), np.float64(ec[j]) if FROM_EXP else 0.0, p)
             gc[j] = g
             hc[j] = h
             n_nan += (1 if g != g else 0) + (1 if h != h else 0)
     return n_nan
 
 
-KERNEL_HELPERS = (gradient_one, gradient_hessian_one, loss_one, loss_gradient_one, exp_chunk,
-                  write_derivatives)
+KERNEL_HELPERS = (gradient_one, gradient_hessian_one, loss_one, loss_gradient_one, write_derivatives)
 
 
 def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
@@ -192,8 +177,8 @@ def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
         if MODE == 0 or MODE == 2:  # Σ w belongs to the loss modes (as in the Cython kernels);
             # lane accumulators: a plain `sw += wb[i]` serialises the loop
             sw = sum_chunk(wb, m) if have_w else m
-        if EXP_LANES and (MODE == 1 or MODE == 3):
-            # e = exp(a) a chunk at a time, in raw's dtype: for float32, float32 lanes (8 per
+        if FROM_EXP and (MODE == 1 or MODE == 3):
+            # e = exp(-|r|) a chunk at a time, in raw's dtype: for float32, float32 lanes (8 per
             # instruction; a loop that stored float64 measured no faster than float64 math),
             # except in a chunk with a target where that is not accurate enough (see _formulas);
             # a chunk that fails takes the full float64 exp
@@ -205,25 +190,25 @@ def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
                 coarse = 0
                 if narrow:
                     for j in range(mc):
-                        ebuf[j] = exp_lanes(EXP_ARGUMENT(rc[j]))
+                        ebuf[j] = exp_lanes(-abs(rc[j]))
                     for j in range(mc):
                         coarse += 0 if EXP_ENOUGH(np.float64(yc[j]), np.float64(rc[j])) == 1.0 else 1
                 if narrow and coarse == 0:
                     n_nan += write_derivatives(yc, rc, wc, gc, hc, ebuf, mc, p, scale)
                 else:
-                    exp_chunk(rc, buf, mc)
+                    exp_neg_abs_chunk(rc, buf, mc)
                     n_nan += write_derivatives(yc, rc, wc, gc, hc, buf, mc, p, scale)
         elif MODE == 1 or MODE == 3:
             n_nan += write_derivatives(yb, rb, wb, gb, hb, rb, m, p, scale)
         else:
             # the loss modes: a chunk of losses into buf, then buf added in a fixed order (the
-            # exp_lanes losses: buf holds the chunk's e = exp(a) first, each read before its
+            # exp_lanes losses: buf holds the chunk's e = exp(-|r|) first, each read before its
             # element's loss overwrites it)
             for c0 in range(0, m, CHUNK):
                 mc = min(CHUNK, m - c0)
                 yc, rc, wc, gc = yb[c0:c0 + mc], rb[c0:c0 + mc], wb[c0:c0 + mc], gb[c0:c0 + mc]
-                if EXP_LOSS:
-                    exp_chunk(rc, buf, mc)
+                if FROM_EXP:
+                    exp_neg_abs_chunk(rc, buf, mc)
                 if MODE == 0 and have_w:
                     for j in range(mc):
                         wi = wc[j]
