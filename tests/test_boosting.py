@@ -217,6 +217,58 @@ def test_xgboost_hessian_conventions():
     assert 0 < h[0] < 1e-25
 
 
+def test_xgboost_reads_labels_and_weights_in_place(monkeypatch):
+    """The objective reads the DMatrix's label and weight arrays in place (no copy a round): the
+    same values as get_label()/get_weight(), read-only, empty for an unweighted DMatrix; and an
+    XGBoost without XGDMatrixGetInfoRef falls back to its own copies."""
+    from fastloss.xgboost import _info
+    rng = np.random.default_rng(8)
+    X, y, w = rng.normal(size=(300, 3)), (rng.random(300) < 0.4) * 1.0, rng.random(300) + 0.1
+    d = xgb.DMatrix(X, y, weight=w)
+    for field, ref in (("label", d.get_label()), ("weight", d.get_weight())):
+        view = _info(d, field)
+        assert view.dtype == np.float32 and not view.flags.writeable and not view.flags.owndata
+        np.testing.assert_array_equal(view, ref)
+    assert _info(xgb.DMatrix(X, y), "weight").shape == (0,)
+    obj = fxgb.objective("binary_cross_entropy")
+    p = rng.normal(size=300).astype(np.float32)
+    g, h = (a.copy() for a in obj(p, d))
+
+    monkeypatch.setattr(fxgb, "_INFO_REF", "NoSuchCall")  # a library without the call
+    np.testing.assert_array_equal(_info(d, "label"), y.astype(np.float32))
+    assert _info(d, "label").flags.owndata
+    g2, h2 = obj(p, d)
+    np.testing.assert_array_equal(g2, g)
+    np.testing.assert_array_equal(h2, h)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 10])
+def test_xgboost_hessian_floor_prefilter(k):
+    """The floor's cheap test (the scores' range) only skips rounds where no hessian is below
+    1e-16: scores up to the limit give p (1 - p) above it; past the limit the floor applies."""
+    from fastloss._boosting import _SATURATION, _may_saturate
+    rng = np.random.default_rng(9)
+    n = 4000
+    limit = _SATURATION - (np.log(k) if k > 1 else 0.0)
+    loss = "binary_cross_entropy" if k == 1 else "cross_entropy"
+    if k == 1:
+        raw = rng.uniform(-limit, limit, n)
+        raw[:2] = [limit, -limit]
+        y = (rng.random(n) < 0.5) * 1.0
+    else:  # rows whose spread is exactly the limit: one class at +limit/2, the rest at -limit/2
+        raw = np.full((n, k), -limit / 2)
+        raw[np.arange(n), rng.integers(0, k, n)] = limit / 2
+        y = rng.integers(0, k, n).astype(np.float64)
+    assert not _may_saturate(raw)
+    with fastloss.set_backend("numpy"):
+        _, h = fl.CATALOGUE[loss].gradient_hessian(y, raw)
+    assert h.min() > 1e-16  # the floor would change nothing
+    big = raw * (40.0 / limit)
+    assert _may_saturate(big) and _may_saturate(np.full(raw.shape, np.nan))
+    _, h = fxgb.objective(loss)(y, big)
+    assert h.min() >= 1e-16
+
+
 # ---------------------------------------------------------------- every boosting loss
 def _target(loss, ys, n):
     spec = fl.CATALOGUE[loss].spec
