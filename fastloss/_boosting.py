@@ -189,7 +189,8 @@ def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: 
         dtype = np.dtype(np.float32) if raw.dtype == np.float32 else np.dtype(np.float64)
         out = buffers.out(raw.shape, dtype)
         y = buffers.copy("y", y, np.int64 if loss.spec.target == "labels" else dtype.type)
-        w = buffers.copy("w", w, np.float64)
+        if loss.spec.shape != _catalogue.ELEMENTWISE:  # float32 weights: the Cython elementwise
+            w = buffers.copy("w", w, np.float64)        # gradients read them as they are
     g, h = loss.gradient_hessian(y, raw, sample_weight=w, out=out)
     if hessian == "library":
         if loss.name == "cross_entropy" and h.ndim == 2 and h.shape[1] > 1:

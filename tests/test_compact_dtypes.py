@@ -194,6 +194,49 @@ def test_catalogue_reductions_on_compact_dtypes(backend, name, monkeypatch):
             np.testing.assert_array_equal(loss.gradient(y, raw), loss.gradient(yref, raw))
 
 
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "huber", "poisson", "focal", "cross_entropy",
+                                  "gaussian_nll"])
+def test_float32_weights_in_the_gradient_methods(backend, name):
+    """float32 weights give the bits of the same weights as float64 in every method with n-sized
+    outputs, over several blocks and chunks, with zero weights among them; the Cython elementwise
+    gradients read them as they are (a booster's weights every round: no float64 copy, traced),
+    and a strided or big-endian float32 weight array is converted, never modified."""
+    loss = CATALOGUE[name]
+    rng = np.random.default_rng(12)
+    n = 70_001
+    fdt = np.float64 if backend == "numba" else np.float32  # (Numba: the kernels compiled already)
+    shape = loss.spec.shape
+    raw = rng.normal(0, 3, (n, 3) if shape == "rows" else (n, 2) if shape == "paired" else n).astype(fdt)
+    if name == "cross_entropy":
+        y = rng.integers(0, 3, n)
+    elif name in ("binary_cross_entropy", "focal"):
+        y = (rng.random(n) < 0.4).astype(fdt)
+    elif name == "poisson":
+        y = rng.poisson(2.0, n).astype(fdt)
+    else:
+        y = rng.normal(0, 2, n).astype(fdt)
+    w32 = rng.uniform(0, 2, n).astype(np.float32)
+    w32[::7] = 0
+    w64 = w32.astype(np.float64)
+    methods = ["gradient", "gradient_hessian"] if backend != "numba" else ["gradient_hessian"]
+    for method in methods:
+        ref = getattr(loss, method)(y, raw, sample_weight=w64)
+        for w in (w32, np.repeat(w32, 2)[::2], w32.astype(">f4")):
+            before = w.copy()
+            got = getattr(loss, method)(y, raw, sample_weight=w)
+            for a, b in zip((got,) if method == "gradient" else got, (ref,) if method == "gradient" else ref):
+                np.testing.assert_array_equal(a, b, err_msg=f"{method} {w.dtype} {w.strides}")
+            np.testing.assert_array_equal(w, before)
+    if backend == "cython" and shape == "elementwise":
+        out = (np.empty_like(raw), np.empty_like(raw))
+        loss.gradient_hessian(y, raw, sample_weight=w32, out=out)
+        tracemalloc.start()
+        loss.gradient_hessian(y, raw, sample_weight=w32, out=out)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 4 * n, peak  # a float64 copy of the weights alone is 8 n bytes
+
+
 def test_staged_reduction_errors_name_the_cause(monkeypatch):
     monkeypatch.setattr(api_losses, "_STAGE_ELEMENTS", 1)
     raw = np.zeros(50_000, np.float32)

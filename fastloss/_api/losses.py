@@ -5,7 +5,8 @@ named parameters and domains are read there, nothing here is per loss.
 
 dtype rule: float32 raw stays float32 (outputs float32, math in float64 inside the kernels); any
 other real raw is computed in float64. The kernels read targets in raw's dtype (labels as int64)
-and weights as float64: a method with n-sized outputs converts them whole, a reduction (``loss``
+and weights as float64 (float32 weights too, in the gradient methods of the Cython elementwise
+kernels; the others convert them): a method with n-sized outputs converts them whole, a reduction (``loss``
 with mean/sum, ``sums``) converts them a slice of rows at a time (``_STAGE_ELEMENTS``), so uint8
 labels or float32 targets and weights cost no n-sized wider copy. A nan anywhere in a result
 raises ValueError, with the cause found on that slow path only.
@@ -249,7 +250,12 @@ class Loss:
         e1 = np.empty(0, dtype=work.dtype)
         e2 = np.empty((0,) * work.ndim, dtype=work.dtype)
         y_dtype = np.dtype(np.int64) if self.spec.target == "labels" else work.dtype
-        if not (_readable(y, y_dtype) and _readable(w, np.dtype(np.float64))):
+        # weights: float64; in the gradient methods float32 as they are too (the Cython
+        # elementwise gradient loops read them so; the other kernels convert them whole, as
+        # here); the loss reductions convert them a slice at a time (_staged)
+        w_read = _readable(w, np.dtype(np.float64)) or (
+            op in ("gradient", "gradient_hessian") and _readable(w, np.dtype(np.float32)))
+        if not (_readable(y, y_dtype) and w_read):
             if op == "loss" and out is None and work.shape[0] > 0:
                 return self._staged(y, work, w, y_dtype)
             y = np.ascontiguousarray(y, dtype=y_dtype)
@@ -442,6 +448,7 @@ def _coerce_weights(sample_weight: ArrayLike | None, n: int, func: str) -> NDArr
     if not np.isfinite(w).all():
         raise ValueError(f"{func}(): sample_weight contains NaN or infinity")
     return w
+
 
 
 def _target_array(out: NDArray[Any] | None, shape: tuple[int, ...], dtype: np.dtype[Any], func: str

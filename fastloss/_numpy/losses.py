@@ -8,7 +8,8 @@ kernel contract every backend's ``losses`` module follows:
 - ``name``: a loss of fastloss/_catalogue.py; ``op``: "loss", "gradient", "loss_gradient" or
   "gradient_hessian". ``params``: the loss's scalar parameters in the contract's order (floats).
 - ``y``: (n,) in raw's dtype (real targets), int64 labels, or (n, K) target distributions.
-- ``w``: float64 (n,) sample weights, or length 0 for "no weights" (every weight 1).
+- ``w``: float64 (n,) sample weights, or length 0 for "no weights" (every weight 1); float32 too
+  (read as float64: the same results).
 - ``cw``: float64 (K,) class weights or length 0 (labels losses): the weight of row i is
   ``w[i] * cw[y[i]]``, 0 when ``y[i] == ignore``. ``cf``: float64 (K,) values of the loss's
   per-class parameter, or length 0 (every class 1).
@@ -353,6 +354,7 @@ def _effective_weights(spec, y, n, w, cw, ignore):
 def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess, *, serial=False):
     spec = _catalogue.spec(name)
     n = raw.shape[0]
+    w = np.asarray(w, dtype=np.float64)
     r = raw.astype(np.float64)
     p = [float(v) for v in params]
     ww = _effective_weights(spec, y, n, w, cw, ignore)
