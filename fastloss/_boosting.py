@@ -161,19 +161,27 @@ class RoundBuffers(threading.local):
         return conv
 
 
-# p (1 - p) >= e^-s / 4 where s bounds |r| (binary) or a row's max - min logit (softmax, over its
-# K classes: p >= e^-s / K); XGBoost's floor 1e-16 = e^-36.84 can then only apply where s > 35 - log K
+# binary_cross_entropy's hessian is p (1 - p) c w, c = pos_weight y + 1 - y >= min(pos_weight, 1)
+# for y in [0, 1], and p (1 - p) >= e^-|r| / 4: where every |r| <= 35 + log(min(pos_weight, 1)),
+# p (1 - p) c >= e^-35 / 4 = 1.6e-16, so the floor 1e-16 (XGBoost's, on p (1 - p) before the
+# scale, and the full check below, on the scaled hessian) cannot apply
 _SATURATION = 35.0
 
 
-def _may_saturate(raw: NDArray[Any]) -> bool:
-    """False when no probability of ``raw``'s scores can be small enough for XGBoost's hessian
-    floor (the usual round): two reductions over the scores, instead of the hessians' minimum and
-    the weights' maximum (1.5 ms a round at 2e6 rows). nan: True (the full check decides)."""
+def _bce_may_floor(loss: Loss, raw: NDArray[Any]) -> bool:
+    """False when no hessian of binary_cross_entropy on these scores can come under the floor
+    (every usual round): two reductions over the scores instead of the hessians' minimum and the
+    weights' maximum (1.5 ms a round at 2e6 rows). nan scores: True (the full check decides).
+    cross_entropy (class weights, ignored rows) always takes the full check."""
+    if loss.name != "binary_cross_entropy" or not loss.pos_weight > 0:
+        return True
     lo, hi = float(raw.min()), float(raw.max())
-    limit = _SATURATION if raw.ndim == 1 else _SATURATION - math.log(max(raw.shape[1], 1))
-    spread = max(hi, -lo) if raw.ndim == 1 else hi - lo
-    return not spread <= limit
+    return not max(hi, -lo) <= _SATURATION + math.log(min(loss.pos_weight, 1.0))
+
+
+def _on_cython(loss: Loss) -> bool:
+    """The loss's calls go to the Cython kernels (its preferred backend, none pinned)."""
+    return loss._backend == "cython" and _backends.is_auto()
 
 
 def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: ArrayLike,
@@ -189,15 +197,17 @@ def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: 
         dtype = np.dtype(np.float32) if raw.dtype == np.float32 else np.dtype(np.float64)
         out = buffers.out(raw.shape, dtype)
         y = buffers.copy("y", y, np.int64 if loss.spec.target == "labels" else dtype.type)
-        if loss.spec.shape != _catalogue.ELEMENTWISE:  # float32 weights: the Cython elementwise
-            w = buffers.copy("w", w, np.float64)        # gradients read them as they are
+        # float32 weights: the Cython elementwise gradients read them as they are (the other
+        # kernels would convert them whole every round: into the kept copy instead)
+        if not (loss.spec.shape == _catalogue.ELEMENTWISE and _on_cython(loss)):
+            w = buffers.copy("w", w, np.float64)
     g, h = loss.gradient_hessian(y, raw, sample_weight=w, out=out)
     if hessian == "library":
         if loss.name == "cross_entropy" and h.ndim == 2 and h.shape[1] > 1:
             k = h.shape[1]
             h *= (k / (k - 1.0)) if library == "lightgbm" else 2.0
         if (library == "xgboost" and loss.name in ("binary_cross_entropy", "cross_entropy")
-                and h.size and _may_saturate(raw)
+                and h.size and _bce_may_floor(loss, raw)
                 and h.min() < _XGB_HESS_FLOOR * (1.0 if w is None else np.max(w))):
             # (rare: a saturated probability) the floor where it applies, before the weight
             floor = np.full(1, _XGB_HESS_FLOOR) if w is None else _XGB_HESS_FLOOR * np.asarray(w, np.float64)

@@ -59,6 +59,8 @@ def _info(dmatrix: Any, field: str) -> NDArray[Any]:
             dmatrix.handle, _xgb.core.c_str(field), ctypes.byref(ref)))
         inf = json.loads(ref.value or b"")
         n = int(inf["shape"][0])
+        if "stream" in inf:  # a CUDA array interface: device memory, not for a NumPy view
+            raise ValueError(inf)
         if inf.get("typestr") != "<f4" or len(inf["shape"]) != 1 or inf.get("strides") not in (None, [4]):
             raise ValueError(inf)
         if n == 0:

@@ -2,6 +2,7 @@
 reproduces the built-in objective's raw predictions (binary, multiclass, L2; with weights), its
 start value is the built-in's, its metric the built-in metric's values, on both the training APIs
 and the scikit-learn estimators; every boosting loss trains on both libraries and backends."""
+import json
 import warnings
 
 import numpy as np
@@ -234,6 +235,15 @@ def test_xgboost_reads_labels_and_weights_in_place(monkeypatch):
     p = rng.normal(size=300).astype(np.float32)
     g, h = (a.copy() for a in obj(p, d))
 
+    class DeviceJson:  # a CUDA array interface (device memory): never viewed, copied by XGBoost
+        @staticmethod
+        def loads(text):
+            return {**json.loads(text), "stream": 1}
+
+    with monkeypatch.context() as m:
+        m.setattr(fxgb, "json", DeviceJson)
+        assert _info(d, "label").flags.owndata
+        np.testing.assert_array_equal(_info(d, "label"), y.astype(np.float32))
     monkeypatch.setattr(fxgb, "_INFO_REF", "NoSuchCall")  # a library without the call
     np.testing.assert_array_equal(_info(d, "label"), y.astype(np.float32))
     assert _info(d, "label").flags.owndata
@@ -242,31 +252,40 @@ def test_xgboost_reads_labels_and_weights_in_place(monkeypatch):
     np.testing.assert_array_equal(h2, h)
 
 
-@pytest.mark.parametrize("k", [1, 2, 3, 10])
-def test_xgboost_hessian_floor_prefilter(k):
-    """The floor's cheap test (the scores' range) only skips rounds where no hessian is below
-    1e-16: scores up to the limit give p (1 - p) above it; past the limit the floor applies."""
-    from fastloss._boosting import _SATURATION, _may_saturate
+@pytest.mark.parametrize("pos_weight", [1.0, 0.1, 3.0])
+@pytest.mark.parametrize("shape", [(4000,), (4000, 1)])
+def test_xgboost_hessian_floor_prefilter(pos_weight, shape):
+    """The floor's cheap test (the scores' range) skips only rounds where the full check would
+    change nothing: scores up to its limit give scaled hessians p (1 - p) c above 1e-16 (with
+    pos_weight's factor c); past it, or with nan, the full check runs and the floor holds --
+    for (n,) and (n, 1) scores alike, with and without weights."""
+    from fastloss._boosting import _SATURATION, _bce_may_floor
     rng = np.random.default_rng(9)
-    n = 4000
-    limit = _SATURATION - (np.log(k) if k > 1 else 0.0)
-    loss = "binary_cross_entropy" if k == 1 else "cross_entropy"
-    if k == 1:
-        raw = rng.uniform(-limit, limit, n)
-        raw[:2] = [limit, -limit]
-        y = (rng.random(n) < 0.5) * 1.0
-    else:  # rows whose spread is exactly the limit: one class at +limit/2, the rest at -limit/2
-        raw = np.full((n, k), -limit / 2)
-        raw[np.arange(n), rng.integers(0, k, n)] = limit / 2
-        y = rng.integers(0, k, n).astype(np.float64)
-    assert not _may_saturate(raw)
+    loss = fl.CATALOGUE["binary_cross_entropy"].__class__(pos_weight=pos_weight)
+    limit = _SATURATION + np.log(min(pos_weight, 1.0))
+    raw = rng.uniform(-limit, limit, shape[0])
+    raw[:2] = [limit, -limit]
+    y = (rng.random(shape[0]) < 0.5) * 1.0
+    y[:2] = [0.0, 1.0]  # the two extremes on their saturated side
+    assert not _bce_may_floor(loss, raw.reshape(shape))
     with fastloss.set_backend("numpy"):
-        _, h = fl.CATALOGUE[loss].gradient_hessian(y, raw)
+        _, h = loss.gradient_hessian(y, raw)
     assert h.min() > 1e-16  # the floor would change nothing
-    big = raw * (40.0 / limit)
-    assert _may_saturate(big) and _may_saturate(np.full(raw.shape, np.nan))
-    _, h = fxgb.objective(loss)(y, big)
+    w = rng.random(shape[0]) + 0.5
+    obj = fxgb.objective(loss)
+    for big in (raw * (40.0 / limit), np.where(np.arange(shape[0]) == 3, np.nan, raw)):
+        assert _bce_may_floor(loss, big.reshape(shape))
+    const = np.full(shape, 40.0)  # saturated, with no spread at all
+    assert _bce_may_floor(loss, const) and obj(y, const)[1].min() >= 1e-16
+    big = (raw * (40.0 / limit)).reshape(shape)
+    h = obj(y, big)[1].copy()  # (the objective's outputs are kept arrays, reused by its next call)
     assert h.min() >= 1e-16
+    _, hw = obj(y, big, sample_weight=w)
+    assert (hw.reshape(-1) >= 1e-16 * w * (1 - 1e-12)).all()
+    flat = obj(y, big.reshape(-1))[1]
+    np.testing.assert_array_equal(np.asarray(h).reshape(-1), flat)  # (n, 1): the same hessians
+    # cross_entropy always takes the full check (class weights, ignored rows)
+    assert _bce_may_floor(fxgb.objective("cross_entropy").loss, np.zeros((4, 3)))
 
 
 # ---------------------------------------------------------------- every boosting loss
