@@ -179,11 +179,6 @@ def _bce_may_floor(loss: Loss, raw: NDArray[Any]) -> bool:
     return not max(hi, -lo) <= _SATURATION + math.log(min(loss.pos_weight, 1.0))
 
 
-def _on_cython(loss: Loss) -> bool:
-    """The loss's calls go to the Cython kernels (its preferred backend, none pinned)."""
-    return loss._backend == "cython" and _backends.is_auto()
-
-
 def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: ArrayLike,
                      weight: ArrayLike | None, buffers: RoundBuffers | None = None
                      ) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -199,7 +194,8 @@ def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: 
         y = buffers.copy("y", y, np.int64 if loss.spec.target == "labels" else dtype.type)
         # float32 weights: the Cython elementwise gradients read them as they are (the other
         # kernels would convert them whole every round: into the kept copy instead)
-        if not (loss.spec.shape == _catalogue.ELEMENTWISE and _on_cython(loss)):
+        elementwise = loss.spec.shape == _catalogue.ELEMENTWISE
+        if not (elementwise and loss._preferred_backend() == "cython"):
             w = buffers.copy("w", w, np.float64)
     g, h = loss.gradient_hessian(y, raw, sample_weight=w, out=out)
     if hessian == "library":

@@ -6,8 +6,9 @@ named parameters and domains are read there, nothing here is per loss.
 dtype rule: float32 raw stays float32 (outputs float32, math in float64 inside the kernels); any
 other real raw is computed in float64. The kernels read targets in raw's dtype (labels as int64)
 and weights as float64 (float32 weights too, in the gradient methods of the Cython elementwise
-kernels; the others convert them): a method with n-sized outputs converts them whole, a reduction (``loss``
-with mean/sum, ``sums``) converts them a slice of rows at a time (``_STAGE_ELEMENTS``), so uint8
+kernels; the others convert them): a method with n-sized outputs converts them whole, a
+reduction (``loss`` with mean/sum, ``sums``) converts them a slice of rows at a time
+(``_STAGE_ELEMENTS``), so uint8
 labels or float32 targets and weights cost no n-sized wider copy. A nan anywhere in a result
 raises ValueError, with the cause found on that slow path only.
 """
@@ -243,6 +244,11 @@ class Loss:
         )
 
     # ---------------------------------------------------------------- kernel calls
+    def _preferred_backend(self) -> str | None:
+        """The backend this loss's calls go to: its own preference (a booster objective's copy
+        prefers Cython) unless one is pinned (``set_backend``); None: the auto policy's choice."""
+        return self._backend if self._backend and _backends.is_auto() else None
+
     def _call(self, op: str, y: NDArray[Any], work: FloatArray, w: NDArray[Any],
               scale: float = 1.0, out: FloatArray | None = None, grad: FloatArray | None = None,
               hess: FloatArray | None = None) -> tuple[float, float, int]:
@@ -260,8 +266,7 @@ class Loss:
                 return self._staged(y, work, w, y_dtype)
             y = np.ascontiguousarray(y, dtype=y_dtype)
             w = np.ascontiguousarray(w, dtype=np.float64)
-        backend = self._backend if self._backend and _backends.is_auto() else None
-        kern = _backends.family("losses", backend=backend, size=work.size)
+        kern = _backends.family("losses", backend=self._preferred_backend(), size=work.size)
         return kern.compute(self.name, op, y, work, w, self._class_weight(), self._class_factor(),
                             getattr(self, "ignore_index", IGNORE_INDEX), self._params(work.dtype),
                             float(scale), e1 if out is None else out, e2 if grad is None else grad,
@@ -448,7 +453,6 @@ def _coerce_weights(sample_weight: ArrayLike | None, n: int, func: str) -> NDArr
     if not np.isfinite(w).all():
         raise ValueError(f"{func}(): sample_weight contains NaN or infinity")
     return w
-
 
 
 def _target_array(out: NDArray[Any] | None, shape: tuple[int, ...], dtype: np.dtype[Any], func: str

@@ -324,15 +324,22 @@ def _expm1_64(x):
     return math.copysign(res, x)
 
 
+@njit(inline="always")
+def _log_join(k, m):
+    """k*ln2 + log(m) for m in [sqrt(2)/2, sqrt(2)) (_split64's split): the last steps of _log64
+    and _log64_normal."""
+    f = m - 1.0
+    w, hfsq = _log1p_f64(f)
+    return k * _LN2_HI + (f - (hfsq - (w + k * _LN2_LO)))
+
+
 @cached_jit(forceinline=True, cache=True)
 def _log64(x):
     xa = abs(x)  # x < 0 gives log|x| here (finite), replaced by nan below
     sub = xa < _LOG_SUB  # scale subnormals (and 0) by 2**53, the rest by 1/2: both exact
     scaled = xa * (_TWO53 if sub else 0.5)
     k, m = _split64(_f64_bits(scaled), _KBIAS + (53.0 if sub else -1.0))
-    f = m - 1.0
-    w, hfsq = _log1p_f64(f)
-    res = k * _LN2_HI + (f - (hfsq - (w + k * _LN2_LO)))  # finite for every x
+    res = _log_join(k, m)  # finite for every x
     special = 0.0 if x > 0.0 else (-_INF if x == 0.0 else _NAN)
     return res + (_INF if x == _INF else special)
 
@@ -343,9 +350,7 @@ def _log64_normal(x):
     elsewhere: without the subnormal scaling and the special values, for arguments known to be
     normal (probabilities clipped to [eps, 1 - eps], eps >= 2**-1022)."""
     k, m = _split64(_f64_bits(x), _KBIAS)
-    f = m - 1.0
-    w, hfsq = _log1p_f64(f)
-    return k * _LN2_HI + (f - (hfsq - (w + k * _LN2_LO)))
+    return _log_join(k, m)
 
 
 @cached_jit(forceinline=True, cache=True)

@@ -170,11 +170,18 @@ def labels_block(p, y, w, eps, part):
     loss = np.empty(n)
     for j in range(n):
         loss[j] = np.float64(p[j, y[j]])
-    if eps >= _DBL_MIN and 1.0 - eps >= _DBL_MIN and part[4] == nan_before:
+    if _normal_clip(eps, part, nan_before):
         _clipped_logs(loss, eps, True)
     else:
         _clipped_logs(loss, eps, False)
     _add_losses(part, loss, w, w.shape[0] > 0, n)
+
+
+@njit(inline="always")
+def _normal_clip(eps, part, nan_before):
+    """Every probability clipped to [eps, 1 - eps] is a normal number: both bounds are (a direct
+    kernel call with eps >= 1 has 1 - eps <= 0) and _scan found no nan in the block."""
+    return eps >= _DBL_MIN and 1.0 - eps >= _DBL_MIN and part[4] == nan_before
 
 
 @njit(inline="always")
@@ -239,7 +246,7 @@ def binary_block(p, y, w, eps, part):
     nan_before = part[4]
     _scan(part, p)
     loss = np.empty(n)
-    if eps >= _DBL_MIN and 1.0 - eps >= _DBL_MIN and part[4] == nan_before:
+    if _normal_clip(eps, part, nan_before):
         outside = _binary_losses(p, y, eps, loss, True)
     else:
         outside = _binary_losses(p, y, eps, loss, False)
