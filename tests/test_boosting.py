@@ -462,3 +462,89 @@ def test_round_buffers_are_kept_per_thread_and_never_stale():
     ce = flgb.objective("cross_entropy")
     with pytest.raises(ValueError, match="integer class labels"):
         ce(np.array([0.5, 1.0], dtype=np.float32), np.zeros((2, 2)), None)
+
+
+@pytest.fixture
+def fused_calls(monkeypatch):
+    """Counts the calls of the fused softmax kernel that write a round (returned 0)."""
+    from fastloss import _backends
+    if "cython" not in _backends.available_backends():
+        pytest.skip("the fused softmax round is a Cython kernel")
+    kernels = _backends.family("losses", "cython")
+    real, calls = kernels.softmax_booster, []
+
+    def spy(*args, **kwargs):
+        bad = real(*args, **kwargs)
+        calls.append(bad)
+        return bad
+    monkeypatch.setattr(kernels, "softmax_booster", spy)
+    return calls
+
+
+def _generic_round(obj, y, raw, w):
+    """The objective's values on the generic path (no kept buffers: no fused kernel), as float32."""
+    from fastloss._boosting import gradient_hessian
+    g, h = gradient_hessian(obj.loss, obj.library, obj.hessian, y, raw, w)
+    return g.astype(np.float32), h.astype(np.float32)
+
+
+@pytest.mark.parametrize("n", [1000, 70_000])  # serial; above SERIAL_MAX_ELEMENTS: two threads
+@pytest.mark.parametrize("hessian", ["library", "exact"])
+@pytest.mark.parametrize("layout", ["lightgbm F float64", "lightgbm C float64", "xgboost C float32", "xgboost F float32"])
+def test_fused_softmax_round_gives_the_generic_bits(fused_calls, layout, hessian, n):
+    library, order, dtype = layout.split()
+    rng = np.random.default_rng(11)
+    k = 5
+    raw = np.asarray(rng.normal(0, 3, (n, k)), dtype=dtype, order=order)
+    raw[:3] = [[40, -40, 0, 0, 0], [1e-300, 0, -1e-300, 5e-324, 0], [3, 3, 3, -1, 3]]  # saturated, tiny, tied maxima
+    raw[3] = [0, -800, -750, 1, 2]  # a spread beyond 708: that tile takes the full exp
+    y = rng.integers(0, k, n).astype(np.float32)  # as the hosts hand labels over
+    w = (rng.random(n) + 0.5).astype(np.float32)
+    w[::7] = 0.0
+    mod = flgb if library == "lightgbm" else fxgb
+    obj = mod.objective("cross_entropy", hessian=hessian)
+    for weight in (w, None):
+        ref = _generic_round(obj, y, raw, weight)
+        got = obj._gradient_hessian(y, raw, weight)
+        assert fused_calls[-1] == 0 and len(fused_calls) == (1 if weight is w else 2)
+        for a, b in zip(got, ref):
+            assert a.dtype == np.float32 and a.shape == (n, k)
+            np.testing.assert_array_equal(a, b)
+        if library == "lightgbm":  # the layout LightGBM ravels without a copy
+            assert got[0].flags.f_contiguous
+    assert (ref[1] >= (1e-16 if hessian == "library" and library == "xgboost" else 0)).all()
+    np.testing.assert_array_equal(y, y.astype(np.int64))  # inputs unmodified
+
+
+def test_fused_softmax_round_leaves_the_rest_to_the_generic_path(fused_calls):
+    rng = np.random.default_rng(12)
+    n, k = 300, 4
+    raw, y = rng.normal(size=(n, k)), rng.integers(0, k, n).astype(np.float32)
+    obj = flgb.objective("cross_entropy")
+    for bad in (np.nan, np.inf, -np.inf):  # the kernel declines; the generic path decides
+        z = raw.copy(order="F")
+        z[5, 2] = bad
+        try:
+            ref = _generic_round(obj, y, z, None)
+        except ValueError as exc:
+            with pytest.raises(ValueError, match=str(exc)[:30]):
+                obj(y, z, None)
+        else:
+            for a, b in zip(obj(y, z, None), ref):
+                np.testing.assert_array_equal(a, b)
+        assert fused_calls[-1] > 0
+    with pytest.raises(ValueError, match=r"class labels in \[0, 4\)"):
+        obj(np.where(np.arange(n) == 7, 4, y).astype(np.float32), raw, None)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        obj(y, raw, np.where(np.arange(n) == 3, np.nan, 1.0))
+    calls = len(fused_calls)
+    # not for the fused kernel: class weights, label smoothing, an ignore_index among the classes,
+    # more classes than it holds -- same values as the generic path, without a kernel call
+    wide = rng.normal(size=(n, 40))
+    for o, z, yy in ((flgb.objective("cross_entropy", class_weight=[1, 2, 3, 4]), raw, y),
+                     (flgb.objective("cross_entropy", label_smoothing=0.1), raw, y),
+                     (flgb.objective("cross_entropy", ignore_index=1), raw, y),
+                     (flgb.objective("cross_entropy"), wide, rng.integers(0, 40, n).astype(np.float32))):
+        for a, b in zip(o(yy, z, None), _generic_round(o, yy, z, None)):
+            np.testing.assert_array_equal(a, b)
+    assert len(fused_calls) == calls
