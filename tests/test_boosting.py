@@ -548,3 +548,58 @@ def test_fused_softmax_round_leaves_the_rest_to_the_generic_path(fused_calls):
         for a, b in zip(o(yy, z, None), _generic_round(o, yy, z, None)):
             np.testing.assert_array_equal(a, b)
     assert len(fused_calls) == calls
+
+
+HOST_REGIONS = """
+import os, sys, numpy as np, fastloss, xgboost as xgb
+import fastloss.xgboost as fxgb
+from fastloss import _backends
+kernels = _backends.family("losses", "cython")
+assert kernels._host_openmp(), "XGBoost's OpenMP runtime not registered"
+calls = fxgb._openmp_calls(xgb.core._LIB)
+rng = np.random.default_rng(5)
+cases = [("binary_cross_entropy", {}, rng.normal(0, 3, 200_000).astype(np.float32), 2),
+         ("cross_entropy", {}, rng.normal(0, 3, (70_000, 5)).astype(np.float32), 5),  # fused
+         ("cross_entropy", {"label_smoothing": 0.1}, rng.normal(0, 3, (70_000, 5)).astype(np.float32), 5)]
+bad = 0
+for name, params, raw, k in cases:
+    y = rng.integers(0, k, raw.shape[0]).astype(np.float32)
+    w = (rng.random(raw.shape[0]) + 0.5).astype(np.float32)
+    obj = fxgb.objective(name, **params)
+    kernels._set_host_openmp(0, 0, 0)  # the serial loops
+    ref = [a.copy() for a in obj._gradient_hessian(y, raw, w)]
+    kernels._set_host_openmp(*calls)
+    for _ in range(300):
+        for a in obj._buffers.outputs:
+            a.fill(np.nan)
+        got = obj._gradient_hessian(y, raw, w)
+        bad += not all(a.tobytes() == b.tobytes() for a, b in zip(got, ref))
+print(bad)
+"""
+
+
+@pytest.mark.skipif(fxgb._openmp_calls(xgb.core._LIB) is None
+                    or "cython" not in fastloss.available_backends(),
+                    reason="an XGBoost without libgomp's calls, or no Cython kernels")
+def test_xgboost_objective_regions_run_in_its_openmp_runtime():
+    """The objective's parallel regions run in XGBoost's own OpenMP runtime (its wheels vendor a
+    libgomp of their own) and give the serial loops' bits, every block written: 300 calls each
+    (binary, fused softmax, generic softmax rows) into outputs filled with nan, in a fresh process
+    with OpenMP's default spinning waits (the suite's OMP_WAIT_POLICY=PASSIVE dropped)."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    res = subprocess.run([sys.executable, "-c", HOST_REGIONS], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ["0"], res.stdout
+
+
+def test_xgboost_objective_without_a_runtime_to_register_runs_serially():
+    from fastloss import _backends
+    assert fxgb._openmp_calls(object()) is None  # a library without the calls
+    assert not fxgb._register_openmp(object())
+    if "cython" in fastloss.available_backends():
+        assert _backends.family("losses", "cython")._host_openmp() == (
+            fxgb._openmp_calls(xgb.core._LIB) is not None)  # the registration is left as it was
