@@ -160,7 +160,8 @@ class RoundBuffers(threading.local):
             return conv
         if conv is None or conv.shape != a.shape or conv.dtype != dtype:
             conv = np.empty(a.shape, dtype)
-        np.copyto(conv, a, casting="unsafe")
+        with np.errstate(invalid="ignore"):  # nan labels: the loss's error, not a cast warning
+            np.copyto(conv, a, casting="unsafe")
         if dtype is np.int64 and not np.array_equal(conv, a):
             return a  # not integer labels: the loss raises its own error
         self.copies[slot] = (a, conv)
@@ -195,15 +196,21 @@ def _hessian_factor(loss: Loss, library: str, hessian: str, k: int) -> tuple[flo
     return 2.0, _XGB_HESS_FLOOR
 
 
+def _plain(a: Any, n: int, dtypes: tuple[type, ...]) -> bool:
+    """``a`` is an (n,) C-contiguous array of one of ``dtypes`` (native byte order)."""
+    return (isinstance(a, np.ndarray) and a.dtype in dtypes and a.dtype.isnative
+            and a.shape == (n,) and a.flags.c_contiguous)
+
+
 def _softmax_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[Any],
                    w: Any, buffers: RoundBuffers) -> tuple[NDArray[Any], NDArray[Any]] | None:
     """cross_entropy's round in one pass of the Cython kernel ``softmax_booster`` (losses.pyx):
     the scores read in the host's layout, the factor and floor applied, float32 written where the
     host keeps it -- the generic path's values bit for bit, 3-6x faster (README, "Gradient
     boosting"). None where it does not apply (class weights, label smoothing, an ignore_index
-    among the classes, more than BOOST_MAX_CLASSES classes, a float64 result, a non-finite score,
-    labels that are not classes, weights that are not finite): the generic path then computes,
-    or raises its error."""
+    among the classes, more than BOOST_MAX_CLASSES classes, a float64 result) or where the
+    kernel declines a row (a non-finite score or weight, a label that is not a class): the
+    generic path then computes, or raises its error."""
     if (loss.name != "cross_entropy" or loss.class_weight is not None or loss.label_smoothing
             or loss._preferred_backend() != "cython" or raw.ndim != 2
             or raw.dtype not in (np.float32, np.float64) or not raw.dtype.isnative
@@ -219,14 +226,15 @@ def _softmax_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[
         g, h = buffers.out(raw.shape, np.dtype(np.float32))
     else:
         return None  # the generic path's float64 result
-    y = buffers.copy("y", y, np.int64)
-    if not (isinstance(y, np.ndarray) and y.dtype == np.int64 and y.shape == (n,)
-            and y.flags.c_contiguous):
-        return None
-    if w is not None:
+    # float32 labels and float32/float64 weights are read as the hosts hand them over (XGBoost's
+    # are fresh views every round: no int64 / float64 copy); the kernel checks them
+    if not _plain(y, n, (np.float32,)):
+        y = buffers.copy("y", y, np.int64)
+        if not _plain(y, n, (np.int64,)):
+            return None
+    if w is not None and not _plain(w, n, (np.float32, np.float64)):
         w = buffers.copy("w", w, np.float64)
-        if not (isinstance(w, np.ndarray) and w.dtype == np.float64 and w.shape == (n,)
-                and w.flags.c_contiguous and w.dtype.isnative and np.isfinite(w).all()):
+        if not _plain(w, n, (np.float64,)):
             return None
     factor, floor = _hessian_factor(loss, library, hessian, k)
     if kernels.softmax_booster(raw, y, w, g, h, factor, floor, serial=loss._serial):

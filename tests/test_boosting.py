@@ -503,16 +503,20 @@ def test_fused_softmax_round_gives_the_generic_bits(fused_calls, layout, hessian
     w[::7] = 0.0
     mod = flgb if library == "lightgbm" else fxgb
     obj = mod.objective("cross_entropy", hessian=hessian)
-    for weight in (w, None):
-        ref = _generic_round(obj, y, raw, weight)
-        got = obj._gradient_hessian(y, raw, weight)
-        assert fused_calls[-1] == 0 and len(fused_calls) == (1 if weight is w else 2)
+    # labels as the hosts hand them over (float32, read as they are) and as float64 (the scikit-
+    # learn estimators: converted to int64 once); weights float32, float64 or none
+    for labels, weight in ((y, w), (y, None), (y.astype(np.float64), w.astype(np.float64)),
+                           (y.astype(np.int64), w[::-1].copy())):
+        ref = _generic_round(obj, labels, raw, weight)
+        got = obj._gradient_hessian(labels, raw, weight)
+        assert fused_calls[-1] == 0
         for a, b in zip(got, ref):
             assert a.dtype == np.float32 and a.shape == (n, k)
             np.testing.assert_array_equal(a, b)
         if library == "lightgbm":  # the layout LightGBM ravels without a copy
             assert got[0].flags.f_contiguous
-    assert (ref[1] >= (1e-16 if hessian == "library" and library == "xgboost" else 0)).all()
+        if weight is None and hessian == "library" and library == "xgboost":
+            assert ref[1].min() == np.float32(1e-16)  # the saturated row: XGBoost's floor
     np.testing.assert_array_equal(y, y.astype(np.int64))  # inputs unmodified
 
 
@@ -533,10 +537,16 @@ def test_fused_softmax_round_leaves_the_rest_to_the_generic_path(fused_calls):
             for a, b in zip(obj(y, z, None), ref):
                 np.testing.assert_array_equal(a, b)
         assert fused_calls[-1] > 0
-    with pytest.raises(ValueError, match=r"class labels in \[0, 4\)"):
-        obj(np.where(np.arange(n) == 7, 4, y).astype(np.float32), raw, None)
-    with pytest.raises(ValueError, match="NaN or infinity"):
-        obj(y, raw, np.where(np.arange(n) == 3, np.nan, 1.0))
+    for label, match in ((4, r"class labels in \[0, 4\)"), (-1, r"class labels in \[0, 4\)"),
+                         (1.5, "integer class labels"), (np.nan, "integer class labels")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the error alone, no cast warning before it
+            with pytest.raises(ValueError, match=match):
+                obj(np.where(np.arange(n) == 7, label, y).astype(np.float32), raw, None)
+    for bad in (np.nan, np.inf):
+        for dtype in (np.float32, np.float64):
+            with pytest.raises(ValueError, match="NaN or infinity"):
+                obj(y, raw, np.where(np.arange(n) == 3, bad, 1.0).astype(dtype))
     calls = len(fused_calls)
     # not for the fused kernel: class weights, label smoothing, an ignore_index among the classes,
     # more classes than it holds -- same values as the generic path, without a kernel call

@@ -524,7 +524,8 @@ class _Labels(Loss):
         if y.ndim != 1 or y.shape[0] != n:
             raise ValueError(f"{func}(): y_true must have shape ({n},) (integer labels), got {y.shape}")
         if y.dtype.kind in "fc":
-            yi = y.astype(np.int64)
+            with np.errstate(invalid="ignore"):  # nan / inf: the error below, not a cast warning
+                yi = y.astype(np.int64)
             if not np.array_equal(yi, y):
                 raise ValueError(f"{func}(): y_true must hold integer class labels")
             y = yi
