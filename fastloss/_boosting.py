@@ -208,7 +208,8 @@ def _softmax_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[
     the scores read in the host's layout, the factor and floor applied, float32 written where the
     host keeps it -- the generic path's values bit for bit, 3-6x faster (README, "Gradient
     boosting"). None where it does not apply (class weights, label smoothing, an ignore_index
-    among the classes, more than BOOST_MAX_CLASSES classes, a float64 result) or where the
+    among the classes, more than BOOST_MAX_CLASSES classes, a float64 result, a flat score of an
+    old version, float32 scores for LightGBM) or where the
     kernel declines a row (a non-finite score or weight, a label that is not a class): the
     generic path then computes, or raises its error."""
     if (loss.name != "cross_entropy" or loss.class_weight is not None or loss.label_smoothing
@@ -221,6 +222,8 @@ def _softmax_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[
     if not 2 <= k <= kernels.BOOST_MAX_CLASSES or 0 <= loss.ignore_index < k:
         return None
     if library == "lightgbm":
+        if raw.dtype != np.float64:  # the generic path applies K/(K-1) in float32 there
+            return None
         g, h = buffers.handed_out(raw.shape)
     elif raw.dtype == np.float32:
         g, h = buffers.out(raw.shape, np.dtype(np.float32))
@@ -251,11 +254,10 @@ def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: 
     w = None if _absent(weight) else weight
     raw, flat = _flat_layout(loss, library, y, raw)
     out = None
-    if buffers is not None:
+    if buffers is not None and flat is None:
         fused = _softmax_round(loss, library, hessian, y, raw, w, buffers)
         if fused is not None:
-            g, h = fused
-            return (g.ravel(order=flat), h.ravel(order=flat)) if flat is not None else (g, h)
+            return fused
     if buffers is not None:
         dtype = np.dtype(np.float32) if raw.dtype == np.float32 else np.dtype(np.float64)
         out = buffers.out(raw.shape, dtype)
@@ -425,7 +427,7 @@ class BoosterObjective:
     adapters add the library's call signatures and start-value formats."""
 
     library: ClassVar[str] = ""
-    #: kernels without OpenMP regions (hosts with their own OpenMP runtime; see resolve_loss)
+    #: no region of fastloss's OpenMP runtime (hosts with their own: see resolve_loss)
     serial: ClassVar[bool] = False
 
     def __init__(self, loss: str | Loss, *, hessian: str = "library", **params: Any) -> None:

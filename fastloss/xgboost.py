@@ -73,13 +73,14 @@ def _info(dmatrix: Any, field: str) -> NDArray[Any]:
 
 
 # The OpenMP calls the objective's kernels run their regions with (see _register_openmp)
-_OPENMP_CALLS = ("GOMP_parallel", "omp_get_thread_num", "omp_get_num_threads")
+_OPENMP_CALLS = ("GOMP_parallel", "omp_get_thread_num", "omp_get_num_threads", "omp_get_max_threads")
 
 
 def _openmp_calls(lib: Any) -> tuple[int, ...] | None:
-    """The addresses of _OPENMP_CALLS as ``lib`` (XGBoost's library) resolves them: a symbol
-    looked up through a library's handle is searched in its dependencies too, so these are the
-    calls of the runtime XGBoost itself runs on. None where it has no such runtime (MSVC's)."""
+    """The addresses of _OPENMP_CALLS as ``lib`` (XGBoost's library) resolves them: on Linux and
+    macOS a symbol looked up through a library's handle is searched in its dependencies too, so
+    these are the calls of the runtime XGBoost itself runs on. None where they are not found
+    (MSVC's OpenMP; Windows looks in the library alone)."""
     try:
         addresses = tuple(ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
                           for name in _OPENMP_CALLS)
@@ -94,17 +95,22 @@ def _register_openmp(lib: Any = None) -> bool:
     XGBoost's wheels bring their own libgomp; after each of its parallel regions its threads
     spin on the cores for a while, so a region of fastloss's own runtime competes with them:
     measured in ``xgb.train``, slower than serial (2e5 x 5 softmax: 1.27x the built-in's time
-    against 1.12x serial). In XGBoost's runtime the region runs on those same threads. Returns
-    whether it is registered; where it is not, the objective's kernels run serially."""
+    against 1.12x serial). In XGBoost's runtime the region runs on those same threads, as many as
+    fastloss's thread setting allows, capped by that runtime's maximum (OMP_NUM_THREADS, which
+    joblib's workers set). The kernels register the calls only if a trial region sees them agree
+    (one runtime's). Returns whether they are registered; where not, the objective's kernels run
+    serially."""
     from . import _backends
-    calls = _openmp_calls(_xgb.core._LIB if lib is None else lib)
-    if calls is None or "cython" not in _backends.available_backends():
+    if "cython" not in _backends.available_backends():
         return False
-    _backends.family("losses", "cython")._set_host_openmp(*calls)
-    return True
+    calls = _openmp_calls(_xgb.core._LIB if lib is None else lib)
+    return bool(_backends.family("losses", "cython")._set_host_openmp(*(calls or (0, 0, 0, 0))))
 
 
-_register_openmp()
+try:
+    _register_openmp()
+except Exception:  # pragma: no cover - an unusable Cython build: the objectives run serially
+    pass
 
 
 class Objective(_boosting.BoosterObjective):

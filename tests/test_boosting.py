@@ -3,6 +3,7 @@ reproduces the built-in objective's raw predictions (binary, multiclass, L2; wit
 start value is the built-in's, its metric the built-in metric's values, on both the training APIs
 and the scikit-learn estimators; every boosting loss trains on both libraries and backends."""
 import json
+import re
 import warnings
 
 import numpy as np
@@ -481,6 +482,13 @@ def fused_calls(monkeypatch):
     return calls
 
 
+def _same_bits(got, ref):
+    """Arrays equal bit for bit (the sign of zero and nan payloads included)."""
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    np.testing.assert_array_equal(np.ascontiguousarray(got).view(np.uint32),
+                                  np.ascontiguousarray(ref).view(np.uint32))
+
+
 def _generic_round(obj, y, raw, w):
     """The objective's values on the generic path (no kept buffers: no fused kernel), as float32."""
     from fastloss._boosting import gradient_hessian
@@ -501,6 +509,9 @@ def test_fused_softmax_round_gives_the_generic_bits(fused_calls, layout, hessian
     y = rng.integers(0, k, n).astype(np.float32)  # as the hosts hand labels over
     w = (rng.random(n) + 0.5).astype(np.float32)
     w[::7] = 0.0
+    w[3::11] = -0.0
+    w[5::13] = -0.75  # negative weights are the caller's business: computed as given
+    kept = [a.copy() for a in (raw, y, w)]
     mod = flgb if library == "lightgbm" else fxgb
     obj = mod.objective("cross_entropy", hessian=hessian)
     # labels as the hosts hand them over (float32, read as they are) and as float64 (the scikit-
@@ -508,16 +519,18 @@ def test_fused_softmax_round_gives_the_generic_bits(fused_calls, layout, hessian
     for labels, weight in ((y, w), (y, None), (y.astype(np.float64), w.astype(np.float64)),
                            (y.astype(np.int64), w[::-1].copy())):
         ref = _generic_round(obj, labels, raw, weight)
+        calls = len(fused_calls)
         got = obj._gradient_hessian(labels, raw, weight)
-        assert fused_calls[-1] == 0
+        assert len(fused_calls) == calls + 1 and fused_calls[-1] == 0
         for a, b in zip(got, ref):
-            assert a.dtype == np.float32 and a.shape == (n, k)
-            np.testing.assert_array_equal(a, b)
+            assert a.shape == (n, k)
+            _same_bits(a, b)
         if library == "lightgbm":  # the layout LightGBM ravels without a copy
             assert got[0].flags.f_contiguous
         if weight is None and hessian == "library" and library == "xgboost":
             assert ref[1].min() == np.float32(1e-16)  # the saturated row: XGBoost's floor
-    np.testing.assert_array_equal(y, y.astype(np.int64))  # inputs unmodified
+    for a, b in zip((raw, y, w), kept):  # inputs unmodified
+        assert a.tobytes() == b.tobytes()
 
 
 def test_fused_softmax_round_leaves_the_rest_to_the_generic_path(fused_calls):
@@ -531,11 +544,11 @@ def test_fused_softmax_round_leaves_the_rest_to_the_generic_path(fused_calls):
         try:
             ref = _generic_round(obj, y, z, None)
         except ValueError as exc:
-            with pytest.raises(ValueError, match=str(exc)[:30]):
+            with pytest.raises(ValueError, match=re.escape(str(exc))):
                 obj(y, z, None)
         else:
             for a, b in zip(obj(y, z, None), ref):
-                np.testing.assert_array_equal(a, b)
+                _same_bits(a, b)
         assert fused_calls[-1] > 0
     for label, match in ((4, r"class labels in \[0, 4\)"), (-1, r"class labels in \[0, 4\)"),
                          (1.5, "integer class labels"), (np.nan, "integer class labels")):
@@ -549,14 +562,24 @@ def test_fused_softmax_round_leaves_the_rest_to_the_generic_path(fused_calls):
                 obj(y, raw, np.where(np.arange(n) == 3, bad, 1.0).astype(dtype))
     calls = len(fused_calls)
     # not for the fused kernel: class weights, label smoothing, an ignore_index among the classes,
-    # more classes than it holds -- same values as the generic path, without a kernel call
+    # more classes than it holds, float32 scores for LightGBM (the generic path's factor in
+    # float32), float64 scores for XGBoost (a float64 result) -- the generic path's values
+    # without a kernel call; and the flat layouts of old versions (their dtypes as before)
     wide = rng.normal(size=(n, 40))
     for o, z, yy in ((flgb.objective("cross_entropy", class_weight=[1, 2, 3, 4]), raw, y),
                      (flgb.objective("cross_entropy", label_smoothing=0.1), raw, y),
                      (flgb.objective("cross_entropy", ignore_index=1), raw, y),
-                     (flgb.objective("cross_entropy"), wide, rng.integers(0, 40, n).astype(np.float32))):
-        for a, b in zip(o(yy, z, None), _generic_round(o, yy, z, None)):
-            np.testing.assert_array_equal(a, b)
+                     (flgb.objective("cross_entropy"), wide, rng.integers(0, 40, n).astype(np.float32)),
+                     (flgb.objective("cross_entropy"), raw.astype(np.float32), y),
+                     (fxgb.objective("cross_entropy"), raw, y)):
+        got, ref = o._gradient_hessian(yy, z, None), _generic_round(o, yy, z, None)
+        for a, b in zip(got, ref):
+            _same_bits(a.astype(np.float32), b)
+        assert got[0].dtype == (np.float32 if o.library == "lightgbm" else np.float64)
+    for o, flat in ((flgb.objective("cross_entropy"), raw.ravel(order="F")),
+                    (fxgb.objective("cross_entropy"), raw.astype(np.float32).ravel())):
+        g, _ = o._gradient_hessian(y, flat, None)
+        assert g.shape == (n * k,) and g.dtype == flat.dtype
     assert len(fused_calls) == calls
 
 
@@ -576,7 +599,7 @@ for name, params, raw, k in cases:
     y = rng.integers(0, k, raw.shape[0]).astype(np.float32)
     w = (rng.random(raw.shape[0]) + 0.5).astype(np.float32)
     obj = fxgb.objective(name, **params)
-    kernels._set_host_openmp(0, 0, 0)  # the serial loops
+    kernels._set_host_openmp(0, 0, 0, 0)  # the serial loops
     ref = [a.copy() for a in obj._gradient_hessian(y, raw, w)]
     kernels._set_host_openmp(*calls)
     for _ in range(300):
@@ -589,8 +612,8 @@ print(bad)
 
 
 @pytest.mark.skipif(fxgb._openmp_calls(xgb.core._LIB) is None
-                    or "cython" not in fastloss.available_backends(),
-                    reason="an XGBoost without libgomp's calls, or no Cython kernels")
+                    or "cython" not in fastloss.available_backends() or fastloss.get_num_threads() < 2,
+                    reason="an XGBoost without libgomp's calls, no Cython kernels, or one thread")
 def test_xgboost_objective_regions_run_in_its_openmp_runtime():
     """The objective's parallel regions run in XGBoost's own OpenMP runtime (its wheels vendor a
     libgomp of their own) and give the serial loops' bits, every block written: 300 calls each
@@ -606,10 +629,28 @@ def test_xgboost_objective_regions_run_in_its_openmp_runtime():
     assert res.stdout.split() == ["0"], res.stdout
 
 
-def test_xgboost_objective_without_a_runtime_to_register_runs_serially():
+def test_xgboost_openmp_registration_checks_its_calls():
+    """No calls found: nothing registered. Calls of two runtimes (our libgomp's GOMP_parallel with
+    XGBoost's thread numbers, which threads outside its team read as 0 of 1) fail the trial
+    region and are not registered either: two threads both taking part 0 would share scratch."""
+    import ctypes
+    import ctypes.util
     from fastloss import _backends
     assert fxgb._openmp_calls(object()) is None  # a library without the calls
+    if "cython" not in fastloss.available_backends():
+        return
+    kernels = _backends.family("losses", "cython")
     assert not fxgb._register_openmp(object())
-    if "cython" in fastloss.available_backends():
-        assert _backends.family("losses", "cython")._host_openmp() == (
-            fxgb._openmp_calls(xgb.core._LIB) is not None)  # the registration is left as it was
+    assert not kernels._host_openmp()
+    try:
+        calls = fxgb._openmp_calls(xgb.core._LIB)
+        ours = fxgb._openmp_calls(ctypes.CDLL(ctypes.util.find_library("gomp") or "libgomp.so.1"))
+        if calls and ours and ours[0] != calls[0] and fastloss.get_num_threads() >= 2:
+            assert not kernels._set_host_openmp(ours[0], calls[1], calls[2], calls[3])
+            assert not kernels._host_openmp()
+            assert kernels._set_host_openmp(*ours)  # one runtime's four calls pass
+    except OSError:
+        pass  # no libgomp to load here
+    finally:
+        fxgb._register_openmp()
+    assert kernels._host_openmp() == (fxgb._openmp_calls(xgb.core._LIB) is not None)

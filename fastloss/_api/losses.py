@@ -92,7 +92,8 @@ class Loss:
     #: a backend this instance prefers while none is pinned (the booster objectives set "cython":
     #: it shares the host's OpenMP pool and never imports or compiles Numba mid-training)
     _backend: str | None = None
-    #: run the kernels serially whatever the size (the XGBoost objective: see fastloss/_boosting.py)
+    #: no region of fastloss's OpenMP runtime whatever the size: the host's runtime where one is
+    #: registered, else serial loops (the XGBoost objective: see fastloss/_boosting.py)
     _serial: bool = False
 
     def __init__(self, **params: Any) -> None:
