@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _backends, _catalogue
-from ._api.losses import CLASSES, Loss, _coerce_weights
+from ._api.losses import CLASSES, Loss, _coerce_weights, _readable
 from ._validation import as_real_array
 
 _CLASS_BY_NAME = {cls.name: cls for cls in CLASSES}
@@ -197,9 +197,9 @@ def _hessian_factor(loss: Loss, library: str, hessian: str, k: int) -> tuple[flo
 
 
 def _plain(a: Any, n: int, dtypes: tuple[type, ...]) -> bool:
-    """``a`` is an (n,) C-contiguous array of one of ``dtypes`` (native byte order)."""
-    return (isinstance(a, np.ndarray) and a.dtype in dtypes and a.dtype.isnative
-            and a.shape == (n,) and a.flags.c_contiguous)
+    """``a`` is an (n,) array the kernels read as it is (_readable) in one of ``dtypes``."""
+    return (isinstance(a, np.ndarray) and a.shape == (n,)
+            and any(_readable(a, np.dtype(d)) for d in dtypes))
 
 
 def _softmax_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[Any],
@@ -269,8 +269,9 @@ def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: 
             w = buffers.copy("w", w, np.float64)
     g, h = loss.gradient_hessian(y, raw, sample_weight=w, out=out)
     if hessian == "library":
-        if loss.name == "cross_entropy" and h.ndim == 2 and h.shape[1] > 1:
-            h *= _hessian_factor(loss, library, hessian, h.shape[1])[0]
+        factor = _hessian_factor(loss, library, hessian, h.shape[1] if h.ndim == 2 else 1)[0]
+        if factor != 1.0:
+            h *= factor
         if (library == "xgboost" and loss.name in ("binary_cross_entropy", "cross_entropy")
                 and h.size and _bce_may_floor(loss, raw)
                 and h.min() < _XGB_HESS_FLOOR * (1.0 if w is None else np.max(w))):
