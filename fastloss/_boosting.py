@@ -245,6 +245,39 @@ def _softmax_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[
     return g, h
 
 
+def _bce_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[Any], w: Any,
+               buffers: RoundBuffers) -> tuple[NDArray[Any], NDArray[Any]] | None:
+    """binary_cross_entropy's round in one pass of the Cython kernel ``bce_booster``
+    (losses.pyx): the checks the generic path makes apart (raw and the weights finite, labels
+    0/1), XGBoost's floor and the float32 the host keeps in the same pass -- the generic path's
+    values bit for bit (README, "Gradient boosting"). None where it does not apply (a 2-D raw,
+    float64 scores for XGBoost (a float64 result), labels or weights that are not float32/float64
+    (n,) arrays in C order) or where the kernel declines an element (a non-finite score or
+    weight, a label not 0/1): the generic path then computes, or raises its error."""
+    if (loss.name != "binary_cross_entropy" or loss._preferred_backend() != "cython"
+            or raw.ndim != 1 or raw.dtype not in (np.float32, np.float64)
+            or not _readable(raw, raw.dtype)):
+        return None
+    n = raw.shape[0]
+    if library == "lightgbm":
+        g, h = buffers.handed_out(raw.shape)
+    elif raw.dtype == np.float32:
+        g, h = buffers.out(raw.shape, np.dtype(np.float32))
+    else:
+        return None  # the generic path's float64 result
+    if not _plain(y, n, (np.float32, np.float64)) or (
+            w is not None and not _plain(w, n, (np.float32, np.float64))):
+        return None
+    floor = _XGB_HESS_FLOOR if library == "xgboost" and hessian == "library" else 0.0
+    pos_weight = float(loss.pos_weight)
+    # the floor cannot bind where every |r| <= this (and no weight is negative): _bce_may_floor
+    saturation = _SATURATION + math.log(min(pos_weight, 1.0)) if pos_weight > 0 else -1.0
+    kernels = _backends.family("losses", "cython")
+    if kernels.bce_booster(raw, y, w, g, h, pos_weight, floor, saturation, serial=loss._serial):
+        return None
+    return g, h
+
+
 def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: ArrayLike,
                      weight: ArrayLike | None, buffers: RoundBuffers | None = None
                      ) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -255,7 +288,8 @@ def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: 
     raw, flat = _flat_layout(loss, library, y, raw)
     out = None
     if buffers is not None and flat is None:
-        fused = _softmax_round(loss, library, hessian, y, raw, w, buffers)
+        fused = (_softmax_round(loss, library, hessian, y, raw, w, buffers)
+                 if loss.name == "cross_entropy" else _bce_round(loss, library, hessian, y, raw, w, buffers))
         if fused is not None:
             return fused
     if buffers is not None:

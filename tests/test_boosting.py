@@ -465,21 +465,32 @@ def test_round_buffers_are_kept_per_thread_and_never_stale():
         ce(np.array([0.5, 1.0], dtype=np.float32), np.zeros((2, 2)), None)
 
 
-@pytest.fixture
-def fused_calls(monkeypatch):
-    """Counts the calls of the fused softmax kernel that write a round (returned 0)."""
+def _spy_kernel(monkeypatch, name):
+    """The results of every call of the Cython kernel ``name`` (0: it wrote the round)."""
     from fastloss import _backends
     if "cython" not in _backends.available_backends():
-        pytest.skip("the fused softmax round is a Cython kernel")
+        pytest.skip(f"{name} is a Cython kernel")
     kernels = _backends.family("losses", "cython")
-    real, calls = kernels.softmax_booster, []
+    real, calls = getattr(kernels, name), []
 
     def spy(*args, **kwargs):
         bad = real(*args, **kwargs)
         calls.append(bad)
         return bad
-    monkeypatch.setattr(kernels, "softmax_booster", spy)
+    monkeypatch.setattr(kernels, name, spy)
     return calls
+
+
+@pytest.fixture
+def fused_calls(monkeypatch):
+    """Counts the calls of the fused softmax kernel."""
+    return _spy_kernel(monkeypatch, "softmax_booster")
+
+
+@pytest.fixture
+def bce_calls(monkeypatch):
+    """Counts the calls of the fused binary kernel."""
+    return _spy_kernel(monkeypatch, "bce_booster")
 
 
 def _same_bits(got, ref):
@@ -493,7 +504,8 @@ def _generic_round(obj, y, raw, w):
     """The objective's values on the generic path (no kept buffers: no fused kernel), as float32."""
     from fastloss._boosting import gradient_hessian
     g, h = gradient_hessian(obj.loss, obj.library, obj.hessian, y, raw, w)
-    return g.astype(np.float32), h.astype(np.float32)
+    with np.errstate(over="ignore"):  # a weight of 3e38 times a gradient: inf, as the host casts it
+        return g.astype(np.float32), h.astype(np.float32)
 
 
 @pytest.mark.parametrize("n", [1000, 70_000])  # serial; above SERIAL_MAX_ELEMENTS: two threads
@@ -581,6 +593,85 @@ def test_fused_softmax_round_leaves_the_rest_to_the_generic_path(fused_calls):
         g, _ = o._gradient_hessian(y, flat, None)
         assert g.shape == (n * k,) and g.dtype == flat.dtype
     assert len(fused_calls) == calls
+
+
+@pytest.mark.parametrize("n", [1000, 70_000])  # serial; above SERIAL_MAX_ELEMENTS: two threads
+@pytest.mark.parametrize("hessian", ["library", "exact"])
+@pytest.mark.parametrize("pos_weight", [1.0, 0.25, 3.0])
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_fused_binary_round_gives_the_generic_bits(bce_calls, library, pos_weight, hessian, n):
+    rng = np.random.default_rng(13)
+    dtype = np.float64 if library == "lightgbm" else np.float32  # as each host hands scores over
+    raw = rng.normal(0, 4, n).astype(dtype)
+    # saturated (beyond the floor's 35, float32's 87, double exp's range), tiny, signed zeros;
+    # the chunk holding them takes the double exp and the floor, the others do not
+    raw[:12] = [40, -40, 90, -90, 800, -800, 1e30, -1e-300, 5e-324, 0.0, -0.0, 36.5]
+    raw[300:303] = [60, -60, 1e-40]  # a second chunk with the floor but float32's exp
+    y = (rng.random(n) < 0.4).astype(np.float32)
+    w = (rng.random(n) + 0.5).astype(np.float32)
+    w[::7] = 0.0
+    w[3::11] = -0.0
+    w[5::13] = -0.75  # negative weights are the caller's business: computed as given
+    w[6::17] = 3e38
+    kept = [a.copy() for a in (raw, y, w)]
+    mod = flgb if library == "lightgbm" else fxgb
+    obj = mod.objective("binary_cross_entropy", pos_weight=pos_weight, hessian=hessian)
+    # labels float32 (the hosts) or float64; weights float32, float64, none, or positive only
+    for labels, weight in ((y, w), (y, None), (y.astype(np.float64), w.astype(np.float64)),
+                           (y, np.abs(w) + 1e-3)):
+        ref = _generic_round(obj, labels, raw, weight)
+        calls = len(bce_calls)
+        got = obj._gradient_hessian(labels, raw, weight)
+        assert len(bce_calls) == calls + 1 and bce_calls[-1] == 0
+        for a, b in zip(got, ref):
+            assert a.shape == (n,)
+            _same_bits(a, b)
+        if weight is None and hessian == "library" and library == "xgboost":
+            assert ref[1][4] == np.float32(1e-16)  # a saturated score: XGBoost's floor
+    for a, b in zip((raw, y, w), kept):  # inputs unmodified
+        assert a.tobytes() == b.tobytes()
+
+
+def test_fused_binary_round_leaves_the_rest_to_the_generic_path(bce_calls):
+    rng = np.random.default_rng(14)
+    n = 300
+    raw, y = rng.normal(size=n).astype(np.float32), (rng.random(n) < 0.5).astype(np.float32)
+    obj = fxgb.objective("binary_cross_entropy")
+    declined = []
+    for z in (np.nan, np.inf, -np.inf):  # the kernel declines; the generic path decides
+        bad = raw.copy()
+        bad[5] = z
+        declined.append((y, bad, None))
+    for label in (0.5, 2.0, -1.0, np.nan, np.inf):
+        declined.append((np.where(np.arange(n) == 7, label, y).astype(np.float32), raw, None))
+    for z in (np.nan, np.inf):
+        for dtype in (np.float32, np.float64):
+            declined.append((y, raw, np.where(np.arange(n) == 3, z, 1.0).astype(dtype)))
+    for labels, scores, weight in declined:
+        try:
+            ref = _generic_round(obj, labels, scores, weight)
+        except ValueError as exc:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # the error alone, no warning before it
+                with pytest.raises(ValueError, match=re.escape(str(exc))):
+                    obj(labels, scores, sample_weight=weight)
+        else:
+            for a, b in zip(obj(labels, scores, sample_weight=weight), ref):
+                _same_bits(a, b)
+        assert bce_calls[-1] > 0
+    calls = len(bce_calls)
+    # not for the fused kernel: float64 scores for XGBoost (a float64 result), a 2-D or strided
+    # score, integer labels, weights not float -- the generic path's values without a kernel call
+    cases = ((fxgb.objective("binary_cross_entropy"), y, raw.astype(np.float64), None),
+             (flgb.objective("binary_cross_entropy"), y, raw[:, None].astype(np.float64), None),
+             (flgb.objective("binary_cross_entropy"), y[::2], raw.astype(np.float64)[::2], None),
+             (fxgb.objective("binary_cross_entropy"), y.astype(np.int64), raw, None),
+             (fxgb.objective("binary_cross_entropy"), y, raw, np.ones(n, np.int32)))
+    for o, labels, scores, weight in cases:
+        got, ref = o._gradient_hessian(labels, scores, weight), _generic_round(o, labels, scores, weight)
+        for a, b in zip(got, ref):
+            _same_bits(np.asarray(a, np.float32), b)
+    assert len(bce_calls) == calls
 
 
 HOST_REGIONS = """
