@@ -617,7 +617,8 @@ def test_fused_binary_round_gives_the_generic_bits(bce_calls, library, pos_weigh
     mod = flgb if library == "lightgbm" else fxgb
     obj = mod.objective("binary_cross_entropy", pos_weight=pos_weight, hessian=hessian)
     # labels float32 (the hosts) or float64; weights float32, float64, none, or positive only
-    for labels, weight in ((y, w), (y, None), (y.astype(np.float64), w.astype(np.float64)),
+    y64, w64 = y.astype(np.float64), w.astype(np.float64)
+    for labels, weight in ((y, w), (y, None), (y64, w64), (y, w64), (y64, w), (y64, None),
                            (y, np.abs(w) + 1e-3)):
         ref = _generic_round(obj, labels, raw, weight)
         calls = len(bce_calls)
