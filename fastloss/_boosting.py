@@ -252,8 +252,9 @@ def _bce_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[Any]
     0/1), XGBoost's floor and the float32 the host keeps in the same pass -- the generic path's
     values bit for bit (README, "Gradient boosting"). None where it does not apply (a 2-D raw,
     float64 scores for XGBoost (a float64 result), labels or weights that are not float32/float64
-    (n,) arrays in C order) or where the kernel declines an element (a non-finite score or
-    weight, a label not 0/1): the generic path then computes, or raises its error."""
+    (n,) arrays in C order, an infinite pos_weight) or where the kernel declines an element (a
+    non-finite score or weight, a label not 0/1, with XGBoost's floor a weight < 0 or -0.0): the
+    generic path then computes, or raises its error."""
     if (loss.name != "binary_cross_entropy" or loss._preferred_backend() != "cython"
             or raw.ndim != 1 or raw.dtype not in (np.float32, np.float64)
             or not _readable(raw, raw.dtype)):
@@ -270,8 +271,10 @@ def _bce_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[Any]
         return None
     floor = _XGB_HESS_FLOOR if library == "xgboost" and hessian == "library" else 0.0
     pos_weight = float(loss.pos_weight)
-    # the floor cannot bind where every |r| <= this (and no weight is negative): _bce_may_floor
-    saturation = _SATURATION + math.log(min(pos_weight, 1.0)) if pos_weight > 0 else -1.0
+    if not math.isfinite(pos_weight):
+        return None  # inf (allowed): nan gradients at y = 0, which the generic path reports
+    # with weights >= +0.0 the floor cannot bind where every |r| <= this: _bce_may_floor
+    saturation = _SATURATION + math.log(min(pos_weight, 1.0))
     kernels = _backends.family("losses", "cython")
     if kernels.bce_booster(raw, y, w, g, h, pos_weight, floor, saturation, serial=loss._serial):
         return None

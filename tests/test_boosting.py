@@ -603,8 +603,9 @@ def test_fused_binary_round_gives_the_generic_bits(bce_calls, library, pos_weigh
     rng = np.random.default_rng(13)
     dtype = np.float64 if library == "lightgbm" else np.float32  # as each host hands scores over
     raw = rng.normal(0, 4, n).astype(dtype)
-    # saturated (beyond the floor's 35, float32's 87, double exp's range), tiny, signed zeros;
-    # the chunk holding them takes the double exp and the floor, the others do not
+    # saturated (beyond the floor's 35, float32's 87, double exp's range), tiny, signed zeros:
+    # the chunk holding them takes the double exp; under XGBoost's floor the kernel floors only
+    # the chunks with a saturated score, the generic path the whole round (the same bits)
     raw[:12] = [40, -40, 90, -90, 800, -800, 1e30, -1e-300, 5e-324, 0.0, -0.0, 36.5]
     raw[300:303] = [60, -60, 1e-40]  # a second chunk with the floor but float32's exp
     y = (rng.random(n) < 0.4).astype(np.float32)
@@ -616,14 +617,17 @@ def test_fused_binary_round_gives_the_generic_bits(bce_calls, library, pos_weigh
     kept = [a.copy() for a in (raw, y, w)]
     mod = flgb if library == "lightgbm" else fxgb
     obj = mod.objective("binary_cross_entropy", pos_weight=pos_weight, hessian=hessian)
-    # labels float32 (the hosts) or float64; weights float32, float64, none, or positive only
+    # labels float32 (the hosts) or float64; weights float32, float64, none, >= +0.0 only
     y64, w64 = y.astype(np.float64), w.astype(np.float64)
     for labels, weight in ((y, w), (y, None), (y64, w64), (y, w64), (y64, w), (y64, None),
-                           (y, np.abs(w) + 1e-3)):
+                           (y, np.abs(w)), (y64, np.abs(w64))):
         ref = _generic_round(obj, labels, raw, weight)
         calls = len(bce_calls)
         got = obj._gradient_hessian(labels, raw, weight)
-        assert len(bce_calls) == calls + 1 and bce_calls[-1] == 0
+        # under XGBoost's floor a weight < 0 or -0.0 sends the round to the generic path
+        declined = (library == "xgboost" and hessian == "library" and weight is not None
+                    and bool(np.signbit(weight).any()))
+        assert len(bce_calls) == calls + 1 and (bce_calls[-1] > 0) == declined
         for a, b in zip(got, ref):
             assert a.shape == (n,)
             _same_bits(a, b)
@@ -648,18 +652,47 @@ def test_fused_binary_round_leaves_the_rest_to_the_generic_path(bce_calls):
     for z in (np.nan, np.inf):
         for dtype in (np.float32, np.float64):
             declined.append((y, raw, np.where(np.arange(n) == 3, z, 1.0).astype(dtype)))
-    for labels, scores, weight in declined:
+    # under XGBoost's floor: a negative weight with no saturated score (the generic path does
+    # not floor it), a -0.0 weight beside a saturated score elsewhere (it floors to -0.0), every
+    # weight -0.0 (it does not floor); and LightGBM's float64 scores, a nan past both threads'
+    # first chunks (70,000 elements: two threads, one of them declines)
+    saturated = raw.copy()
+    saturated[0] = 40.0
+    declined += [(y, raw, np.where(np.arange(n) == 5, -0.75, 1.0).astype(np.float32)),
+                 (y, saturated, np.where(np.arange(n) == 290, -0.0, 1.0).astype(np.float32)),
+                 (y, saturated, np.full(n, -0.0, np.float32))]
+    many = rng.normal(size=70_000)
+    many[69_000] = np.nan
+    lgb_declined = [((rng.random(n) < 0.5).astype(np.float32), np.where(np.arange(n) == 9, np.nan, raw.astype(np.float64)), None),
+                    ((rng.random(70_000) < 0.5).astype(np.float32), many, None)]
+    for o, (labels, scores, weight) in ([(obj, case) for case in declined]
+                                        + [(flgb.objective("binary_cross_entropy"), case) for case in lgb_declined]):
+        def call():  # as each host's scikit-learn API calls it
+            if o.library == "xgboost":
+                return o(labels, scores, sample_weight=weight)
+            return o(labels, scores, weight)
         try:
-            ref = _generic_round(obj, labels, scores, weight)
+            ref = _generic_round(o, labels, scores, weight)
         except ValueError as exc:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # the error alone, no warning before it
                 with pytest.raises(ValueError, match=re.escape(str(exc))):
-                    obj(labels, scores, sample_weight=weight)
+                    call()
         else:
-            for a, b in zip(obj(labels, scores, sample_weight=weight), ref):
+            for a, b in zip(call(), ref):
                 _same_bits(a, b)
         assert bce_calls[-1] > 0
+    # every weight +0.0 beside a saturated score: the kernel's round, the generic bits
+    zero = np.zeros(n, np.float32)
+    for a, b in zip(obj(y, saturated, sample_weight=zero), _generic_round(obj, y, saturated, zero)):
+        _same_bits(a, b)
+    assert bce_calls[-1] == 0
+    # pos_weight=inf (allowed) gives nan gradients where y = 0: the generic path's error
+    inf_obj = fxgb.objective("binary_cross_entropy", pos_weight=np.inf)
+    calls = len(bce_calls)
+    with pytest.raises(ValueError, match="undefined for some rows"):
+        inf_obj(y, raw, sample_weight=None)
+    assert len(bce_calls) == calls
     calls = len(bce_calls)
     # not for the fused kernel: float64 scores for XGBoost (a float64 result), a 2-D or strided
     # score, integer labels, weights not float -- the generic path's values without a kernel call
