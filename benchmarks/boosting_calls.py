@@ -29,8 +29,9 @@ def objectives():
     fast = flgb.objective("binary_cross_entropy")
     numba = flgb.objective("binary_cross_entropy")
     numba.loss._backend = "numba"
-    # called as a host calls them (kept output arrays); the XGBoost objective is the same one
-    # run serially (fastloss.xgboost.objective), timed in the XGBoost column
+    # called as a host calls them (kept output arrays); in the XGBoost column the same objective
+    # runs as fastloss.xgboost.objective does (serial=True: its regions in XGBoost's own OpenMP
+    # runtime, which importing fastloss.xgboost registers)
     return {"fastloss": lambda y, p: fast(y, p, None),
             "fastloss (numba)": lambda y, p: numba(y, p, None),
             "numpy": numpy_gh}, fast
@@ -66,6 +67,8 @@ def inside_lightgbm(f, X, y, rounds):
 
 def inside_xgboost(f, X, y, rounds):
     import xgboost as xgb
+
+    import fastloss.xgboost  # noqa: F401 -- registers XGBoost's OpenMP runtime for serial=True
 
     ts = []
     xgb.train({"nthread": 2, "tree_method": "hist", "base_score": 0.0}, xgb.DMatrix(X, y), rounds,
