@@ -175,6 +175,12 @@ class RoundBuffers(threading.local):
 _SATURATION = 35.0
 
 
+def _saturation(pos_weight: float) -> float:
+    """The |r| within which no hessian of binary_cross_entropy can come under the floor (weights
+    >= 0): see _SATURATION."""
+    return _SATURATION + math.log(min(pos_weight, 1.0))
+
+
 def _bce_may_floor(loss: Loss, raw: NDArray[Any]) -> bool:
     """False when no hessian of binary_cross_entropy on these scores can come under the floor
     (every usual round): two reductions over the scores instead of the hessians' minimum and the
@@ -183,7 +189,7 @@ def _bce_may_floor(loss: Loss, raw: NDArray[Any]) -> bool:
     if loss.name != "binary_cross_entropy" or not loss.pos_weight > 0:
         return True
     lo, hi = float(raw.min()), float(raw.max())
-    return not max(hi, -lo) <= _SATURATION + math.log(min(loss.pos_weight, 1.0))
+    return not max(hi, -lo) <= _saturation(loss.pos_weight)
 
 
 def _hessian_factor(loss: Loss, library: str, hessian: str, k: int) -> tuple[float, float]:
@@ -202,6 +208,18 @@ def _plain(a: Any, n: int, dtypes: tuple[type, ...]) -> bool:
             and any(_readable(a, np.dtype(d)) for d in dtypes))
 
 
+def _fused_outputs(library: str, raw: NDArray[Any], buffers: RoundBuffers
+                   ) -> tuple[NDArray[np.float32], NDArray[np.float32]] | None:
+    """The float32 pair a fused round writes: the one LightGBM takes as it is, or for XGBoost's
+    float32 scores the kept outputs; None for XGBoost's float64 scores (the generic path's float64
+    result)."""
+    if library == "lightgbm":
+        return buffers.handed_out(raw.shape)
+    if raw.dtype == np.float32:
+        return buffers.out(raw.shape, np.dtype(np.float32))
+    return None
+
+
 def _softmax_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[Any],
                    w: Any, buffers: RoundBuffers) -> tuple[NDArray[Any], NDArray[Any]] | None:
     """cross_entropy's round in one pass of the Cython kernel ``softmax_booster`` (losses.pyx):
@@ -212,7 +230,7 @@ def _softmax_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[
     old version, float32 scores for LightGBM) or where the
     kernel declines a row (a non-finite score or weight, a label that is not a class): the
     generic path then computes, or raises its error."""
-    if (loss.name != "cross_entropy" or loss.class_weight is not None or loss.label_smoothing
+    if (loss.class_weight is not None or loss.label_smoothing
             or loss._preferred_backend() != "cython" or raw.ndim != 2
             or raw.dtype not in (np.float32, np.float64) or not raw.dtype.isnative
             or min(raw.strides) < 0 or any(st % raw.itemsize for st in raw.strides)):
@@ -221,14 +239,12 @@ def _softmax_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[
     n, k = raw.shape
     if not 2 <= k <= kernels.BOOST_MAX_CLASSES or 0 <= loss.ignore_index < k:
         return None
-    if library == "lightgbm":
-        if raw.dtype != np.float64:  # the generic path applies K/(K-1) in float32 there
-            return None
-        g, h = buffers.handed_out(raw.shape)
-    elif raw.dtype == np.float32:
-        g, h = buffers.out(raw.shape, np.dtype(np.float32))
-    else:
-        return None  # the generic path's float64 result
+    if library == "lightgbm" and raw.dtype != np.float64:
+        return None  # the generic path applies K/(K-1) in float32 there
+    outputs = _fused_outputs(library, raw, buffers)
+    if outputs is None:
+        return None
+    g, h = outputs
     # float32 labels and float32/float64 weights are read as the hosts hand them over (XGBoost's
     # are fresh views every round: no int64 / float64 copy); the kernel checks them
     if not _plain(y, n, (np.float32,)):
@@ -255,17 +271,14 @@ def _bce_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[Any]
     (n,) arrays in C order, an infinite pos_weight) or where the kernel declines an element (a
     non-finite score or weight, a label not 0/1, with XGBoost's floor a weight < 0 or -0.0): the
     generic path then computes, or raises its error."""
-    if (loss.name != "binary_cross_entropy" or loss._preferred_backend() != "cython"
-            or raw.ndim != 1 or raw.dtype not in (np.float32, np.float64)
-            or not _readable(raw, raw.dtype)):
+    if (loss._preferred_backend() != "cython" or raw.ndim != 1
+            or raw.dtype not in (np.float32, np.float64) or not _readable(raw, raw.dtype)):
         return None
     n = raw.shape[0]
-    if library == "lightgbm":
-        g, h = buffers.handed_out(raw.shape)
-    elif raw.dtype == np.float32:
-        g, h = buffers.out(raw.shape, np.dtype(np.float32))
-    else:
-        return None  # the generic path's float64 result
+    outputs = _fused_outputs(library, raw, buffers)
+    if outputs is None:
+        return None
+    g, h = outputs
     if not _plain(y, n, (np.float32, np.float64)) or (
             w is not None and not _plain(w, n, (np.float32, np.float64))):
         return None
@@ -273,12 +286,15 @@ def _bce_round(loss: Loss, library: str, hessian: str, y: Any, raw: NDArray[Any]
     pos_weight = float(loss.pos_weight)
     if not math.isfinite(pos_weight):
         return None  # inf (allowed): nan gradients at y = 0, which the generic path reports
-    # with weights >= +0.0 the floor cannot bind where every |r| <= this: _bce_may_floor
-    saturation = _SATURATION + math.log(min(pos_weight, 1.0))
     kernels = _backends.family("losses", "cython")
-    if kernels.bce_booster(raw, y, w, g, h, pos_weight, floor, saturation, serial=loss._serial):
+    if kernels.bce_booster(raw, y, w, g, h, pos_weight, floor, _saturation(pos_weight),
+                           serial=loss._serial):
         return None
     return g, h
+
+
+# the losses whose booster round has a fused kernel
+_FUSED_ROUNDS = {"cross_entropy": _softmax_round, "binary_cross_entropy": _bce_round}
 
 
 def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: ArrayLike,
@@ -290,9 +306,9 @@ def gradient_hessian(loss: Loss, library: str, hessian: str, y: ArrayLike, raw: 
     w = None if _absent(weight) else weight
     raw, flat = _flat_layout(loss, library, y, raw)
     out = None
-    if buffers is not None and flat is None:
-        fused = (_softmax_round(loss, library, hessian, y, raw, w, buffers)
-                 if loss.name == "cross_entropy" else _bce_round(loss, library, hessian, y, raw, w, buffers))
+    fused_round = _FUSED_ROUNDS.get(loss.name)
+    if buffers is not None and flat is None and fused_round is not None:
+        fused = fused_round(loss, library, hessian, y, raw, w, buffers)
         if fused is not None:
             return fused
     if buffers is not None:
