@@ -545,6 +545,25 @@ def test_fused_softmax_round_gives_the_generic_bits(fused_calls, layout, hessian
         assert a.tobytes() == b.tobytes()
 
 
+@pytest.mark.parametrize("k", [2, 3, 7, 10, 11, 32])  # unrolled for 2..10, a loop beyond
+@pytest.mark.parametrize("layout", ["lightgbm F float64", "lightgbm C float64", "xgboost C float32"])
+def test_fused_softmax_round_gives_the_generic_bits_for_every_class_count(fused_calls, layout, k):
+    library, order, dtype = layout.split()
+    rng = np.random.default_rng(k)
+    n = 333  # a last tile of 13 rows
+    raw = np.asarray(rng.normal(0, 4, (n, k)), dtype=dtype, order=order)
+    raw[0, 0], raw[1, :2] = 60.0, 0.0  # a saturated row, tied maxima
+    y = rng.integers(0, k, n).astype(np.float32)
+    y[:k] = np.arange(k)  # every class
+    w = (rng.random(n) + 0.5).astype(np.float32)
+    obj = (flgb if library == "lightgbm" else fxgb).objective("cross_entropy")
+    ref = _generic_round(obj, y, raw, w)
+    got = obj._gradient_hessian(y, raw, w)
+    assert fused_calls[-1] == 0
+    for a, b in zip(got, ref):
+        _same_bits(a, b)
+
+
 def test_fused_softmax_round_leaves_the_rest_to_the_generic_path(fused_calls):
     rng = np.random.default_rng(12)
     n, k = 300, 4
