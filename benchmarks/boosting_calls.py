@@ -4,7 +4,7 @@ Times one binary cross-entropy ``gradient_hessian`` call (float32 labels, as Lig
 hand them over) per boosting round inside LightGBM's and XGBoost's training loops, and right after
 a parallel operation of scikit-learn (HistGradientBoosting.predict) and PyTorch (a matmul on its
 intra-op pool), against the same call on the same arrays in a quiet loop. Per objective: fastloss
-as shipped (Cython kernels, inside the host's OpenMP pool where it is the same libgomp), fastloss
+as shipped (fastloss.lightgbm's objective, and in the XGBoost column fastloss.xgboost's), the same
 with Numba pinned, and the three-line NumPy objective. Medians over the calls.
 
     python benchmarks/boosting_calls.py [--rows 2e5 2e6]
@@ -24,17 +24,21 @@ def numpy_gh(y, p):
 
 
 def objectives():
+    """Per objective: (its call as LightGBM makes it (labels, scores), the callable XGBoost is
+    given (scores, DMatrix)). fastloss's are the shipped objectives of fastloss.lightgbm and
+    fastloss.xgboost (the latter reads the DMatrix's labels in place and runs its regions in
+    XGBoost's OpenMP runtime); the NumPy objective gets get_label() as a user's would."""
     import fastloss.lightgbm as flgb
+    import fastloss.xgboost as fxgb
 
-    fast = flgb.objective("binary_cross_entropy")
-    numba = flgb.objective("binary_cross_entropy")
-    numba.loss._backend = "numba"
-    # called as a host calls them (kept output arrays); in the XGBoost column the same objective
-    # runs as fastloss.xgboost.objective does (serial=True: its regions in XGBoost's own OpenMP
-    # runtime, which importing fastloss.xgboost registers)
-    return {"fastloss": lambda y, p: fast(y, p, None),
-            "fastloss (numba)": lambda y, p: numba(y, p, None),
-            "numpy": numpy_gh}, fast
+    made = {}
+    for name, backend in (("fastloss", None), ("fastloss (numba)", "numba")):
+        lg, xg = flgb.objective("binary_cross_entropy"), fxgb.objective("binary_cross_entropy")
+        if backend:
+            lg.loss._backend = xg.loss._backend = backend
+        made[name] = ((lambda y, p, lg=lg: lg(y, p, None)), xg)
+    made["numpy"] = (numpy_gh, lambda preds, data: numpy_gh(data.get_label(), preds))
+    return made
 
 
 def quiet(f, y, p, reps=30):
@@ -47,11 +51,12 @@ def quiet(f, y, p, reps=30):
     return statistics.median(ts)
 
 
-def _timed(f, ts):
-    """A host objective (preds, data set) that times f(labels, preds) into ts."""
+def _timed(f, ts, unpack=True):
+    """A host objective (preds, data set) that times f(labels, preds) (unpack) or f(preds, data)
+    into ts."""
     def obj(preds, data):
         t = time.perf_counter()
-        out = f(data.get_label(), preds)
+        out = f(data.get_label(), preds) if unpack else f(preds, data)
         ts.append(time.perf_counter() - t)
         return out
     return obj
@@ -68,11 +73,9 @@ def inside_lightgbm(f, X, y, rounds):
 def inside_xgboost(f, X, y, rounds):
     import xgboost as xgb
 
-    import fastloss.xgboost  # noqa: F401 -- registers XGBoost's OpenMP runtime for serial=True
-
     ts = []
     xgb.train({"nthread": 2, "tree_method": "hist", "base_score": 0.0}, xgb.DMatrix(X, y), rounds,
-              obj=_timed(f, ts))
+              obj=_timed(f, ts, unpack=False))
     return statistics.median(ts[1:]), ts[0]
 
 
@@ -92,7 +95,7 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=40)
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
-    objs, fast = objectives()
+    objs = objectives()
     print("| rows | objective | quiet | in LightGBM (first) | in XGBoost (first) | after sklearn HGB | after torch matmul |")
     print("|---|---|---|---|---|---|---|")
     for rows in args.rows:
@@ -115,12 +118,10 @@ def main(argv=None):
             hosts["torch"] = lambda: a @ a
         except ImportError:
             pass
-        for name, f in objs.items():
+        for name, (f, fx) in objs.items():
             q = quiet(f, y, p)
             lg, lg0 = inside_lightgbm(f, X, y, args.rounds)
-            fast.loss._serial = True  # as fastloss.xgboost.objective runs it
-            xg, xg0 = inside_xgboost(f, X, y, args.rounds)
-            fast.loss._serial = False
+            xg, xg0 = inside_xgboost(fx, X, y, args.rounds)
             sk = after_host(f, y, p, hosts["sklearn"]) if "sklearn" in hosts else float("nan")
             th = after_host(f, y, p, hosts["torch"]) if "torch" in hosts else float("nan")
             print(f"| {rows} | {name} | {q * 1e3:.2f} ms | {lg * 1e3:.2f} ms ({lg0 * 1e3:.0f}) | "
