@@ -552,7 +552,8 @@ def test_fused_softmax_round_gives_the_generic_bits_for_every_class_count(fused_
     rng = np.random.default_rng(k)
     n = 333  # a last tile of 13 rows
     raw = np.asarray(rng.normal(0, 4, (n, k)), dtype=dtype, order=order)
-    raw[0, 0], raw[1, :2] = 60.0, 0.0  # a saturated row, tied maxima
+    raw[0, 0] = 60.0  # a saturated row
+    raw[1] = 0.0  # all maxima tied
     y = rng.integers(0, k, n).astype(np.float32)
     y[:k] = np.arange(k)  # every class
     w = (rng.random(n) + 0.5).astype(np.float32)
@@ -562,6 +563,33 @@ def test_fused_softmax_round_gives_the_generic_bits_for_every_class_count(fused_
     assert fused_calls[-1] == 0
     for a, b in zip(got, ref):
         _same_bits(a, b)
+
+
+def test_fused_softmax_kernel_reads_strided_rows_and_checks_each_label():
+    """The kernel itself: row-major scores whose rows lie further apart than k (the gather with
+    the row stride a variable), -0.0 as class 0, and every label that is not a class declined."""
+    from fastloss import _backends
+    kernels = _backends.family("losses", "cython")
+    rng = np.random.default_rng(3)
+    n, k = 150, 5
+    raw = rng.normal(0, 3, (n, k + 3)).astype(np.float32)[:, 1:k + 1]  # rows k + 3 apart
+    y = rng.integers(0, k, n).astype(np.float32)
+    y[0] = -0.0
+    w = (rng.random(n) + 0.5).astype(np.float32)
+
+    def run(r, labels):
+        g = np.full((n, k), np.nan, np.float32)
+        h = g.copy()
+        return kernels.softmax_booster(r, labels, w, g, h, 2.0, 1e-16), g, h
+
+    got, ref = run(raw, y), run(np.ascontiguousarray(raw), np.abs(y))
+    assert got[0] == 0 and ref[0] == 0
+    for a, b in zip(got[1:], ref[1:]):
+        _same_bits(a, b)
+    for label in (np.inf, -np.inf, np.nan, 1e30, k, -1.0, 2.5, 1e-45, np.nextafter(np.float32(4), np.float32(5))):
+        bad_y = y.copy()
+        bad_y[7] = label
+        assert run(raw, bad_y)[0] > 0, label
 
 
 def test_fused_softmax_round_leaves_the_rest_to_the_generic_path(fused_calls):
