@@ -110,6 +110,43 @@ def test_compact_label_layouts(backend, layout, tmp_path):
     np.testing.assert_array_equal(np.asarray(yy), before)  # not modified
 
 
+@pytest.mark.parametrize("n", [1000, 200_000])  # serial; above SERIAL_MAX_ELEMENTS: threads
+def test_unaligned_inputs(backend, n, tmp_path):
+    """Scores and labels whose data is not aligned to their item size -- a file memory-mapped at
+    an odd offset -- give the aligned arrays' values, bit for bit, and stay unmodified."""
+    from fastloss.losses import CATALOGUE
+    rng = np.random.default_rng(9)
+    z, y = rng.normal(size=n), (rng.random(n) < 0.5).astype(np.float64)
+    x, lab = rng.normal(size=(n // 10, 10)), rng.integers(0, 10, n // 10)
+    path = tmp_path / "data.bin"
+    arrays = (z, y, x, z.astype(np.float32), rng.dirichlet(np.ones(10), n // 10))
+    with open(path, "wb") as fh:
+        fh.write(b"\0")
+        for a in arrays:
+            fh.write(a.tobytes())
+    mapped, offset = [], 1
+    for a in arrays:
+        mapped.append(np.memmap(path, dtype=a.dtype, mode="r", offset=offset, shape=a.shape))
+        offset += a.nbytes
+    zm, ym, xm, z32m, pm = mapped
+    assert not any(m.flags.aligned for m in mapped)
+    z32, p = arrays[3], arrays[4]
+    bce, ce = CATALOGUE["binary_cross_entropy"], CATALOGUE["cross_entropy"]
+    pairs = [(bce.gradient_hessian(ym, zm), bce.gradient_hessian(y, z)),
+             (bce.gradient_hessian(y.astype(np.float32), z32m), bce.gradient_hessian(y.astype(np.float32), z32)),
+             ([bce.loss(ym, zm)], [bce.loss(y, z)]),
+             ([ce.gradient(lab, xm)], [ce.gradient(lab, x)]),
+             ([fastloss.logsumexp(xm, axis=1)], [fastloss.logsumexp(x, axis=1)]),
+             ([fastloss.softmax(xm, axis=1)], [fastloss.softmax(x, axis=1)]),
+             ([fastloss.expit(zm)], [fastloss.expit(z)]),
+             ([fastloss.log_loss(lab, pm, labels=range(10))], [fastloss.log_loss(lab, p, labels=range(10))])]
+    for got, ref in pairs:
+        for a, b in zip(got, ref):
+            np.testing.assert_array_equal(np.atleast_1d(a).view(np.uint8), np.atleast_1d(b).view(np.uint8))
+    for m, a in zip(mapped, arrays):
+        assert m.tobytes() == a.tobytes()
+
+
 def test_labels_not_0_to_k_minus_1(backend):
     """Other label sets are encoded (into one-byte codes): {1, 2}, {-1, 1}, a gap."""
     rng = np.random.default_rng(3)
