@@ -191,6 +191,63 @@ def test_log_loss_from_logits_extremes_against_mpmath(backend):
         fastloss.log_loss_from_logits([0, 1], None)
 
 
+def _mp_label_losses(z, y):
+    """Each row's logsumexp(z_i) - z[i, y_i] = log1p(sum over j != y_i of e**(z_ij - z_iy)) in
+    40 digits (mpmath), as floats."""
+    with mpmath.workdps(40):
+        return [float(mpmath.log1p(mpmath.fsum(mpmath.exp(mpmath.mpf(float(v)) - mpmath.mpf(float(r[t])))
+                                               for j, v in enumerate(r) if j != t)))
+                for r, t in zip(z, y)]
+
+
+@pytest.mark.parametrize("k", [2, 3, 10, 11])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_multiclass_from_logits_small_losses_keep_their_precision(backend, k, dtype):
+    """Rows predicted right with confidence (z_y = 40, the others ~0: losses ~1e-17, which
+    lse - z_y rounds to 0 or to multiples of 7e-15) sum to mpmath's value to 1e-13, on the
+    tiles whose |z| all lie within 350 (no max shift) and on those shifted by their rows' maxima
+    (a masked -inf logit or a logit of 400 in the tile), float32 logits included; and the big
+    losses of rows predicted wrong as well. 1000 rows: whole tiles of 32 and a partial one."""
+    rng = np.random.default_rng(k)
+    n = 1000
+    y = rng.integers(0, k, n)
+    z = rng.normal(size=(n, k))
+    z[np.arange(n), y] = 40.0 + rng.random(n)
+    z[100, (y[100] + 1) % k] = -np.inf  # a masked class: that tile takes the shifted lanes
+    z[500, y[500]] = 400.0  # beyond 350: so does this one
+    z = z.astype(dtype)
+    ref = _mp_label_losses(z, y)
+    assert max(ref) < 1e-15  # every loss is tiny
+    got = fastloss.log_loss_from_logits(y, z, labels=np.arange(k), normalize=False)
+    assert_allclose(got, math.fsum(ref), rtol=1e-13)
+    # each of the two shifted tiles alone (one row: the loss itself)
+    for i in (100, 500):
+        assert_allclose(fastloss.log_loss_from_logits(y[[i]], z[[i]], labels=np.arange(k)), ref[i], rtol=1e-13)
+    wrong = (y + 1) % k  # the same rows scored against another class: losses ~40
+    assert_allclose(fastloss.log_loss_from_logits(wrong, z, labels=np.arange(k), normalize=False),
+                    math.fsum(_mp_label_losses(z, wrong)), rtol=1e-14)
+
+
+def test_multiclass_from_logits_unshifted_and_shifted_tiles(backend):
+    """Past the parallel size: tiles whose |z| all lie within 350 take the exps unshifted, tiles
+    holding a logit just beyond (350.5, -350.5, 708.5, 1e5) the shifted lanes; every row's loss
+    still matches scipy's logsumexp - z_y (an unshifted term overflowing, or a wrong tile
+    redone, would be off by orders of magnitude), weighted or not."""
+    rng = np.random.default_rng(9)
+    n, k = 100_000, 5
+    z = rng.normal(scale=60, size=(n, k))
+    z = np.clip(z, -349.0, 349.0)
+    odd = rng.choice(n * k, 40, replace=False)
+    z.flat[odd] = np.resize([350.5, -350.5, 708.5, -708.5, 1e5, -1e5], odd.size)
+    y = rng.integers(0, k, n)
+    w = rng.uniform(0, 2, n)
+    losses = sp.logsumexp(z, axis=1) - z[np.arange(n), y]
+    labels = np.arange(k)
+    assert_allclose(fastloss.log_loss_from_logits(y, z, labels=labels, normalize=False), math.fsum(losses), rtol=1e-13)
+    assert_allclose(fastloss.log_loss_from_logits(y, z, labels=labels, sample_weight=w),
+                    math.fsum(w * losses) / w.sum(), rtol=1e-13)
+
+
 @pytest.mark.parametrize("eps", [2.220446049250313e-16, 1e-300, 1e-310, 0.0, 1.0])
 def test_binary_kernel_log_normal_and_full_log(backend, eps):
     """The binary and multiclass kernels take log without its edge cases where every clipped

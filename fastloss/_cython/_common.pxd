@@ -281,6 +281,68 @@ cdef inline void lse_terms_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, 
     _lse_tile(x, k, nt, buf, mx, cnt, s, bad, 1)
 
 
+cdef inline bint label_losses_unshifted(const floating* x, Py_ssize_t k, Py_ssize_t nt,
+                                        const Py_ssize_t* yc, double* e, double* loss) noexcept nogil:
+    """loss[j] = logsumexp(x_j) - x_j[yc[j]] for rows x[0:nt] (k each, contiguous), computed as
+    log1p(r_j), r_j = sum over t != yc[j] of e**x_jt / e**x_j,yc[j], without the rows' maxima;
+    returns 0 (loss untouched) unless every |x| <= 350, where each e**x is a normal double and
+    r_j < 128 * e**700 does not overflow (fastloss/_numba/_tiled.py's label_losses_unshifted,
+    which has the reasons and timings). e: scratch of nt * k."""
+    cdef Py_ssize_t a, j, t, b, m = nt * k, inside = 0
+    cdef double v, ey, s0, s1
+    for a in range(m):
+        v = <double>x[a]
+        inside += fabs(v) <= 350.0
+        e[a] = exp_in_range(v)
+    if inside != m:
+        return 0
+    for j in range(nt):
+        b = j * k
+        ey = e[b + yc[j]]
+        e[b + yc[j]] = 0.0  # zeroed, not skipped: no compare (mispredicted) per term
+        s0 = 0.0
+        s1 = 0.0
+        t = 0
+        while t + 1 < k:
+            s0 += e[b + t]
+            s1 += e[b + t + 1]
+            t += 2
+        if k % 2 == 1:
+            s0 += e[b + k - 1]
+        loss[j] = (s0 + s1) / ey
+    for j in range(nt):
+        loss[j] = log1p(loss[j])
+    return 1
+
+
+cdef inline void label_losses_from_lanes(const floating* x, Py_ssize_t k, Py_ssize_t nt,
+                                         const Py_ssize_t* yc, const double* mx, const double* cnt,
+                                         const double* s, const double* bad,
+                                         double* loss) noexcept nogil:
+    """loss[j] = logsumexp(x_j) - x_j[yc[j]] from lse_tile's lane state, as
+    (m - z_y) + (log(c) + log1p(s / c)), both parts >= 0 (no cancellation); a true class at +inf
+    costs log(#(+inf) in the row), a nan gives nan, an infinite max m - z_y (as
+    fastloss/_numba/_tiled.py's label_losses_from_lanes)."""
+    cdef Py_ssize_t j, t
+    cdef double m, zy, n_top
+    for j in range(nt):  # apart, so log and log1p vectorise across the lanes
+        loss[j] = log(cnt[j]) + log1p(s[j] / cnt[j])
+    for j in range(nt):
+        m = mx[j]
+        zy = <double>x[j * k + yc[j]]
+        if zy == INFINITY:
+            n_top = 0.0
+            for t in range(k):
+                n_top += 1.0 if x[j * k + t] == INFINITY else 0.0
+            loss[j] = log(n_top)
+        elif bad[j] > 0.0:
+            loss[j] = NAN
+        elif m == INFINITY or m == -INFINITY:
+            loss[j] = m - zy
+        else:
+            loss[j] += m - zy
+
+
 cdef inline double lse_lane(const double* mx, const double* cnt, const double* s,
                             const double* bad, Py_ssize_t j) noexcept nogil:
     """Row j's logsumexp from lse_tile's lane state: m + log(c) + log1p(s / c); a +-inf max is

@@ -14,7 +14,8 @@ from libc.float cimport DBL_MIN
 
 from fastloss._cython._common cimport (
     floating, exp, log, log_normal, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, fl_select,
-    softplus_e, exp_neg_abs_chunk, row_max, lse_tail, sum_chunk, TILE, MAX_TILED_K, lse_tile, lse_lanes,
+    softplus_e, exp_neg_abs_chunk, row_max, lse_tail, sum_chunk, TILE, MAX_TILED_K, lse_tile,
+    label_losses_unshifted, label_losses_from_lanes,
 )
 
 from fastloss._constants import ELEMENT_BLOCK as _EB, ROW_BLOCK as _RB
@@ -395,46 +396,58 @@ cdef void _binary_block(const floating* p, const void* y, int yw, const void* w,
     _acc_store(&a, part)
 
 
+cdef inline double _minus_label_logit(const floating* row, Py_ssize_t k, Py_ssize_t c,
+                                      double lse) noexcept nogil:
+    """lse - row[c], or log(#(+inf) in the row) where row[c] = +inf."""
+    cdef Py_ssize_t t
+    cdef double n_top = 0.0
+    if <double>row[c] == INFINITY:
+        for t in range(k):
+            if row[t] == INFINITY:
+                n_top += 1.0
+        return log(n_top)
+    return lse - <double>row[c]
+
+
 cdef void _logits_labels_block(const floating* z, const void* y, int yw, const void* w,
                                bint w32, bint have_w, Py_ssize_t k, Py_ssize_t start, Py_ssize_t stop,
                                double* part) noexcept nogil:
-    """l_i = logsumexp(z_i) - z[i, y_i]; if z[i, y_i] = +inf the loss is log(#(+inf) in row)."""
+    """l_i = logsumexp(z_i) - z[i, y_i]; if z[i, y_i] = +inf the loss is log(#(+inf) in row).
+    Short rows go a tile at a time: label_losses_unshifted where every |z| of the tile allows it,
+    else label_losses_from_lanes after the tiled logsumexp (one vector lane per row); both keep a
+    small loss's relative precision. Rows longer than MAX_TILED_K take lse - z_y."""
     cdef Acc a
-    cdef Py_ssize_t i, t, nn
+    cdef Py_ssize_t i, i0, j, nn
     cdef const floating* row
-    cdef double mx, zy, n_top, loss, lse
-    # short rows: each row's logsumexp and nan count from a tile (one vector lane per row)
+    cdef double mx, lse
     cdef double tbuf[MAX_TILED_K * TILE]
     cdef double tmx[TILE]
     cdef double tcnt[TILE]
     cdef double ts[TILE]
     cdef double tbad[TILE]
-    cdef double tlse[TILE]
-    cdef bint tiled = 1 <= k <= MAX_TILED_K
+    cdef double tloss[TILE]
+    cdef Py_ssize_t yc[TILE]
     _acc_init(&a)
-    for i in range(start, stop):
-        row = z + i * k
-        if tiled:
-            if (i - start) % TILE == 0:
-                nn = min(<Py_ssize_t>TILE, stop - i)
-                lse_tile(row, k, nn, tbuf, tmx, tcnt, ts, tbad)
-                lse_lanes(nn, tmx, tcnt, ts, tbad, tlse)  # one vectorised loop, not per row
-            a.nnan += tbad[(i - start) % TILE]
-            lse = tlse[(i - start) % TILE]
-        else:
+    if 1 <= k <= MAX_TILED_K:
+        i0 = start
+        while i0 < stop:
+            nn = min(<Py_ssize_t>TILE, stop - i0)
+            _codes(y, yw, i0, nn, yc)
+            if not label_losses_unshifted(z + i0 * k, k, nn, yc, tbuf, tloss):
+                lse_tile(z + i0 * k, k, nn, tbuf, tmx, tcnt, ts, tbad)
+                label_losses_from_lanes(z + i0 * k, k, nn, yc, tmx, tcnt, ts, tbad, tloss)
+                for j in range(nn):
+                    a.nnan += tbad[j]
+            for j in range(nn):
+                _acc_add(&a, w, w32, have_w, i0 + j, tloss[j])
+            i0 += TILE
+    else:
+        for i in range(start, stop):
+            row = z + i * k
             mx = row_max(row, k, 1, &nn)  # one pass: the max for lse1 and the nan count
             a.nnan += <double>nn
             lse = lse_tail(row, k, 1, mx, nn > 0)
-        zy = <double>row[_code(y, yw, i)]
-        if zy == INFINITY:
-            n_top = 0.0
-            for t in range(k):
-                if row[t] == INFINITY:
-                    n_top += 1.0
-            loss = log(n_top)
-        else:
-            loss = lse - zy
-        _acc_add(&a, w, w32, have_w, i, loss)
+            _acc_add(&a, w, w32, have_w, i, _minus_label_logit(row, k, _code(y, yw, i), lse))
     _acc_store(&a, part)
 
 

@@ -17,6 +17,10 @@ from ._flags import JIT as _JIT, cached_jit
 TILE = 32
 # Rows longer than this go through the per-row kernels (their buffer would leave L1).
 MAX_TILED_K = 128
+# label_losses_unshifted's range: for |z| <= 350 every e**z is a normal float64 in [1e-152,
+# 1e152], and a row's ratio (sum of at most MAX_TILED_K - 1 terms) / e**z_y stays below
+# 128 * e**700 ~ 1.3e306, short of overflow.
+UNSHIFTED_RANGE = 350.0
 
 
 @njit(inline="always")
@@ -195,3 +199,69 @@ def log_softmax_rows(x, out, special):
             ls = log(cnt[j]) + log1p(s[j] / cnt[j])
             for t in range(k):
                 out[i, t] = (np.float64(x[i, t]) - m) - ls
+
+
+@cached_jit(forceinline=True, **_JIT)
+def label_losses_unshifted(zf, y, k, e, loss):
+    """loss[j] = logsumexp(z_j) - z_j[y_j] for the nt = len(y) rows of flat zf (k each, C order),
+    computed as log1p(r_j), r_j = Σ_{t != y_j} e**z_jt / e**z_j,y_j, without the rows' maxima:
+    returns False (loss untouched) unless every |z| <= UNSHIFTED_RANGE, where no term overflows
+    or leaves the normal range, so no shift is needed.
+
+    Every term is a positive normal number within an ulp of e**z, their sum is within k ulp, so
+    the loss keeps its relative precision however small it is (lse - z_y loses it to
+    cancellation: ~1e-3 relative for a loss of 1e-12 at z_y = 30). And the exps run over the
+    tile's flat elements in one vectorised loop -- no transposition, no max pass: 1.5x the
+    tiled logsumexp's speed on 1e6 x 10 (one core, 45 -> 30 ms). e: scratch of len(zf)."""
+    m = zf.shape[0]
+    nt = y.shape[0]
+    inside = 0
+    for a in range(m):
+        v = np.float64(zf[a])
+        inside += 1 if abs(v) <= UNSHIFTED_RANGE else 0
+        e[a] = exp_in_range(v)
+    if inside != m:
+        return False
+    for j in range(nt):
+        b = j * k
+        yj = y[j]
+        ey = e[b + yj]
+        # the label's term zeroed, not skipped: a compare per term mispredicted once a row
+        # (18 -> 7 ns a row for k = 10)
+        e[b + yj] = 0.0
+        s0 = 0.0
+        s1 = 0.0
+        for t in range(0, k - 1, 2):  # two sums: half the add latency chain
+            s0 += e[b + t]
+            s1 += e[b + t + 1]
+        if k % 2 == 1:
+            s0 += e[b + k - 1]
+        loss[j] = (s0 + s1) / ey
+    for j in range(nt):  # apart, so log1p vectorises across the rows
+        loss[j] = log1p(loss[j])
+    return True
+
+
+@cached_jit(forceinline=True, **_JIT)
+def label_losses_from_lanes(tile, y, mx, cnt, s, bad, loss):
+    """loss[j] = logsumexp(tile[j]) - tile[j, y_j] from lse_tile's lane state, as
+    (m - z_y) + (log(c) + log1p(s / c)): both parts >= 0, so a small loss keeps its relative
+    precision (lse - z_y would cancel). A true class at +inf costs log(#(+inf) in the row); a
+    nan in the row gives nan, an infinite max m - z_y (as lse - z_y)."""
+    nt, k = tile.shape
+    for j in range(nt):  # apart, so log and log1p vectorise across the lanes
+        loss[j] = log(cnt[j]) + log1p(s[j] / cnt[j])
+    for j in range(nt):
+        m = mx[j]
+        zy = np.float64(tile[j, y[j]])
+        if zy == np.inf:
+            n_top = 0.0
+            for t in range(k):
+                n_top += 1.0 if tile[j, t] == np.inf else 0.0
+            loss[j] = log(n_top)
+        elif bad[j] > 0.0:
+            loss[j] = np.nan
+        elif m == np.inf or m == -np.inf:
+            loss[j] = m - zy
+        else:
+            loss[j] += m - zy

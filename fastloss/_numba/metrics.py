@@ -257,17 +257,24 @@ def binary_block(p, y, w, eps, part):
 @cached_jit(**_JIT)
 def logits_labels_block(z, y, w, eps, part):
     """l_i = logsumexp(z_i) - z[i, y_i]; if z[i, y_i] = +inf the loss is log(#(+inf) in row).
-    Short rows take the tiled logsumexp (vectorised across rows, see _tiled). eps is unused."""
+    Short rows go a tile at a time: label_losses_unshifted where every |z| of the tile allows it,
+    else label_losses_from_lanes after the tiled logsumexp (see _tiled); both keep a small loss's
+    relative precision. Rows longer than MAX_TILED_K take lse1 - z_y. eps is unused."""
     n, k = z.shape
     loss = np.empty(n)
     if k <= _tiled.MAX_TILED_K:
-        buf, mx, cnt, s, bad = _tiled.new_scratch(k)
         tile = _tiled.TILE
+        buf, mx, cnt, s, bad = _tiled.new_scratch(k)
+        e = np.empty(tile * k)
+        zf = z.reshape(-1)
         for c in range((n + tile - 1) // tile):
             i0 = c * tile
             nt = min(tile, n - i0)
+            if _tiled.label_losses_unshifted(zf[i0 * k:(i0 + nt) * k], y[i0:i0 + nt], k, e,
+                                             loss[i0:i0 + nt]):
+                continue
             _tiled.lse_tile(z[i0:i0 + nt], buf, mx, cnt, s, bad)
-            _tiled.lse_lanes(nt, mx, cnt, s, bad, loss[i0:i0 + nt])
+            _tiled.label_losses_from_lanes(z[i0:i0 + nt], y[i0:i0 + nt], mx, cnt, s, bad, loss[i0:i0 + nt])
             for j in range(nt):  # apart: a running sum in the lanes' loop would serialise it
                 part[4] += bad[j]
     else:
@@ -277,15 +284,15 @@ def logits_labels_block(z, y, w, eps, part):
                 if z[i, t] != z[i, t]:
                     part[4] += 1.0
             loss[i] = lse1(z3, i, 0)
-    for i in range(n):
-        zy = np.float64(z[i, y[i]])
-        if zy == np.inf:
-            n_top = 0.0
-            for t in range(k):
-                n_top += 1.0 if z[i, t] == np.inf else 0.0
-            loss[i] = log(n_top)
-        else:
-            loss[i] -= zy
+        for i in range(n):
+            zy = np.float64(z[i, y[i]])
+            if zy == np.inf:
+                n_top = 0.0
+                for t in range(k):
+                    n_top += 1.0 if z[i, t] == np.inf else 0.0
+                loss[i] = log(n_top)
+            else:
+                loss[i] -= zy
     _add_losses(part, loss, w, w.shape[0] > 0, n)
 
 

@@ -59,16 +59,21 @@ def log_loss_dense(p, Y, w, eps):
 
 
 def log_loss_logits_labels(z, y, w):
-    """l_i = logsumexp(z_i) - z[i, y_i]; a true class at +inf costs log(#(+inf) in the row)."""
-    from .special import logsumexp
-
+    """l_i = logsumexp(z_i) - z[i, y_i], as (m - z_y) + (log(c) + log1p(s / c)), with m the
+    row's max, c the number of its maxima and s the sum of exp(z - m) over its other terms:
+    both parts are >= 0, so a small loss keeps its relative precision (lse - z_y cancels). A
+    true class at +inf costs log(#(+inf) in the row); a nan gives nan, an infinite max m - z_y."""
     zf = z.astype(np.float64)
-    lse = np.empty((zf.shape[0], 1))
-    logsumexp(zf[:, :, None], lse)
-    lse = lse[:, 0]
-    zy = zf[np.arange(zf.shape[0]), y]
-    with np.errstate(invalid="ignore"):
-        loss = lse - zy
+    rows = np.arange(zf.shape[0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.max(zf, axis=1, keepdims=True) if zf.shape[0] else np.empty((0, 1))
+        at_max = zf == m
+        c = at_max.sum(axis=1)
+        s = np.where(at_max, 0.0, np.exp(zf - m)).sum(axis=1)
+        m = m[:, 0]
+        zy = zf[rows, y]
+        loss = (m - zy) + (np.log(c) + np.log1p(s / c))
+        loss = np.where(np.isinf(m), m - zy, loss)
         n_top = np.sum(zf == np.inf, axis=1)
         loss = np.where(zy == np.inf, np.log(np.maximum(n_top, 1)), loss)
     n_nan = int(np.isnan(zf).sum())
