@@ -80,6 +80,10 @@ class Spec:
     #: the softmax only for the gradient modes unless softmax_in_loss)
     uses_logsumexp: bool = True
     softmax_in_loss: bool = False
+    #: labels rows losses that are the softmax cross-entropy with label smoothing (the first
+    #: parameter): the skeletons compute the rows whose |raw| all lie within 350 a tile at a time
+    #: without a max shift (softmax_ce_tile), the others one row at a time
+    softmax_ce_tiles: bool = False
     #: the public class (fastloss.losses.<class_name>)
     class_name: str = ""
     #: where y_true / raw must lie (checked on the error path only, to name the cause):
@@ -153,7 +157,7 @@ SPECS = (
     l = lnΓ(a) + lnΓ(b) - lnΓ(a + b) - (a - 1) log y - (b - 1) log(1 - y). Gradient
     a(ψ(a) - ψ(a+b) - log y) (likewise for b); hessian diagonal adds a²(ψ'(a) - ψ'(a+b))."""),
     Spec("cross_entropy", ROWS, "labels", (Param("label_smoothing", 0.0, low=0.0, high=1.0),),
-         class_name="CrossEntropy", doc="""Multiclass cross-entropy from logits, integer labels
+         softmax_ce_tiles=True, class_name="CrossEntropy", doc="""Multiclass cross-entropy from logits, integer labels
     y in [0, K): l = logsumexp(raw) - Σ_k t_k raw_k with t = (1 - ε) onehot(y) + ε/K
     (ε = label_smoothing); scikit-learn's HalfMultinomialLoss, PyTorch's CrossEntropyLoss.
     class_weight[y] multiplies a row's weight; rows with y == ignore_index have weight 0. gradient

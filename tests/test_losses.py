@@ -517,10 +517,10 @@ def test_bce_float64_exp_in_range_chunks(backend):
 
 
 def test_cross_entropy_exp_in_range_tiles(backend):
-    """cross_entropy's row tiles take exp without its edge cases where every z - max of the tile
-    lies within 708 and redo the tile otherwise (loss_gradient keeps the terms for its softmax,
-    so the redo transposes the tile again): rows with a spread past 708 or a -inf logit give the
-    other rows' bits unchanged when dropped, and match the NumPy backend."""
+    """cross_entropy's rows with a logit beyond 350 (spreads past 708, -2000, -inf) take the
+    shifted path, the others the unshifted tiles (Numba: those rows one at a time; Cython: a
+    shifted tile): dropping them leaves the other rows' bits unchanged, and they match the
+    NumPy backend."""
     from fastloss.losses import CATALOGUE
 
     ce = CATALOGUE["cross_entropy"]
@@ -541,9 +541,72 @@ def test_cross_entropy_exp_in_range_tiles(backend):
     np.testing.assert_array_equal(ce.loss(labels, z, reduction="none"), l)
     with fastloss.set_backend("numpy"):
         l_ref, g_ref = ce.loss_gradient(labels[odd], z[odd], reduction="none")
-    np.testing.assert_allclose(l[odd], l_ref, rtol=1e-14, atol=1e-300)
-    np.testing.assert_allclose(g[odd], g_ref, rtol=1e-14, atol=1e-300)
+    # these rows (beyond 350) take the shifted path, lse - z_y: its cancellation costs up to
+    # ~1e-14 relative on small losses, where the NumPy reference computes without it
+    np.testing.assert_allclose(l[odd], l_ref, rtol=5e-14, atol=1e-300)
+    np.testing.assert_allclose(g[odd], g_ref, rtol=1e-14, atol=4e-16)  # p_y - 1: ulp(1) absolute
     np.testing.assert_allclose(fastloss.log_loss_from_logits(labels, z, normalize=False), math.fsum(l), rtol=1e-13)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_unshifted_rows(backend, dtype, eps):
+    """Rows whose |z| all lie within 350 take the exps without a max shift (label_smoothing 0):
+    every operation against mpmath (losses, tiny ones included) and scipy's softmax (gradient,
+    hessian), with class weights, an ignored label and zero weights, float32 logits too; and a
+    row's bits do not depend on the tile it shares with a row beyond 350 or a -inf logit (those
+    take the shifted path)."""
+    import mpmath
+
+    rng = np.random.default_rng(31)
+    n, k = 200, 7
+    z = (rng.normal(size=(n, k)) * 5).astype(dtype)
+    y = rng.integers(0, k, n)
+    y[[3, 40]] = -1
+    z[5, 2] = 351.0  # beyond the range: its row goes the shifted way, its tile's others not
+    y[5] = 3  # (a label not at that max: the shifted path's lse - z_y cancels for tiny losses)
+    z[70, 1] = -np.inf
+    z[100:110] = np.where(np.arange(k) == y[100:110, None], 40.0, 0.0)  # losses ~6 e**-40
+    cw = rng.uniform(0.5, 2.0, k)
+    w = rng.uniform(0, 2, n)
+    w[::17] = 0.0
+    ce = fl.CrossEntropy(class_weight=cw, ignore_index=-1, label_smoothing=eps)
+    z64 = z.astype(np.float64)
+    keep = y != -1
+    yk = np.where(keep, y, 0)
+    weff = np.where(keep, w * cw[yk], 0.0)
+    p = scipy.special.softmax(z64, axis=1)
+    onehot = (1 - eps) * np.eye(k)[yk] + eps / k  # the smoothed targets
+
+    def exact_loss(i):  # log1p(Σ_{t != y} e**(z_t - z_y)) in 40 digits: no cancellation
+        with mpmath.workdps(40):
+            zy = mpmath.mpf(float(z64[i, yk[i]]))
+            return float(mpmath.log1p(mpmath.fsum(mpmath.exp(mpmath.mpf(float(v)) - zy)
+                                                  for t, v in enumerate(z64[i]) if t != yk[i])))
+
+    # with label smoothing, (1 - eps)(lse - z_y) + eps (lse - mean z): the second part >= log K
+    smooth = eps * (scipy.special.logsumexp(z64, axis=1) - z64.mean(axis=1)) if eps else np.zeros(n)
+    ref_l = np.array([0.0 if weff[i] == 0 else weff[i] * ((1 - eps) * exact_loss(i) + smooth[i])
+                      for i in range(n)])
+    ref_g = weff[:, None] * (p - onehot)
+    ref_h = weff[:, None] * p * (1 - p)
+    # confident rows (100..109) included: lse - z_y (scipy's log_softmax too) rounds their ~1e-17
+    # losses to 0 or multiples of 7e-15, a loss of 2.6e-4 to 1.6e-12 relative
+    rtol = 1e-13 if dtype == np.float64 else 2e-7
+    l, g = ce.loss_gradient(y, z, sample_weight=w, reduction="none")
+    np.testing.assert_allclose(l, ref_l, rtol=rtol, atol=1e-300)
+    np.testing.assert_allclose(g, ref_g, rtol=rtol, atol=1e-15)
+    np.testing.assert_allclose(ce.loss(y, z, sample_weight=w, reduction="none"), l, rtol=0)
+    np.testing.assert_array_equal(ce.gradient(y, z, sample_weight=w), g)
+    gh, hh = ce.gradient_hessian(y, z, sample_weight=w)
+    np.testing.assert_array_equal(gh, g)
+    np.testing.assert_allclose(hh, ref_h, rtol=rtol, atol=1e-15)
+    # bits independent of the tile: rows 0..31 share a tile with row 5 (shifted); alone, each
+    # row is its own tile
+    for i in (0, 4, 6, 31):
+        li, gi = ce.loss_gradient(y[[i]], z[[i]], sample_weight=w[[i]], reduction="none")
+        np.testing.assert_array_equal(li, l[[i]])
+        np.testing.assert_array_equal(gi, g[[i]])
 
 
 def test_log_cosh_gradient_is_tanh(backend):

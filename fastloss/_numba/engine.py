@@ -72,6 +72,12 @@ def _unused_pair(*args):
     return 0.0, 0.0
 
 
+@cached_jit(**_INLINE)
+def _no_fast_tile(*args):
+    """The rows skeleton's SOFTMAX_CE_TILE for the losses without softmax_ce_tiles: no row done."""
+    return 0, 0.0, 0.0
+
+
 _unit = FORMULAS["unit_hessian"]
 
 
@@ -93,8 +99,11 @@ def _bindings(spec, op):
     if spec.shape == ROWS:
         softmax = spec.uses_logsumexp and (op != "loss" or spec.softmax_in_loss)
         kind = "label" if spec.target == "labels" else "distribution"
-        b.update(ROW=f[f"{name}_row"], USES_LOGSUMEXP=spec.uses_logsumexp, SOFTMAX=softmax,
-                 WEIGHT=getattr(skeletons, f"{kind}_weight"), TARGET=getattr(skeletons, f"{kind}_target"))
+        by_row = spec.softmax_ce_tiles  # no tiles but SOFTMAX_CE_TILE's (see skeletons)
+        b.update(ROW=f[f"{name}_row"], USES_LOGSUMEXP=spec.uses_logsumexp and not by_row,
+                 SOFTMAX=softmax and not by_row, ROW_BY_ROW=by_row, SOFTMAX_BY_ROW=softmax and by_row,
+                 WEIGHT=getattr(skeletons, f"{kind}_weight"), TARGET=getattr(skeletons, f"{kind}_target"),
+                 SOFTMAX_CE_TILE=_no_fast_tile)  # the kernel's own copy of softmax_ce_tile: kernel()
         return b
     unused = _unused_pair if spec.shape == PAIRED else _unused_scalar
     b.update(LOSS=unused, GRADIENT=unused, HESSIAN=unused, LOSS_GRADIENT=_unused_pair,
@@ -135,6 +144,8 @@ def kernel(name, op):
         for helper in skeletons.KERNEL_HELPERS:  # helpers that call the bound formulas
             namespace[helper.__name__] = njit(inline="always")(
                 _copy(helper, namespace, f"{helper.__name__}__{suffix}"))
+        if spec.softmax_ce_tiles:
+            namespace["SOFTMAX_CE_TILE"] = namespace["softmax_ce_tile"]
         skel = _skeleton(spec)
         # no NRT: the kernels allocate nothing (scratch comes from the caller), so reference counts
         # are pure cost -- the row views and the formula calls kept atomic incref/decref pairs in
@@ -170,7 +181,7 @@ def compute(name, op, y, raw, w, cw, cf, ignore, params, scale, out, grad, hess,
     # each thread's scratch (see the skeletons)
     if spec.shape == ROWS:
         kk = raw.shape[1]
-        arg_sets = [a + (_scratch((2, kk, _tiled.TILE)), _scratch((6, _tiled.TILE)), _scratch((5, kk)))
+        arg_sets = [a + (_scratch((2, kk, _tiled.TILE)), _scratch((7, _tiled.TILE)), _scratch((5, kk)))
                     for a in arg_sets]
     elif spec.shape == ELEMENTWISE:
         arg_sets = [a + (_scratch((skeletons.CHUNK,)), _scratch((skeletons.CHUNK,), raw.dtype))

@@ -23,7 +23,8 @@ from numba import njit
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._math import exp as exp_lanes  # float32 arithmetic for a float32 argument
 from .special import exp_neg_abs_chunk
-from ._tiled import TILE, lse_lanes, lse_passes_full_exp, normalise_terms
+from ._math import exp64, exp64_in_range, log64, log1p64
+from ._tiled import MAX_TILED_K, TILE, UNSHIFTED_RANGE, lse_lanes, lse_passes_full_exp, normalise_terms
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
 # (so LLVM vectorises the branch-free math), then add the buffer with 8 accumulators in a fixed
@@ -36,6 +37,11 @@ LOSS = GRADIENT = HESSIAN = LOSS_GRADIENT = GRADIENT_HESSIAN = ROW = WEIGHT = TA
 EXP_ENOUGH = LOSS_FROM_EXP = LOSS_GRADIENT_FROM_EXP = GRADIENT_FROM_EXP = GRADIENT_HESSIAN_FROM_EXP = None
 FUSED = FUSED_HESSIAN = FROM_EXP = False
 USES_LOGSUMEXP = SOFTMAX = True
+# the softmax_ce_tiles losses: no tiles of their own (USES_LOGSUMEXP, SOFTMAX False); each row
+# SOFTMAX_CE_TILE leaves takes its logsumexp (and softmax) by itself
+ROW_BY_ROW = SOFTMAX_BY_ROW = False
+TRIVIAL = False
+SOFTMAX_CE_TILE = None  # softmax_ce_tile for the softmax_ce_tiles losses, else a stand-in
 MODE = 0
 
 
@@ -154,7 +160,107 @@ def write_derivatives(yc, rc, wc, gc, hc, ec, mc, p, scale):
     return n_nan
 
 
-KERNEL_HELPERS = (gradient_one, gradient_hessian_one, loss_one, loss_gradient_one, write_derivatives)
+def softmax_ce_tile(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt, rflat, store, scale, ob, gb, hb,
+                    e, q, wl, done, tot, zmean):
+    """Rows i0 .. i0 + nt of the softmax cross-entropy (label smoothing eps = p[0]) without a
+    max shift, as fastloss/_numba/_tiled.py's label_losses_unshifted: e_t = e**z_t over the
+    tile's flat elements (rflat, one vectorised loop), so = the sum of a row's e_t but its
+    label's, S = so + e_y; lse - z_y = log1p(so / e_y) (relative precision however small);
+    with eps, l = (1 - eps)(lse - z_y) + eps (log S - mean z). p_t = e_t / S (a division per
+    term, not a product with 1 / S, which made a dominant p_t 1 - 2**-53 and its p (1 - p) 1e-16
+    instead of 1 and 0: 4% of loss_gradient's time), g = p - t and h = p (1 - p) as the generic
+    formula computes them (and scikit-learn, PyTorch, LightGBM; the boosters' fused kernels give
+    the same float32 bits). Weights as the generic rows loop (weight 0: zero rows).
+
+    A row is done here when its |z| all lie within UNSHIFTED_RANGE (no e_t overflows or leaves
+    the normal range) and K <= MAX_TILED_K; the others (done[j] = 0) are left to the generic
+    loop. The test is per row, so a row's bits never depend on its neighbours; a tile whose
+    elements all pass (counted in the exp loop) skips it. Returns (rows done, their Σ w l,
+    their Σ w). e: nt * K scratch; q, wl, done, tot, zmean: TILE."""
+    k = rflat.shape[0] // nt
+    if k > MAX_TILED_K:  # (K <= 128 keeps so / e_y finite, see UNSHIFTED_RANGE)
+        return 0, 0.0, 0.0
+    eps = p[0]  # label smoothing: t = (1 - eps) onehot(y) + eps / K
+    off = eps / k
+    m = nt * k
+    inside = 0
+    for a in range(m):
+        v = np.float64(rflat[a])
+        inside += 1 if abs(v) <= UNSHIFTED_RANGE else 0
+        e[a] = exp64_in_range(v)
+    clean = inside == m
+    n_done = nt
+    sw = 0.0
+    for j in range(nt):
+        q[j] = 0.0
+        wl[j] = 0.0
+        tot[j] = 1.0
+        zmean[j] = 0.0
+        done[j] = 1.0
+        b = j * k
+        if not clean:
+            for t in range(k):
+                if not abs(np.float64(rflat[b + t])) <= UNSHIFTED_RANGE:
+                    done[j] = 0.0
+            if done[j] == 0.0:
+                n_done -= 1
+                continue
+        i = i0 + j
+        wi = label_weight(yb, wb, i, have_w, cw, have_cw, ignore)
+        sw += wi
+        wl[j] = wi
+        if wi == 0.0:
+            _zero_row(MODE, i, k, store, ob, gb, hb)
+            continue
+        yj = yb[i]
+        ey = e[b + yj]
+        e[b + yj] = 0.0  # zeroed, not skipped: a compare per term mispredicts once a row
+        s0 = 0.0
+        s1 = 0.0
+        for t in range(0, k - 1, 2):  # two sums: half the add latency chain
+            s0 += e[b + t]
+            s1 += e[b + t + 1]
+        if k % 2 == 1:
+            s0 += e[b + k - 1]
+        so = s0 + s1
+        q[j] = so / ey
+        tot[j] = so + ey
+        if eps != 0.0:
+            zs = 0.0
+            for t in range(k):
+                zs += np.float64(rflat[b + t])
+            zmean[j] = zs / k
+        if MODE != 0:
+            total = so + ey
+            gs = wi * scale if MODE != 3 else wi
+            for t in range(k):
+                pt = e[b + t] / total
+                gb[i, t] = gs * (pt - off)
+                if MODE == 3:
+                    hb[i, t] = wi * (pt * (1.0 - pt))
+            py = ey / total
+            gb[i, yj] = gs * ((py - off) - (1.0 - eps))
+            if MODE == 3:
+                hb[i, yj] = wi * (py * (1.0 - py))
+    s = 0.0
+    if (MODE == 0 or MODE == 2 or store) and eps == 0.0:
+        for j in range(nt):  # apart, so log1p vectorises across the rows (rows not done add 0)
+            q[j] = wl[j] * log1p64(q[j])
+    elif MODE == 0 or MODE == 2 or store:
+        # (1 - eps)(lse - z_y) + eps (lse - mean z): the second part >= log K (Jensen), so
+        # lse = log S costs it no precision
+        for j in range(nt):
+            q[j] = wl[j] * ((1.0 - eps) * log1p64(q[j]) + eps * (log64(tot[j]) - zmean[j]))
+    if MODE == 0 or MODE == 2 or store:
+        for j in range(nt):  # in row order, as the generic loop adds
+            s += q[j]
+            if store and done[j] != 0.0:
+                ob[i0 + j] = q[j]
+    return n_done, s, sw
+
+
+KERNEL_HELPERS = (gradient_one, gradient_hessian_one, loss_one, loss_gradient_one, write_derivatives,
+                  softmax_ce_tile)
 
 
 def elementwise(y, raw, w, p, scale, out, grad, hess, parts, b0, b1, buf, ebuf):
@@ -312,6 +418,31 @@ def _write_row(mode, i, k, wi, gs, grow, hrow, grad, hess, loss):
 
 
 @njit(inline="always")
+def row_logsumexp(z, k):
+    """logsumexp of z[0:k] (float64) as m + log(c) + log1p(s / c) (fastloss/_numba/special.py's
+    lse1), scalar: the rows a softmax_ce_tiles kernel does not take in tiles (a logit beyond
+    350, inf, nan; label_smoothing > 0) are rare enough that a vectorised tile (1.1 s of each
+    such kernel's first compile) does not pay."""
+    mx = -np.inf
+    bad = False
+    for t in range(k):
+        v = z[t]
+        mx = v if v > mx else mx
+        bad = bad or v != v
+    if bad:
+        return np.nan
+    if mx == np.inf or mx == -np.inf:
+        return mx
+    c = 0.0
+    sm = 0.0
+    for t in range(k):
+        is_max = z[t] == mx
+        c += 1.0 if is_max else 0.0
+        sm += 0.0 if is_max else exp64(z[t] - mx)
+    return mx + log64(c) + log1p64(sm / c)
+
+
+@njit(inline="always")
 def _zero_row(mode, i, k, store, out, grad, hess):
     if store:
         out[i] = 0.0
@@ -355,7 +486,7 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
     """y: integer labels or target distributions (n, K), read by the bound WEIGHT and TARGET
     (label_* or distribution_*). The rows' logsumexp (and softmax) is computed a tile of TILE rows at a time,
     vectorised across the rows (fastloss/_numba/_tiled.py). Scratch, allocated by the caller (no
-    allocation to compile here): tiles (2, K, TILE), lanes (6, TILE), vecs (5, K)."""
+    allocation to compile here): tiles (2, K, TILE), lanes (7, TILE), vecs (5, K)."""
     n, k = raw.shape
     have_w = w.shape[0] > 0
     have_cw = cw.shape[0] > 0
@@ -363,6 +494,7 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
     store = out.shape[0] > 0
     tbuf, tp = tiles[0], tiles[1]  # the tile transposed; its softmax (gradient modes)
     tmx, tcnt, tsum, tbad, tinv, tlse = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5]
+    tdone = lanes[6]
     zrow, trow, srow, grow, hrow = vecs[0], vecs[1], vecs[2], vecs[3], vecs[4]
     for blk in range(b0, b1):
         lo = blk * ROW_BLOCK
@@ -374,15 +506,26 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
         s = 0.0
         sw = 0.0
         n_nan = 0
+        rflat = rb.reshape(-1)
+        eflat = tiles[0].reshape(-1)
         for c in range((hi - lo + TILE - 1) // TILE):
             i0 = c * TILE
             nt = min(TILE, hi - lo - i0)
+            n_done, tile_s, tile_sw = SOFTMAX_CE_TILE(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt,
+                                                      rflat[i0 * k:(i0 + nt) * k], store, scale, ob, gb, hb,
+                                                      eflat, tinv, tlse, tdone, tmx, tcnt)
+            s += tile_s
+            sw += tile_sw
+            if n_done == nt:
+                continue
             if USES_LOGSUMEXP:  # this tile's logsumexps (and softmax), vectorised across its rows
                 lse_passes_full_exp(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, SOFTMAX, tp)
                 if SOFTMAX:
                     normalise_terms(nt, k, tcnt, tsum, tinv, tp)
                 lse_lanes(nt, tmx, tcnt, tsum, tbad, tlse)
             for jt in range(nt):
+                if n_done > 0 and tdone[jt] != 0.0:
+                    continue  # done by SOFTMAX_CE_TILE
                 i = i0 + jt
                 wi = WEIGHT(yb, wb, i, have_w, cw, have_cw, ignore)
                 sw += wi
@@ -397,6 +540,11 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
                 if SOFTMAX:
                     for t in range(k):
                         srow[t] = tp[t, jt]
+                if ROW_BY_ROW:  # the rows SOFTMAX_CE_TILE left: one at a time, scalar
+                    lse = row_logsumexp(z, k)
+                    if SOFTMAX_BY_ROW:
+                        for t in range(k):
+                            srow[t] = exp64(z[t] - lse)
                 loss = ROW(z, srow, grow, hrow, MODE, k, lse, target, cfy, *p)
                 l = wi * loss
                 s += l

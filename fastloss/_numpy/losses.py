@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from .. import _catalogue
+from .metrics import label_losses
 
 NAME = "numpy"
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -269,7 +270,10 @@ def _labels(name, y, z, p, cf):
     if name == "cross_entropy":
         t = np.full((n, k), eps / k)
         t[rows, yc] += 1.0 - eps
-        return _softmax_loss(t, z)
+        loss, grad, hess = _softmax_loss(t, z)
+        if eps == 0.0:  # lse - z_y without its cancellation (a small loss to its last digits)
+            loss = label_losses(z, yc)
+        return loss, grad, hess
     if name == "multiclass_hinge":
         with np.errstate(invalid="ignore"):
             zy = z[rows, yc]

@@ -58,12 +58,11 @@ def log_loss_dense(p, Y, w, eps):
     return s, sw, pmin, pmax, n_nan, worst
 
 
-def log_loss_logits_labels(z, y, w):
-    """l_i = logsumexp(z_i) - z[i, y_i], as (m - z_y) + (log(c) + log1p(s / c)), with m the
-    row's max, c the number of its maxima and s the sum of exp(z - m) over its other terms:
-    both parts are >= 0, so a small loss keeps its relative precision (lse - z_y cancels). A
-    true class at +inf costs log(#(+inf) in the row); a nan gives nan, an infinite max m - z_y."""
-    zf = z.astype(np.float64)
+def label_losses(zf, y):
+    """Each row's logsumexp(z_i) - z[i, y_i] (zf float64), as (m - z_y) + (log(c) + log1p(s / c)),
+    with m the row's max, c the number of its maxima and s the sum of exp(z - m) over its other
+    terms: both parts are >= 0, so a small loss keeps its relative precision (lse - z_y cancels).
+    A true class at +inf costs log(#(+inf) in the row); a nan gives nan, an infinite max m - z_y."""
     rows = np.arange(zf.shape[0])
     with np.errstate(invalid="ignore", divide="ignore"):
         m = np.max(zf, axis=1, keepdims=True) if zf.shape[0] else np.empty((0, 1))
@@ -75,7 +74,13 @@ def log_loss_logits_labels(z, y, w):
         loss = (m - zy) + (np.log(c) + np.log1p(s / c))
         loss = np.where(np.isinf(m), m - zy, loss)
         n_top = np.sum(zf == np.inf, axis=1)
-        loss = np.where(zy == np.inf, np.log(np.maximum(n_top, 1)), loss)
+        return np.where(zy == np.inf, np.log(np.maximum(n_top, 1)), loss)
+
+
+def log_loss_logits_labels(z, y, w):
+    """Σ w l and Σ w of label_losses, and the nan count."""
+    zf = z.astype(np.float64)
+    loss = label_losses(zf, y)
     n_nan = int(np.isnan(zf).sum())
     s, sw = _weighted(loss, w)
     return s, sw, n_nan
