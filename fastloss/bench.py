@@ -4,6 +4,7 @@ installed), on generated data. Used by ``fastloss bench`` and by ``benchmarks/``
 Each workload times fastloss and its peers interleaved in one run (round-robin repeats, median
 of each), so a noisy shared machine affects both sides alike; the ratio is peer / fastloss.
 """
+import contextlib
 import gc
 import json
 import os
@@ -207,19 +208,23 @@ def _pollute():
 def _time_interleaved(fn, data, calls=INTERLEAVED_CALLS):
     """Median time of one call, each call preceded by _pollute() (not timed)."""
     times = np.empty(calls)
-    for i in range(calls):
-        _pollute()
-        t0 = time.perf_counter()
-        fn(data)
-        times[i] = time.perf_counter() - t0
+    setting, fn = _unpinned(fn)
+    with setting:
+        for i in range(calls):
+            _pollute()
+            t0 = time.perf_counter()
+            fn(data)
+            times[i] = time.perf_counter() - t0
     return float(np.median(times))
 
 
 def _time_once(fn, data, inner):
-    t0 = time.perf_counter()
-    for _ in range(inner):
-        fn(data)
-    return (time.perf_counter() - t0) / inner
+    setting, fn = _unpinned(fn)
+    with setting:
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn(data)
+        return (time.perf_counter() - t0) / inner
 
 
 _FLOOR_KERNELS = []
@@ -312,14 +317,25 @@ def _input_bytes(data):
     return data.nbytes
 
 
-def _inside(context, fn):
-    """fn called inside ``context()`` (a fastloss setting such as ``set_backend("cython")``)."""
+class _Pinned:
+    """fn called inside ``setting()`` (a fastloss setting such as ``set_backend("cython")``).
+    The timers enter the setting once around their calls, not per call: entering and leaving
+    it takes ~2 us, which made the Cython column of the tiny rows 2-3.5x the default's time
+    (e6a2512) when the default runs the same Cython kernel."""
 
-    def call(data):
-        with context():
-            return fn(data)
+    def __init__(self, setting, fn):
+        self.setting, self.fn = setting, fn
 
-    return call
+    def __call__(self, data):
+        with self.setting():
+            return self.fn(data)
+
+
+def _unpinned(fn):
+    """(the setting to time fn in, the function to call inside it)."""
+    if isinstance(fn, _Pinned):
+        return fn.setting(), fn.fn
+    return contextlib.nullcontext(), fn
 
 
 def run(quick=False, repeats=None, min_time=None, only=None, log=print, cython_column=None):
@@ -338,7 +354,7 @@ def run(quick=False, repeats=None, min_time=None, only=None, log=print, cython_c
         data = wl.make()
         contenders = {"fastloss": wl.ours}
         if cython_column:
-            contenders["fastloss, cython backend"] = _inside(lambda: fastloss.set_backend("cython"), wl.ours)
+            contenders["fastloss, cython backend"] = _Pinned(lambda: fastloss.set_backend("cython"), wl.ours)
         contenders.update(wl.peers)
         big = wl.size >= 100_000
         threads = fastloss.get_num_threads()
@@ -346,7 +362,7 @@ def run(quick=False, repeats=None, min_time=None, only=None, log=print, cython_c
         # says how far the kernel is from the memory when no thread waits for another
         timed = dict(contenders)
         if big and threads > 1:
-            timed[ONE_THREAD] = _inside(lambda: fastloss.thread_limit(1), wl.ours)
+            timed[ONE_THREAD] = _Pinned(lambda: fastloss.thread_limit(1), wl.ours)
         # warm-up (compiles numba kernels, fills caches) and inner-loop size per contender
         inner = {}
         for label, fn in timed.items():
