@@ -12,7 +12,7 @@ from fastloss._cython._common cimport (
     floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, FL_MATH_NAME,
     exp_neg_abs_chunk, fetestexcept, feclearexcept, FE_INVALID,
     expit1, softplus1, log_expit1, expit_e, softplus_e, log_expit_e, expf_lanes, row_max, lse1,
-    TILE, MAX_TILED_K, lse_tile, lse_lane,
+    TILE, MAX_TILED_K, lse_tile, lse_lane, exp_in_range,
 )
 from libc.math cimport fabsf
 
@@ -309,6 +309,59 @@ cdef void _softmax_range(const floating* x, floating* out, Py_ssize_t k, Py_ssiz
                 orow[t * r] = <floating>(<double>orow[t * r] / s)
 
 
+cdef void _softmax_tiled(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t start,
+                         Py_ssize_t stop) noexcept nogil:
+    """_softmax_range for short contiguous rows: a row whose |x| all lie within 350 is
+    e**x / sum e**x, the exps over a tile's flat elements in one vectorised loop, once each
+    (fastloss/_numba/_tiled.py's softmax_rows: the reasons; the same steps); any other row
+    takes _softmax_range. Decided per row: a row's bits never depend on its neighbours."""
+    cdef double e[MAX_TILED_K * TILE]
+    cdef Py_ssize_t i0, i, j, t, b, nt, m, a, inside
+    cdef double v, s0, s1, total
+    cdef bint clean
+    i0 = start
+    while i0 < stop:
+        nt = min(<Py_ssize_t>TILE, stop - i0)
+        m = nt * k
+        inside = 0
+        for a in range(m):
+            v = <double>x[i0 * k + a]
+            inside += fabs(v) <= 350.0
+            e[a] = exp_in_range(v)
+        for j in range(nt):
+            i = i0 + j
+            b = j * k
+            if inside != m:
+                clean = 1
+                for t in range(k):
+                    if not fabs(<double>x[i * k + t]) <= 350.0:
+                        clean = 0
+                if not clean:
+                    _softmax_range(x, out, k, 1, i, i + 1)
+                    continue
+            s0 = 0.0
+            s1 = 0.0
+            t = 0
+            while t + 1 < k:  # two sums: half the add latency chain
+                s0 += e[b + t]
+                s1 += e[b + t + 1]
+                t += 2
+            if k % 2 == 1:
+                s0 += e[b + k - 1]
+            total = s0 + s1
+            for t in range(k):  # a division per term: a dominant p is exactly 1
+                out[i * k + t] = <floating>(e[b + t] / total)
+        i0 += TILE
+
+
+cdef void _softmax_rows(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t r,
+                        Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    if r == 1 and 1 <= k <= MAX_TILED_K:
+        _softmax_tiled(x, out, k, start, stop)
+    else:
+        _softmax_range(x, out, k, r, start, stop)
+
+
 def softmax(const floating[:, :, ::1] x, floating[:, :, ::1] out):
     """out = softmax of x over axis 1 (out has x's shape and dtype)."""
     cdef Py_ssize_t m = x.shape[0], k = x.shape[1], r = x.shape[2], nb, b
@@ -319,11 +372,11 @@ def softmax(const floating[:, :, ::1] x, floating[:, :, ::1] out):
     cdef floating* op = &out[0, 0, 0]
     with nogil:
         if nt == 0:
-            _softmax_range(xp, op, k, r, 0, m)
+            _softmax_rows(xp, op, k, r, 0, m)
         else:
             nb = (m + ROW_BLOCK - 1) // ROW_BLOCK
             for b in prange(nb, schedule="static", num_threads=nt):
-                _softmax_range(xp, op, k, r, b * ROW_BLOCK, min(m, (b + 1) * ROW_BLOCK))
+                _softmax_rows(xp, op, k, r, b * ROW_BLOCK, min(m, (b + 1) * ROW_BLOCK))
 
 
 cdef void _log_softmax_range(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t r,
@@ -609,14 +662,14 @@ def small_rowwise(int op, object a, object axis):
             if op == 0:
                 _logsumexp_range(<const double*>xp, <double*>op_, k, r, 0, m)
             elif op == 1:
-                _softmax_range(<const double*>xp, <double*>op_, k, r, 0, m)
+                _softmax_rows(<const double*>xp, <double*>op_, k, r, 0, m)
             else:
                 _log_softmax_rows(<const double*>xp, <double*>op_, k, r, 0, m)
         else:
             if op == 0:
                 _logsumexp_range(<const float*>xp, <float*>op_, k, r, 0, m)
             elif op == 1:
-                _softmax_range(<const float*>xp, <float*>op_, k, r, 0, m)
+                _softmax_rows(<const float*>xp, <float*>op_, k, r, 0, m)
             else:
                 _log_softmax_rows(<const float*>xp, <float*>op_, k, r, 0, m)
     if op == 0 and nd == 1:

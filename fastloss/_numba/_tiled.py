@@ -162,22 +162,64 @@ def logsumexp_rows(x, out):
 
 @njit(inline="always")
 def softmax_rows(x, out):
-    """out[i, :] = exp(x[i, :] - m) / Σ exp(x[i, :] - m); nan rows where scipy gives nan
-    (a nan, a +inf, or all -inf in the row)."""
+    """out[i, :] = e**x[i, :] / Σ e**x[i, :] for the rows whose |x| all lie within
+    UNSHIFTED_RANGE (every term a normal float64, no shift needed: the exps run over a tile's
+    flat elements in one vectorised loop, once each, and no x - m rounds before its exp), else
+    exp(x - m) / Σ exp(x - m) with m the row max, one row at a time (``shifted_softmax_row``);
+    nan rows where scipy gives nan (a nan, a +inf, or all -inf in the row). The test is per row:
+    a row's bits never depend on its neighbours."""
     n, k = x.shape
-    buf, mx, cnt, s, bad = new_scratch(k)
-    for c in range((n + TILE - 1) // TILE):
-        i0 = c * TILE
+    e = np.empty(TILE * k)
+    xf = x.reshape(-1)
+    of = out.reshape(-1)
+    for i0 in range(0, n, TILE):
         nt = min(TILE, n - i0)
-        lse_tile(x[i0:i0 + nt], buf, mx, cnt, s, bad)
+        m = nt * k
+        inside = 0
+        for a in range(m):
+            v = np.float64(xf[i0 * k + a])
+            inside += 1 if abs(v) <= UNSHIFTED_RANGE else 0
+            e[a] = exp_in_range(v)
         for j in range(nt):
             i = i0 + j
-            m = mx[j]
-            total = cnt[j] + s[j]
-            if bad[j] > 0.0 or m == np.inf or m == -np.inf:
-                total = np.nan
-            for t in range(k):
-                out[i, t] = exp(np.float64(x[i, t]) - m) / total
+            b = j * k
+            if inside != m:
+                clean = True
+                for t in range(k):
+                    clean = clean and abs(np.float64(x[i, t])) <= UNSHIFTED_RANGE
+                if not clean:
+                    shifted_softmax_row(x, out, i)
+                    continue
+            s0 = 0.0
+            s1 = 0.0
+            for t in range(0, k - 1, 2):  # two sums: half the add latency chain
+                s0 += e[b + t]
+                s1 += e[b + t + 1]
+            if k % 2 == 1:
+                s0 += e[b + k - 1]
+            total = s0 + s1
+            for t in range(k):  # a division per term: a dominant p is exactly 1 (not 1 - 2**-53)
+                of[i * k + t] = e[b + t] / total
+
+
+@njit(inline="always")
+def shifted_softmax_row(x, out, i):
+    """out[i, :] = exp(x[i, :] - m) / Σ exp(x[i, :] - m), m the row max (nan for a nan or +inf
+    in the row, or all -inf)."""
+    k = x.shape[1]
+    m = -np.inf
+    bad = False
+    for t in range(k):
+        v = np.float64(x[i, t])
+        m = v if v > m else m
+        bad = bad or v != v
+    total = 0.0
+    for t in range(k):
+        total += exp(np.float64(x[i, t]) - m)
+    if bad or m == np.inf or m == -np.inf:
+        total = np.nan
+    for t in range(k):
+        out[i, t] = exp(np.float64(x[i, t]) - m) / total
 
 
 @njit(inline="always")

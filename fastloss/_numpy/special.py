@@ -77,11 +77,16 @@ def logsumexp_b(x, b, out, sign):
 
 
 def softmax(x, out):
-    """out = exp(x - max) / sum(exp(x - max)) along axis 1 (nan where max is infinite, as scipy)."""
+    """out = exp(x) / sum(exp(x)) along axis 1 where a row's |x| all lie within 350 (every term
+    a normal number: no shift needed, and no x - max rounds before its exp), else
+    exp(x - max) / sum(exp(x - max)) (nan where max is infinite, as scipy)."""
     xf = _wide(x)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         e = np.exp(xf - np.max(xf, axis=1, keepdims=True))
-        out[...] = e / np.sum(e, axis=1, keepdims=True)
+        shifted = e / np.sum(e, axis=1, keepdims=True)
+        inside = np.all(np.abs(xf) <= 350.0, axis=1, keepdims=True)
+        e = np.exp(np.where(inside, xf, 0.0))
+        out[...] = np.where(inside, e / np.sum(e, axis=1, keepdims=True), shifted)
 
 
 def log_softmax(x, out):
