@@ -234,12 +234,14 @@ def _q64(r):
 
 @njit(inline="always")
 def _reduce64(x, kd):
-    """r, t with x - kd*ln2 = r + r_lo and e**(r + r_lo) = 1 + r + t (t to first order in r_lo)."""
-    hi = x - kd * _LN2_HI  # exact (Sterbenz)
-    nlo = kd * _LN2_LO
-    r = hi - nlo
-    r_lo = (hi - r) - nlo  # rounding error of r (Fast2Sum, |hi| >= |nlo|)
-    return r, _muladd(r_lo, r, r_lo) + r * r * _q64(r)
+    """r, t with x - kd*ln2 = r + r_lo and e**(r + r_lo) = 1 + r + t (t to first order in r_lo).
+    Multiply-adds where fastmath.h's are contracted by GCC (-ffp-contract=fast, its default):
+    hi is exact either way, r_lo = (hi - r) - kd*ln2_lo rounds once instead of twice, and the
+    exp loops run 8% faster (1.68 -> 1.55 ns an element, one core, in L1)."""
+    hi = _muladd(-kd, _LN2_HI, x)  # exact (Sterbenz; kd*_LN2_HI is exact too)
+    r = _muladd(-kd, _LN2_LO, hi)
+    r_lo = _muladd(-kd, _LN2_LO, hi - r)  # the rounding error of r
+    return r, _muladd(r * r, _q64(r), _muladd(r_lo, r, r_lo))
 
 
 @njit(inline="always")
@@ -268,7 +270,7 @@ def _split64(bits, kbias):
 @njit(inline="always")
 def _exp64_mantissa(x):
     """(e**r in [0.70, 1.42], the bits of _SHIFT + n) for x = n*ln2 + r, |x| <= 746."""
-    kd = x * _LOG2E + _SHIFT
+    kd = _muladd(x, _LOG2E, _SHIFT)
     nbits = _f64_bits(kd)  # _SHIFT_BITS + n
     kd = kd - _SHIFT  # n, exactly, as a float
     r, t = _reduce64(x, kd)
