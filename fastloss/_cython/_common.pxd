@@ -281,6 +281,40 @@ cdef inline void lse_terms_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, 
     _lse_tile(x, k, nt, buf, mx, cnt, s, bad, 1)
 
 
+cdef inline Py_ssize_t exp_unshifted(const floating* x, Py_ssize_t m, double* e) noexcept nogil:
+    """e[a] = e**x[a] for the m flat elements of a tile, one vectorised loop (the in-range exp);
+    returns how many |x| lie within 350 (fastloss/_numba/_tiled.py's exp_unshifted)."""
+    cdef Py_ssize_t a, inside = 0
+    cdef double v
+    for a in range(m):
+        v = <double>x[a]
+        inside += fabs(v) <= 350.0
+        e[a] = exp_in_range(v)
+    return inside
+
+
+cdef inline double row_sum(const double* e, Py_ssize_t k) noexcept nogil:
+    """e[0] + ... + e[k - 1] in two running sums (half the add latency chain), fixed order."""
+    cdef double s0 = 0.0, s1 = 0.0
+    cdef Py_ssize_t t = 0
+    while t + 1 < k:
+        s0 += e[t]
+        s1 += e[t + 1]
+        t += 2
+    if k % 2 == 1:
+        s0 += e[k - 1]
+    return s0 + s1
+
+
+cdef inline bint row_in_range(const floating* x, Py_ssize_t k) noexcept nogil:
+    """Every |x[t]|, t < k, within 350 (nan is not)."""
+    cdef Py_ssize_t t
+    for t in range(k):
+        if not fabs(<double>x[t]) <= 350.0:
+            return 0
+    return 1
+
+
 cdef inline bint label_losses_unshifted(const floating* x, Py_ssize_t k, Py_ssize_t nt,
                                         const Py_ssize_t* yc, double* e, double* loss) noexcept nogil:
     """loss[j] = logsumexp(x_j) - x_j[yc[j]] for rows x[0:nt] (k each, contiguous), computed as
@@ -288,28 +322,15 @@ cdef inline bint label_losses_unshifted(const floating* x, Py_ssize_t k, Py_ssiz
     returns 0 (loss untouched) unless every |x| <= 350, where each e**x is a normal double and
     r_j < 128 * e**700 does not overflow (fastloss/_numba/_tiled.py's label_losses_unshifted,
     which has the reasons and timings). e: scratch of nt * k."""
-    cdef Py_ssize_t a, j, t, b, m = nt * k, inside = 0
-    cdef double v, ey, s0, s1
-    for a in range(m):
-        v = <double>x[a]
-        inside += fabs(v) <= 350.0
-        e[a] = exp_in_range(v)
-    if inside != m:
+    cdef Py_ssize_t j, b
+    cdef double ey
+    if exp_unshifted(x, nt * k, e) != nt * k:
         return 0
     for j in range(nt):
         b = j * k
         ey = e[b + yc[j]]
         e[b + yc[j]] = 0.0  # zeroed, not skipped: no compare (mispredicted) per term
-        s0 = 0.0
-        s1 = 0.0
-        t = 0
-        while t + 1 < k:
-            s0 += e[b + t]
-            s1 += e[b + t + 1]
-            t += 2
-        if k % 2 == 1:
-            s0 += e[b + k - 1]
-        loss[j] = (s0 + s1) / ey
+        loss[j] = row_sum(e + b, k) / ey
     for j in range(nt):
         loss[j] = log1p(loss[j])
     return 1

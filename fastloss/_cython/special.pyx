@@ -12,7 +12,7 @@ from fastloss._cython._common cimport (
     floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, FL_MATH_NAME,
     exp_neg_abs_chunk, fetestexcept, feclearexcept, FE_INVALID,
     expit1, softplus1, log_expit1, expit_e, softplus_e, log_expit_e, expf_lanes, row_max, lse1,
-    TILE, MAX_TILED_K, lse_tile, lse_lane, exp_in_range,
+    TILE, MAX_TILED_K, lse_tile, lse_lane, exp_unshifted, row_sum, row_in_range,
 )
 from libc.math cimport fabsf
 
@@ -316,39 +316,20 @@ cdef void _softmax_tiled(const floating* x, floating* out, Py_ssize_t k, Py_ssiz
     (fastloss/_numba/_tiled.py's softmax_rows: the reasons; the same steps); any other row
     takes _softmax_range. Decided per row: a row's bits never depend on its neighbours."""
     cdef double e[MAX_TILED_K * TILE]
-    cdef Py_ssize_t i0, i, j, t, b, nt, m, a, inside
-    cdef double v, s0, s1, total
+    cdef Py_ssize_t i0, i, j, t, b, nt
+    cdef double total
     cdef bint clean
     i0 = start
     while i0 < stop:
         nt = min(<Py_ssize_t>TILE, stop - i0)
-        m = nt * k
-        inside = 0
-        for a in range(m):
-            v = <double>x[i0 * k + a]
-            inside += fabs(v) <= 350.0
-            e[a] = exp_in_range(v)
+        clean = exp_unshifted(x + i0 * k, nt * k, e) == nt * k
         for j in range(nt):
             i = i0 + j
             b = j * k
-            if inside != m:
-                clean = 1
-                for t in range(k):
-                    if not fabs(<double>x[i * k + t]) <= 350.0:
-                        clean = 0
-                if not clean:
-                    _softmax_range(x, out, k, 1, i, i + 1)
-                    continue
-            s0 = 0.0
-            s1 = 0.0
-            t = 0
-            while t + 1 < k:  # two sums: half the add latency chain
-                s0 += e[b + t]
-                s1 += e[b + t + 1]
-                t += 2
-            if k % 2 == 1:
-                s0 += e[b + k - 1]
-            total = s0 + s1
+            if not clean and not row_in_range(x + i * k, k):
+                _softmax_range(x, out, k, 1, i, i + 1)
+                continue
+            total = row_sum(e + b, k)
             for t in range(k):  # a division per term: a dominant p is exactly 1
                 out[i * k + t] = <floating>(e[b + t] / total)
         i0 += TILE

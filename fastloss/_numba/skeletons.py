@@ -23,8 +23,9 @@ from numba import njit
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._math import exp as exp_lanes  # float32 arithmetic for a float32 argument
 from .special import exp_neg_abs_chunk
-from ._math import exp64, exp64_in_range, log64, log1p64
-from ._tiled import MAX_TILED_K, TILE, UNSHIFTED_RANGE, lse_lanes, lse_passes_full_exp, normalise_terms
+from ._math import exp64, log64, log1p64
+from ._tiled import (MAX_TILED_K, TILE, exp_unshifted, lse_lanes, lse_passes_full_exp, normalise_terms,
+                     row_in_range, row_sum)
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
 # (so LLVM vectorises the branch-free math), then add the buffer with 8 accumulators in a fixed
@@ -182,13 +183,7 @@ def softmax_ce_tile(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt, rflat, store
         return 0, 0.0, 0.0
     eps = p[0]  # label smoothing: t = (1 - eps) onehot(y) + eps / K
     off = eps / k
-    m = nt * k
-    inside = 0
-    for a in range(m):
-        v = np.float64(rflat[a])
-        inside += 1 if abs(v) <= UNSHIFTED_RANGE else 0
-        e[a] = exp64_in_range(v)
-    clean = inside == m
+    clean = exp_unshifted(rflat, e) == nt * k
     n_done = nt
     sw = 0.0
     for j in range(nt):
@@ -198,13 +193,10 @@ def softmax_ce_tile(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt, rflat, store
         zmean[j] = 0.0
         done[j] = 1.0
         b = j * k
-        if not clean:
-            for t in range(k):
-                if not abs(np.float64(rflat[b + t])) <= UNSHIFTED_RANGE:
-                    done[j] = 0.0
-            if done[j] == 0.0:
-                n_done -= 1
-                continue
+        if not clean and not row_in_range(rflat, b, k):
+            done[j] = 0.0
+            n_done -= 1
+            continue
         i = i0 + j
         wi = label_weight(yb, wb, i, have_w, cw, have_cw, ignore)
         sw += wi
@@ -215,14 +207,7 @@ def softmax_ce_tile(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt, rflat, store
         yj = yb[i]
         ey = e[b + yj]
         e[b + yj] = 0.0  # zeroed, not skipped: a compare per term mispredicts once a row
-        s0 = 0.0
-        s1 = 0.0
-        for t in range(0, k - 1, 2):  # two sums: half the add latency chain
-            s0 += e[b + t]
-            s1 += e[b + t + 1]
-        if k % 2 == 1:
-            s0 += e[b + k - 1]
-        so = s0 + s1
+        so = row_sum(e, b, k)
         q[j] = so / ey
         tot[j] = so + ey
         if eps != 0.0:
