@@ -541,9 +541,7 @@ def test_cross_entropy_exp_in_range_tiles(backend):
     np.testing.assert_array_equal(ce.loss(labels, z, reduction="none"), l)
     with fastloss.set_backend("numpy"):
         l_ref, g_ref = ce.loss_gradient(labels[odd], z[odd], reduction="none")
-    # these rows (beyond 350) take the shifted path, lse - z_y: its cancellation costs up to
-    # ~1e-14 relative on small losses, where the NumPy reference computes without it
-    np.testing.assert_allclose(l[odd], l_ref, rtol=5e-14, atol=1e-300)
+    np.testing.assert_allclose(l[odd], l_ref, rtol=1e-14, atol=1e-300)
     np.testing.assert_allclose(g[odd], g_ref, rtol=1e-14, atol=4e-16)  # p_y - 1: ulp(1) absolute
     np.testing.assert_allclose(fastloss.log_loss_from_logits(labels, z, normalize=False), math.fsum(l), rtol=1e-13)
 
@@ -607,6 +605,29 @@ def test_cross_entropy_unshifted_rows(backend, dtype, eps):
         li, gi = ce.loss_gradient(y[[i]], z[[i]], sample_weight=w[[i]], reduction="none")
         np.testing.assert_array_equal(li, l[[i]])
         np.testing.assert_array_equal(gi, g[[i]])
+
+
+def test_cross_entropy_shifted_rows_keep_small_losses(backend):
+    """Rows beyond 350 (the shifted path) keep a small loss and gradient to their last digits,
+    as the unshifted rows do: (m - z_y) + (log c + log1p(s / c)), not lse - z_y (which gave 0
+    for these losses of 1.3e-14), and p = exp(z - m) / (c + s), not exp(z - lse) (which made a
+    dominant p exactly 1 and its gradient 0); a shift of every logit changes nothing. And with
+    one class, label smoothing costs exactly 0."""
+    z = np.array([[1000.0, 968.0], [300.0, 268.0], [400.0, 368.0]])
+    y = np.array([0, 0, 0])
+    exact = math.log1p(math.exp(-32.0))
+    ce = fl.CrossEntropy()
+    l = ce.loss(y, z, reduction="none")
+    np.testing.assert_allclose(l, exact, rtol=1e-14)
+    np.testing.assert_allclose(ce.loss(y, z - 700.0, reduction="none"), exact, rtol=1e-14)
+    g, h = ce.gradient_hessian(y, z)
+    p = scipy.special.softmax(z, axis=1)[:, 0]  # 1 / (1 + e**-32), rounded: p - 1 is -1.2657e-14
+    assert (g[:, 0] != 0).all()
+    np.testing.assert_allclose(g[:, 0], p - 1, rtol=1e-14)
+    np.testing.assert_allclose(h[:, 0], p * (1 - p), rtol=1e-14)
+    assert fastloss.log_loss_from_logits(y, z, labels=[0, 1]) == pytest.approx(exact, rel=1e-14)
+    z1 = np.random.default_rng(0).normal(size=(300, 1)) * 50
+    assert not fl.CrossEntropy(label_smoothing=0.1).loss(np.zeros(300, int), z1, reduction="none").any()
 
 
 def test_log_cosh_gradient_is_tanh(backend):

@@ -103,7 +103,8 @@ def _bindings(spec, op):
         b.update(ROW=f[f"{name}_row"], USES_LOGSUMEXP=spec.uses_logsumexp and not by_row,
                  SOFTMAX=softmax and not by_row, ROW_BY_ROW=by_row, SOFTMAX_BY_ROW=softmax and by_row,
                  WEIGHT=getattr(skeletons, f"{kind}_weight"), TARGET=getattr(skeletons, f"{kind}_target"),
-                 SOFTMAX_CE_TILE=_no_fast_tile)  # the kernel's own copy of softmax_ce_tile: kernel()
+                 SOFTMAX_CE_TILE=_no_fast_tile,  # the kernel's own copy of softmax_ce_tile: kernel()
+                 SOFTMAX_CE_ROW_LOSS=skeletons.softmax_ce_row_loss if by_row else skeletons.formula_loss)
         return b
     unused = _unused_pair if spec.shape == PAIRED else _unused_scalar
     b.update(LOSS=unused, GRADIENT=unused, HESSIAN=unused, LOSS_GRADIENT=_unused_pair,

@@ -43,6 +43,7 @@ USES_LOGSUMEXP = SOFTMAX = True
 ROW_BY_ROW = SOFTMAX_BY_ROW = False
 TRIVIAL = False
 SOFTMAX_CE_TILE = None  # softmax_ce_tile for the softmax_ce_tiles losses, else a stand-in
+SOFTMAX_CE_ROW_LOSS = None  # softmax_ce_row_loss for the softmax_ce_tiles losses, else a stand-in
 MODE = 0
 
 
@@ -162,7 +163,7 @@ def write_derivatives(yc, rc, wc, gc, hc, ec, mc, p, scale):
 
 
 def softmax_ce_tile(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt, rflat, store, scale, ob, gb, hb,
-                    e, q, wl, done, tot, zmean):
+                    e, q, wl, done, zmean):
     """Rows i0 .. i0 + nt of the softmax cross-entropy (label smoothing eps = p[0]) without a
     max shift, as fastloss/_numba/_tiled.py's label_losses_unshifted: e_t = e**z_t over the
     tile's flat elements (rflat, one vectorised loop), so = the sum of a row's e_t but its
@@ -177,7 +178,7 @@ def softmax_ce_tile(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt, rflat, store
     the normal range) and K <= MAX_TILED_K; the others (done[j] = 0) are left to the generic
     loop. The test is per row, so a row's bits never depend on its neighbours; a tile whose
     elements all pass (counted in the exp loop) skips it. Returns (rows done, their Σ w l,
-    their Σ w). e: nt * K scratch; q, wl, done, tot, zmean: TILE."""
+    their Σ w). e: nt * K scratch; q, wl, done, zmean (eps (lse - mean z)): TILE."""
     k = rflat.shape[0] // nt
     if k > MAX_TILED_K:  # (K <= 128 keeps so / e_y finite, see UNSHIFTED_RANGE)
         return 0, 0.0, 0.0
@@ -189,7 +190,6 @@ def softmax_ce_tile(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt, rflat, store
     for j in range(nt):
         q[j] = 0.0
         wl[j] = 0.0
-        tot[j] = 1.0
         zmean[j] = 0.0
         done[j] = 1.0
         b = j * k
@@ -209,12 +209,14 @@ def softmax_ce_tile(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt, rflat, store
         e[b + yj] = 0.0  # zeroed, not skipped: a compare per term mispredicts once a row
         so = row_sum(e, b, k)
         q[j] = so / ey
-        tot[j] = so + ey
-        if eps != 0.0:
+        if eps != 0.0 and k > 1:
+            # eps (lse - mean z), lse = log S: >= eps log K (Jensen), clamped at 0 against
+            # rounding; scalar (a second vectorised log loop cost compile time, not speed)
             zs = 0.0
             for t in range(k):
                 zs += np.float64(rflat[b + t])
-            zmean[j] = zs / k
+            d = log64(so + ey) - zs / k
+            zmean[j] = eps * (d if d > 0.0 else 0.0)
         if MODE != 0:
             total = so + ey
             gs = wi * scale if MODE != 3 else wi
@@ -228,14 +230,11 @@ def softmax_ce_tile(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt, rflat, store
             if MODE == 3:
                 hb[i, yj] = wi * (py * (1.0 - py))
     s = 0.0
-    if (MODE == 0 or MODE == 2 or store) and eps == 0.0:
+    if MODE == 0 or MODE == 2 or store:
+        # (1 - eps)(lse - z_y) + eps (lse - mean z) (zmean holds the second part; 0 without eps:
+        # (1 - 0) x + 0 is x)
         for j in range(nt):  # apart, so log1p vectorises across the rows (rows not done add 0)
-            q[j] = wl[j] * log1p64(q[j])
-    elif MODE == 0 or MODE == 2 or store:
-        # (1 - eps)(lse - z_y) + eps (lse - mean z): the second part >= log K (Jensen), so
-        # lse = log S costs it no precision
-        for j in range(nt):
-            q[j] = wl[j] * ((1.0 - eps) * log1p64(q[j]) + eps * (log64(tot[j]) - zmean[j]))
+            q[j] = wl[j] * ((1.0 - eps) * log1p64(q[j]) + zmean[j])
     if MODE == 0 or MODE == 2 or store:
         for j in range(nt):  # in row order, as the generic loop adds
             s += q[j]
@@ -404,10 +403,12 @@ def _write_row(mode, i, k, wi, gs, grow, hrow, grad, hess, loss):
 
 @njit(inline="always")
 def row_logsumexp(z, k):
-    """logsumexp of z[0:k] (float64) as m + log(c) + log1p(s / c) (fastloss/_numba/special.py's
-    lse1), scalar: the rows a softmax_ce_tiles kernel does not take in tiles (a logit beyond
-    350, inf, nan; label_smoothing > 0) are rare enough that a vectorised tile (1.1 s of each
-    such kernel's first compile) does not pay."""
+    """(logsumexp of z[0:k] (float64), its max m, the count c of maxima, the sum s of exp(z - m)
+    over the other terms, lse - m = log(c) + log1p(s / c)): lse = m + (lse - m) as
+    fastloss/_numba/special.py's lse1, scalar: the rows a softmax_ce_tiles kernel does not take
+    in tiles (a logit beyond 350, inf, nan; K > 128) are rare enough that a vectorised tile (1.1
+    s of each such kernel's first compile) does not pay. A nan gives (nan, nan, 1, 0, nan), an
+    infinite max (m, m, 1, 0, 0)."""
     mx = -np.inf
     bad = False
     for t in range(k):
@@ -415,16 +416,34 @@ def row_logsumexp(z, k):
         mx = v if v > mx else mx
         bad = bad or v != v
     if bad:
-        return np.nan
+        return np.nan, np.nan, 1.0, 0.0, np.nan
     if mx == np.inf or mx == -np.inf:
-        return mx
+        return mx, mx, 1.0, 0.0, 0.0
     c = 0.0
     sm = 0.0
     for t in range(k):
         is_max = z[t] == mx
         c += 1.0 if is_max else 0.0
         sm += 0.0 if is_max else exp64(z[t] - mx)
-    return mx + log64(c) + log1p64(sm / c)
+    above = log64(c) + log1p64(sm / c)
+    return mx + above, mx, c, sm, above
+
+
+@njit(inline="always")
+def formula_loss(p, loss, z, y, m, above):
+    """SOFTMAX_CE_ROW_LOSS for the losses without softmax_ce_tiles: the formula's loss as it is
+    (inlined in Numba's IR: a stand-in compiled on its own cost their first calls 0.2 s)."""
+    return loss
+
+
+@njit(inline="always")
+def softmax_ce_row_loss(p, loss, z, y, m, above):
+    """A by-row softmax cross-entropy row's loss without lse - z_y's cancellation (label smoothing
+    p[0] = 0, a finite loss and max): (m - z_y) + (lse - m), both parts >= 0, as the unshifted
+    tiles and the NumPy reference keep small losses; else the formula's loss."""
+    if p[0] == 0.0 and loss == loss and abs(loss) < np.inf and abs(m) < np.inf:
+        return (m - z[y]) + above
+    return loss
 
 
 @njit(inline="always")
@@ -498,7 +517,7 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
             nt = min(TILE, hi - lo - i0)
             n_done, tile_s, tile_sw = SOFTMAX_CE_TILE(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt,
                                                       rflat[i0 * k:(i0 + nt) * k], store, scale, ob, gb, hb,
-                                                      eflat, tinv, tlse, tdone, tmx, tcnt)
+                                                      eflat, tinv, tlse, tdone, tcnt)
             s += tile_s
             sw += tile_sw
             if n_done == nt:
@@ -525,12 +544,16 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
                 if SOFTMAX:
                     for t in range(k):
                         srow[t] = tp[t, jt]
+                m, c, sm, above = 0.0, 1.0, 0.0, 0.0
                 if ROW_BY_ROW:  # the rows SOFTMAX_CE_TILE left: one at a time, scalar
-                    lse = row_logsumexp(z, k)
+                    lse, m, c, sm, above = row_logsumexp(z, k)
                     if SOFTMAX_BY_ROW:
+                        inv = 1.0 / (c + sm)  # as the tiles: exp(z - m) / (c + s)
                         for t in range(k):
-                            srow[t] = exp64(z[t] - lse)
+                            srow[t] = exp64(z[t] - m) * inv
                 loss = ROW(z, srow, grow, hrow, MODE, k, lse, target, cfy, *p)
+                if ROW_BY_ROW:
+                    loss = SOFTMAX_CE_ROW_LOSS(p, loss, z, target, m, above)
                 l = wi * loss
                 s += l
                 if store:
