@@ -55,6 +55,11 @@ exp64_in_range: exp's arithmetic without the clamps, 2**n applied in one step (a
   the exponent bits of e**r): the same bits for |x| <= EXP_RANGE = 708, where the result is a
   normal float64; anything elsewhere. Kernels use it a chunk at a time and redo a chunk with exp
   when one of its arguments lies outside (special.exp_neg_abs_chunk, _tiled, the BCE skeleton).
+exp64_faithful: for the unshifted row tiles, whose terms are summed (so one ulp more is lost in
+  the sum) and which have no fallback that must match exp's bits: exp64_in_range's reduction and
+  q without r_lo and without Fast2Sum, e**r = 1 + (r + r**2 q(r)). Error < 1 ulp (0.94 measured
+  over [-708, 708], mean 0.27; exp's is 0.64, mean 0.25); 1.33 -> 1.04 ns an element (one
+  core, in L1): the dependency chain is 6 steps shorter, and the exp loops are bound by it.
 expm1: same reduction and the same q. With h = 2**n (2**1023 and a final factor F = 2 when
   n = 1024), expm1(x) = F*((h - 1/F) + h*r + h*t): h - 1/F is computed with its exact rounding
   error (TwoSum) and h*r is added by Fast2Sum, so nothing cancels near 0 and the result is
@@ -87,7 +92,7 @@ from numba.extending import intrinsic, overload
 
 from ._flags import cached_jit
 
-__all__ = ["exp", "log", "log1p", "expm1", "exp64", "exp64_in_range", "EXP_RANGE", "expm1_64", "log64",
+__all__ = ["exp", "log", "log1p", "expm1", "exp64", "exp64_in_range", "exp64_faithful", "EXP_RANGE", "expm1_64", "log64",
            "log64_normal", "log1p64", "log1p_unit64"]
 
 
@@ -300,6 +305,19 @@ def _exp64_in_range(x):
     so 2**n is applied in one step, an integer add to p's exponent, and the clamps go
     (fastmath.h's fl_exp_in_range has the timings)."""
     p, nbits = _exp64_mantissa(x)
+    return _f64_from_bits(_f64_bits(p) + ((nbits - _SHIFT_BITS) << 52))
+
+
+@cached_jit(forceinline=True, cache=True)
+def _exp64_faithful(x):
+    """e**x within 1 ulp for x in [-EXP_RANGE, EXP_RANGE], anything elsewhere (nan included):
+    exp64_in_range without the rounding error of r and with a plain sum 1 + (r + r**2 q(r))
+    (module docstring; fastmath.h's fl_exp_faithful has the same arithmetic)."""
+    kd = _muladd(x, _LOG2E, _SHIFT)
+    nbits = _f64_bits(kd)  # _SHIFT_BITS + n
+    kd = kd - _SHIFT
+    r = _muladd(-kd, _LN2_LO, _muladd(-kd, _LN2_HI, x))
+    p = 1.0 + _muladd(r * r, _q64(r), r)
     return _f64_from_bits(_f64_bits(p) + ((nbits - _SHIFT_BITS) << 52))
 
 
@@ -564,6 +582,8 @@ log1p = _make("log1p", _log1p64, _log1p32, "log(1 + x), accurate near 0 (float32
 exp64, expm1_64, log64, log1p64 = _exp64, _expm1_64, _log64, _log1p64
 # exp64 where |x| <= EXP_RANGE, one step cheaper (see _exp64_in_range); log64 of normal numbers
 exp64_in_range = _exp64_in_range
+# e**x within 1 ulp where |x| <= EXP_RANGE, for terms that are summed (see _exp64_faithful)
+exp64_faithful = _exp64_faithful
 log64_normal = _log64_normal
 # log1p of an argument in [+0, 1] (float64): softplus's log1p(exp(-|x|))
 log1p_unit64 = _log1p_unit64

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 from ._math import exp64 as exp, log64 as log, log1p64 as log1p  # the tiles are float64
-from ._math import EXP_RANGE, exp64_in_range as exp_in_range
+from ._math import EXP_RANGE, exp64_in_range as exp_in_range, exp64_faithful as exp_faithful
 from ._flags import JIT as _JIT, cached_jit
 
 TILE = 32
@@ -25,27 +25,32 @@ UNSHIFTED_RANGE = 350.0
 
 @njit(inline="always")
 def exp_unshifted(xf, e):
-    """e[a] = e**xf[a] (float64) for the flat elements of a tile, one vectorised loop (the
-    in-range exp); returns how many |x| lie within UNSHIFTED_RANGE (all of them: the whole
-    tile's values are right; fewer: only those of the rows whose |x| all do)."""
+    """e[a] = e**xf[a] (float64) for the flat elements of a tile, one vectorised loop
+    (exp_faithful: the terms are summed, and no fallback needs exp's bits); returns how many |x|
+    lie within UNSHIFTED_RANGE (all of them: the whole tile's values are right; fewer: only
+    those of the rows whose |x| all do)."""
     inside = 0
     for a in range(xf.shape[0]):
         v = np.float64(xf[a])
         inside += 1 if abs(v) <= UNSHIFTED_RANGE else 0
-        e[a] = exp_in_range(v)
+        e[a] = exp_faithful(v)
     return inside
 
 
 @njit(inline="always")
 def row_sum(e, b, k):
-    """e[b] + ... + e[b + k - 1] in two running sums (half the add latency chain), fixed order."""
+    """e[b] + ... + e[b + k - 1] in two running sums (half the add latency chain), fixed order.
+    Unsigned indices: with b = j * k signed, each load carried a negative-index wraparound that
+    LLVM could not drop."""
+    bu = np.uint64(b)
     s0 = 0.0
     s1 = 0.0
-    for t in range(0, k - 1, 2):
-        s0 += e[b + t]
-        s1 += e[b + t + 1]
+    for t in range(k // 2):
+        a = bu + np.uint64(2 * t)
+        s0 += e[a]
+        s1 += e[a + np.uint64(1)]
     if k % 2 == 1:
-        s0 += e[b + k - 1]
+        s0 += e[bu + np.uint64(k - 1)]
     return s0 + s1
 
 
@@ -278,23 +283,15 @@ def label_losses_unshifted(zf, y, k, e, loss):
     nt = y.shape[0]
     if exp_unshifted(zf, e) != zf.shape[0]:
         return False
+    # the label's term set aside (in loss) and zeroed in a pass of its own, not skipped: a compare
+    # per term mispredicted once a row (18 -> 7 ns a row for k = 10); zeroed inside the sum's
+    # loop, the store (at an address loaded from y) stalled the row's loads
     for j in range(nt):
-        b = j * k
-        yj = y[j]
-        ey = e[b + yj]
-        # the label's term zeroed, not skipped: a compare per term mispredicted once a row
-        # (18 -> 7 ns a row for k = 10)
-        e[b + yj] = 0.0
-        # row_sum's loop written out: through the helper this kernel ran 1.3x slower (1e6 x 10,
-        # one core, 30 -> 40 ms; the softmax and cross_entropy tiles were not slowed)
-        s0 = 0.0
-        s1 = 0.0
-        for t in range(0, k - 1, 2):
-            s0 += e[b + t]
-            s1 += e[b + t + 1]
-        if k % 2 == 1:
-            s0 += e[b + k - 1]
-        loss[j] = (s0 + s1) / ey
+        b = j * k + y[j]
+        loss[j] = e[b]
+        e[b] = 0.0
+    for j in range(nt):
+        loss[j] = row_sum(e, j * k, k) / loss[j]
     for j in range(nt):  # apart, so log1p vectorises across the rows
         loss[j] = log1p(loss[j])
     return True
