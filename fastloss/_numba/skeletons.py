@@ -185,9 +185,17 @@ def softmax_ce_tile(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt, rflat, store
     eps = p[0]  # label smoothing: t = (1 - eps) onehot(y) + eps / K
     off = eps / k
     clean = exp_unshifted(rflat, e) == nt * k
+    for j in range(nt):
+        # the label's term set aside (in q) and zeroed, in a pass of its own: zeroed in the row
+        # loop, the store raced the row's loads (as in _tiled.label_losses_unshifted)
+        yj = yb[i0 + j]
+        if yj >= 0 and yj < k:  # (not an ignored label)
+            q[j] = e[j * k + yj]
+            e[j * k + yj] = 0.0
     n_done = nt
     sw = 0.0
     for j in range(nt):
+        ey = q[j]
         q[j] = 0.0
         wl[j] = 0.0
         zmean[j] = 0.0
@@ -205,8 +213,6 @@ def softmax_ce_tile(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt, rflat, store
             _zero_row(MODE, i, k, store, ob, gb, hb)
             continue
         yj = yb[i]
-        ey = e[b + yj]
-        e[b + yj] = 0.0  # zeroed, not skipped: a compare per term mispredicts once a row
         so = row_sum(e, b, k)
         q[j] = so / ey
         if eps != 0.0 and k > 1:
