@@ -287,7 +287,7 @@ def label_losses_unshifted(zf, y, k, e, loss):
     # per term mispredicted once a row (18 -> 7 ns a row for k = 10); zeroed inside the sum's
     # loop, the store (at an address loaded from y) stalled the row's loads
     for j in range(nt):
-        b = j * k + y[j]
+        b = np.uint64(j * k + y[j])
         loss[j] = e[b]
         e[b] = 0.0
     for j in range(nt):
