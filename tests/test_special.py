@@ -460,3 +460,76 @@ def test_complex_input_as_scipy(backend, case):
                 assert np.asarray(g).dtype == np.asarray(w).dtype
                 np.testing.assert_allclose(g, w, rtol=1e-6 if np.asarray(w).dtype.itemsize <= 8 else 1e-14,
                                            equal_nan=True)
+
+
+def _mp_lse(row):
+    return mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(float(v))) for v in row))
+
+
+def _unshifted_rows_case(k=7):
+    """Rows for the unshifted logsumexp / log_softmax tiles: random within 350 (|log S| >= 1
+    mostly), a dominant term ([0, -40, ...]: logsumexp 3.7e-17), ties, log-probabilities
+    (logsumexp ~ 0: the near-zero path), large magnitudes, and rows beyond 350 / inf / nan in the
+    same tiles (the shifted path)."""
+    rng = np.random.default_rng(23)
+    x = np.clip(rng.normal(size=(120, k)) * 40, -340, 340)
+    x[1] = [0.0, -40.0, -50.0, -60.0, -45.0, -38.0, -70.0]
+    x[2] = [-0.7, -0.7, -30.0, -31.0, -32.0, -33.0, -34.0]  # logsumexp -0.0069: cancels
+    x[4] = np.log(rng.dirichlet(np.ones(k)))
+    x[6] = [300.0, 299.5, 298.0, 250.0, 301.0, 299.0, 100.0]
+    x[8] = [5.0, 5.0, 5.0, -1.0, 2.0, 5.0, 0.0]
+    x[10] = [30.0, 0.0, -5.0, 1.0, 2.0, 3.0, -300.0]
+    x[12] = np.log([1 - 6e-10] + [1e-10] * 6)  # log-probabilities, one class near 1
+    x[13, 2] = 400.0
+    x[15, 1] = -np.inf
+    x[17, 0] = np.nan
+    x[19] = -np.inf
+    x[21, 4] = np.inf
+    return x, [13, 15, 17, 19, 21]
+
+
+def test_logsumexp_unshifted_rows(backend):
+    """Rows whose |x| all lie within 350: log sum e**x unshifted where |log S| >= 1 (within 8 ulp
+    of mpmath, relative), x_a + log1p(...) nearer 0, so a dominant term keeps the relative
+    precision ([0, -40, ...]: 3.7e-17) and other near-zero rows are within 4 ulp of 1; rows
+    beyond take the shifted path (as scipy); every row has the bits it gets alone."""
+    x, odd = _unshifted_rows_case()
+    got = fastloss.logsumexp(x, axis=1)
+    clean = np.setdiff1d(np.arange(x.shape[0]), odd)
+    with mpmath.workdps(40):
+        ref = np.array([float(_mp_lse(x[i])) for i in clean])
+    err = np.abs(got[clean] - ref)
+    assert np.all(err <= 8 * 2.0**-53 * np.maximum(np.abs(ref), 1.0)), (clean[np.argmax(err)], err.max())
+    assert np.all(err[np.abs(ref) >= 1.0] <= 8 * 2.0**-53 * np.abs(ref[np.abs(ref) >= 1.0]))
+    i1 = list(clean).index(1)
+    assert 3e-17 < ref[i1] < 4e-17 and abs(got[1] / ref[i1] - 1) <= 4 * 2.0**-53
+    with np.errstate(invalid="ignore"):
+        assert_allclose(got[odd], sp.logsumexp(x[odd], axis=1), rtol=1e-14, equal_nan=True)
+    for i in (0, 1, 2, 4, 12, 13, 40, 119):
+        assert_array_equal(fastloss.logsumexp(x[[i]], axis=1), got[[i]])
+    # float32: S = e**89 exceeds float32's range, the logsumexp 89.11 does not
+    x32 = np.full((40, 5), 87.5, np.float32)
+    assert_array_equal(fastloss.logsumexp(x32, axis=1), np.full(40, np.float32(87.5 + np.log(5.0))))
+
+
+def test_log_softmax_unshifted_rows(backend):
+    """Rows whose |x| all lie within 350: (x - x_a) - log1p(sum over t != a of e**x_t / e**x_a),
+    a the argmax, with no max pass: within 4 ulp of mpmath relative to max(|value|, 1) -- and
+    relative to the value itself for a dominant class's entry (-3.7e-17 for [0, -40, ...], where
+    scipy gives 0) and for large rows ([300, 299.5, ...]); rows beyond take the shifted path (as
+    scipy); every row has the bits it gets alone."""
+    x, odd = _unshifted_rows_case()
+    got = fastloss.log_softmax(x, axis=1)
+    clean = np.setdiff1d(np.arange(x.shape[0]), odd)
+    with mpmath.workdps(40):
+        ref = np.array([[float(mpmath.mpf(float(v)) - _mp_lse(x[i])) for v in x[i]] for i in clean])
+    err = np.abs(got[clean] - ref)
+    assert np.all(err <= 4 * 2.0**-53 * np.maximum(np.abs(ref), 1.0)), err.max()
+    for i in (1, 6, 10, 12):  # a dominant class, large magnitudes: relative to the value
+        r = ref[list(clean).index(i)]
+        assert np.all(np.abs(got[i] - r) <= 4 * 2.0**-53 * np.abs(r)), (i, got[i], r)
+    assert -4e-17 < got[1, 0] < -3e-17
+    with np.errstate(invalid="ignore"):
+        assert_allclose(got[odd], sp.log_softmax(x[odd], axis=1), rtol=1e-14, atol=1e-15, equal_nan=True)
+    for i in (0, 1, 2, 4, 12, 13, 40, 119):
+        assert_array_equal(fastloss.log_softmax(x[[i]], axis=1), got[[i]])

@@ -318,6 +318,34 @@ cdef inline bint row_in_range(const floating* x, Py_ssize_t k) noexcept nogil:
     return 1
 
 
+cdef inline Py_ssize_t row_argmax(const double* e, Py_ssize_t k) noexcept nogil:
+    """The t < k of the largest e[t] (the first of equal ones), by selects."""
+    cdef Py_ssize_t a = 0, t
+    cdef double best = e[0], v
+    for t in range(1, k):
+        v = e[t]
+        a = t if v > best else a
+        best = v if v > best else best
+    return a
+
+
+cdef inline void log1p_others_over(double* e, const Py_ssize_t* y, Py_ssize_t k, Py_ssize_t nt,
+                                   double* out) noexcept nogil:
+    """out[j] = log1p(sum over t != y[j] of e[j k + t] / e[j k + y[j]]) for nt rows of e (k each);
+    e's y[j] terms are zeroed -- set aside and zeroed in a pass of their own, not skipped (a
+    compare per term mispredicts) nor zeroed in the sum's loop (the store stalled the row's
+    loads): fastloss/_numba/_tiled.py's log1p_others_over."""
+    cdef Py_ssize_t j, b
+    for j in range(nt):
+        b = j * k + y[j]
+        out[j] = e[b]
+        e[b] = 0.0
+    for j in range(nt):
+        out[j] = row_sum(e + j * k, k) / out[j]
+    for j in range(nt):
+        out[j] = log1p(out[j])
+
+
 cdef inline bint label_losses_unshifted(const floating* x, Py_ssize_t k, Py_ssize_t nt,
                                         const Py_ssize_t* yc, double* e, double* loss) noexcept nogil:
     """loss[j] = logsumexp(x_j) - x_j[yc[j]] for rows x[0:nt] (k each, contiguous), computed as
@@ -325,17 +353,9 @@ cdef inline bint label_losses_unshifted(const floating* x, Py_ssize_t k, Py_ssiz
     returns 0 (loss untouched) unless every |x| <= 350, where each e**x is a normal double and
     r_j < 128 * e**700 does not overflow (fastloss/_numba/_tiled.py's label_losses_unshifted,
     which has the reasons and timings). e: scratch of nt * k."""
-    cdef Py_ssize_t j, b
     if exp_unshifted(x, nt * k, e) != nt * k:
         return 0
-    for j in range(nt):  # the label's term set aside and zeroed (not skipped), in a pass of its own
-        b = j * k + yc[j]
-        loss[j] = e[b]
-        e[b] = 0.0
-    for j in range(nt):
-        loss[j] = row_sum(e + j * k, k) / loss[j]
-    for j in range(nt):
-        loss[j] = log1p(loss[j])
+    log1p_others_over(e, yc, k, nt, loss)
     return 1
 
 

@@ -12,7 +12,7 @@ from fastloss._cython._common cimport (
     floating, exp, log, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, FL_MATH_NAME,
     exp_neg_abs_chunk, fetestexcept, feclearexcept, FE_INVALID,
     expit1, softplus1, log_expit1, expit_e, softplus_e, log_expit_e, expf_lanes, row_max, lse1,
-    TILE, MAX_TILED_K, lse_tile, lse_lane, exp_unshifted, row_sum, row_in_range,
+    TILE, MAX_TILED_K, exp_unshifted, row_sum, row_in_range, row_argmax, log1p_others_over,
 )
 from libc.math cimport fabsf
 
@@ -177,22 +177,44 @@ cdef inline void _map_call(int which, const floating[::1] x, floating[::1] out):
 
 
 # ---------------------------------------------------------------- row reductions
-# Short contiguous rows (r == 1, 1 <= k <= MAX_TILED_K) are reduced TILE rows at a time, one
-# vector lane per row (lse_tile in _common.pxd).
+# Short contiguous rows (r == 1, 1 <= k <= MAX_TILED_K) are reduced TILE rows at a time: the exps
+# of a tile's flat elements in one vectorised loop, unshifted where a row's |x| all lie within 350.
+# |log S| from which an unshifted row's log S is its logsumexp; nearer 0 the row takes
+# x_a + log1p(...) (fastloss/_numba/_tiled.py's LOG_S_EXACT_FROM and lse_near_zero: the reasons)
+cdef double LOG_S_EXACT_FROM = 1.0
+
+
 cdef void _logsumexp_tiled(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t start,
                            Py_ssize_t stop) noexcept nogil:
-    cdef double buf[MAX_TILED_K * TILE]
-    cdef double mx[TILE]
-    cdef double cnt[TILE]
-    cdef double s[TILE]
-    cdef double bad[TILE]
-    cdef Py_ssize_t i0, nt, j
+    """_logsumexp_range for short contiguous rows: a row whose |x| all lie within 350 is
+    log sum e**x, the exps over a tile's flat elements in one vectorised loop, or where that is
+    within LOG_S_EXACT_FROM of 0, x_a + log1p(sum over t != a of e**x_t / e**x_a), a the argmax;
+    any other row takes lse1 (fastloss/_numba/_tiled.py's logsumexp_rows: the reasons, the same
+    steps). Decided per row: a row's bits never depend on its neighbours."""
+    cdef double e[MAX_TILED_K * TILE]
+    cdef double ls[TILE]
+    cdef Py_ssize_t i0, nt, j, i, a
+    cdef double ea
+    cdef bint clean
     i0 = start
     while i0 < stop:
         nt = min(<Py_ssize_t>TILE, stop - i0)
-        lse_tile(x + i0 * k, k, nt, buf, mx, cnt, s, bad)
+        clean = exp_unshifted(x + i0 * k, nt * k, e) == nt * k
         for j in range(nt):
-            out[i0 + j] = <floating>lse_lane(mx, cnt, s, bad, j)
+            ls[j] = row_sum(e + j * k, k)
+        for j in range(nt):  # apart, so log vectorises across the rows
+            ls[j] = log(ls[j])
+        for j in range(nt):
+            i = i0 + j
+            if not clean and not row_in_range(x + i * k, k):
+                out[i] = <floating>lse1(x + i * k, k, 1)
+            elif not fabs(ls[j]) >= LOG_S_EXACT_FROM:
+                a = row_argmax(e + j * k, k)
+                ea = e[j * k + a]
+                e[j * k + a] = 0.0
+                out[i] = <floating>(<double>x[i * k + a] + log1p(row_sum(e + j * k, k) / ea))
+            else:
+                out[i] = <floating>ls[j]
         i0 += TILE
 
 
@@ -397,28 +419,31 @@ cdef void _log_softmax_range(const floating* x, floating* out, Py_ssize_t k, Py_
 
 cdef void _log_softmax_tiled(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t start,
                              Py_ssize_t stop) noexcept nogil:
-    """_log_softmax_range for short contiguous rows, from lse_tile's lane state; a row with a
-    nan or an infinite max takes the scalar path (the same values: both use log(c) + log1p(s/c))."""
-    cdef double buf[MAX_TILED_K * TILE]
-    cdef double mx[TILE]
-    cdef double cnt[TILE]
-    cdef double s[TILE]
-    cdef double bad[TILE]
+    """_log_softmax_range for short contiguous rows: a row whose |x| all lie within 350 is
+    (x - x_a) - log1p(sum over t != a of e**x_t / e**x_a), a the argmax, the exps over a tile's
+    flat elements in one vectorised loop (fastloss/_numba/_tiled.py's log_softmax_unshifted:
+    the reasons, the same steps); any other row takes the scalar path. Decided per row."""
+    cdef double e[MAX_TILED_K * TILE]
+    cdef double ls[TILE]
+    cdef Py_ssize_t ia[TILE]
     cdef Py_ssize_t i0, nt, j, t, i
-    cdef double m, ls
+    cdef double za
+    cdef bint clean
     i0 = start
     while i0 < stop:
         nt = min(<Py_ssize_t>TILE, stop - i0)
-        lse_tile(x + i0 * k, k, nt, buf, mx, cnt, s, bad)
+        clean = exp_unshifted(x + i0 * k, nt * k, e) == nt * k
+        for j in range(nt):
+            ia[j] = row_argmax(e + j * k, k)
+        log1p_others_over(e, ia, k, nt, ls)
         for j in range(nt):
             i = i0 + j
-            m = mx[j]
-            if bad[j] > 0.0 or m == INFINITY or m == -INFINITY:
+            if not clean and not row_in_range(x + i * k, k):
                 _log_softmax_range(x, out, k, 1, i, i + 1)
                 continue
-            ls = log(cnt[j]) + log1p(s[j] / cnt[j])
+            za = <double>x[i * k + ia[j]]
             for t in range(k):
-                out[i * k + t] = <floating>((<double>x[i * k + t] - m) - ls)
+                out[i * k + t] = <floating>((<double>x[i * k + t] - za) - ls[j])
         i0 += TILE
 
 

@@ -1,11 +1,15 @@
-"""Row-wise logsumexp vectorised across rows, for the short rows of classification (K ~ 2-128).
+"""Row-wise kernels vectorised across the short rows of classification (K ~ 2-128), a tile of
+TILE rows at a time.
 
-A loop over one short row cannot use the vector units: its max and sum are reductions, which LLVM
-will not reorder without fast-math. So a tile of TILE rows is transposed into a small buffer
-(buf[t, j] = x[i0 + j, t]) and every step runs over the tile's rows j, one lane per row: the
-running max, the count of maximal terms, and the sum of exp(v - max) are plain per-lane updates
-that vectorise, exp included (``_math.exp``). Each row's result depends on that row only, so tiling
-changes nothing numerically: lse = m + log(c) + log1p(s / c) as in ``special.lse1``.
+Where a row's |x| all lie within UNSHIFTED_RANGE, no max shift is needed: the exps run over the
+tile's flat elements in one vectorised loop (exp_unshifted), and each row's sum is a short scalar
+loop -- logsumexp (log S, or x_a + log1p(...) near 0), log_softmax, softmax and the cross-entropy
+losses. Otherwise a row goes the shifted way. For the log loss's shifted tiles (and the loss
+skeletons' generic rows) a tile is transposed into a small buffer (buf[t, j] = x[i0 + j, t]) and
+every step runs over the tile's rows j, one lane per row: the running max, the count of maximal
+terms, and the sum of exp(v - max) are plain per-lane updates that vectorise, exp included
+(``_math.exp``); lse = m + log(c) + log1p(s / c) as in ``special.lse1``. Each row's result depends
+on that row only, so tiling changes nothing numerically.
 """
 import numpy as np
 from numba import njit
@@ -61,6 +65,37 @@ def row_in_range(xf, b, k):
     for t in range(k):
         inside = inside and abs(np.float64(xf[b + t])) <= UNSHIFTED_RANGE
     return inside
+
+
+@njit(inline="always")
+def row_argmax(e, b, k):
+    """The t < k of the largest e[b + t] (the first of equal ones), by selects: a branch per
+    term would mispredict on the rows' random order."""
+    bu = np.uint64(b)
+    a = 0
+    best = e[bu]
+    for t in range(1, k):
+        v = e[bu + np.uint64(t)]
+        a = t if v > best else a
+        best = v if v > best else best
+    return a
+
+
+@njit(inline="always")
+def log1p_others_over(e, y, k, nt, out):
+    """out[j] = log1p(Σ_{t != y_j} e[j k + t] / e[j k + y_j]) for the nt rows of flat e (k each);
+    e's y_j terms are zeroed. The y_j term is set aside (in out) and zeroed in a pass of its own,
+    not skipped: a compare per term mispredicted once a row (18 -> 7 ns a row for k = 10), and
+    zeroed inside the sum's loop, the store (at an address loaded from y) stalled the row's
+    loads (the log loss, 1e6 x 10, one core: 33 -> 28 ms)."""
+    for j in range(nt):
+        b = np.uint64(j * k + y[j])
+        out[j] = e[b]
+        e[b] = 0.0
+    for j in range(nt):
+        out[j] = row_sum(e, j * k, k) / out[j]
+    for j in range(nt):  # apart, so log1p vectorises across the rows
+        out[j] = log1p(out[j])
 
 
 @njit(inline="always")
@@ -182,22 +217,62 @@ def lse_lanes(nt, mx, cnt, s, bad, out):
         out[j] = lse_lane(mx, cnt, s, bad, j)
 
 
-@cached_jit(**_JIT)
-def logsumexp_rows(x, out):
-    """out[i] = logsumexp(x[i, :]); x 2-D C-contiguous, out 1-D.
+# logsumexp_rows takes log S of an unshifted row where |log S| >= this: there S's relative error
+# (each e**x within an ulp, the sum's roundings) is an absolute error of log S, at most as large
+# relative to it; nearer 0 (S ~ 1: e.g. [0, -40], whose logsumexp is 4.2e-18) a row takes
+# lse_near_zero, which keeps the relative precision as the shifted m + log1p(s) does.
+LOG_S_EXACT_FROM = 1.0
 
-    A function of its own (not inlined into the caller, whose other branch is the per-row path),
-    stepping i0 by TILE and finishing each row with lse_lane: this shape measured 53.5-53.9 ms for
-    1e6 x 10 on one core where the inlined, lse_lanes-based one took 56.3 ms (0.1.0: 54.2 ms).
-    Both execute about as many instructions (callgrind: 382 vs 401 per row for 0.1.0's), so the
-    difference is in how they schedule, not in the work."""
+
+@njit(inline="always")
+def lse_near_zero(xf, xb, e, b, k):
+    """logsumexp of the row at xf[xb:xb + k] from its exps e[b:b + k] (e's argmax term zeroed):
+    x_a + log1p(Σ_{t != a} e_t / e_a), a the argmax -- the shifted m + log1p(s / c) with the max
+    term kept out of the sum as exactly 1 (full relative precision when one term dominates)."""
+    a = row_argmax(e, b, k)
+    ea = e[b + a]
+    e[b + a] = 0.0
+    return np.float64(xf[xb + a]) + log1p(row_sum(e, b, k) / ea)
+
+
+@cached_jit(forceinline=True, **_JIT)
+def log_sums_unshifted(zf, k, e, out):
+    """out[j] = log Σ_t e**zf[j k + t] for the len(out) rows of flat zf (k each), e their exps;
+    returns whether every |z| lies within UNSHIFTED_RANGE (else only the rows that pass are
+    right). A function of its own, inlined by LLVM: written into logsumexp_rows, the same loops
+    made it 1.4x slower (1e6 x 10, one core: 23.7 -> 32.3 ms)."""
+    clean = exp_unshifted(zf, e) == zf.shape[0]
+    for j in range(out.shape[0]):
+        out[j] = row_sum(e, j * k, k)
+    for j in range(out.shape[0]):  # apart, so log vectorises across the rows
+        out[j] = log(out[j])
+    return clean
+
+
+@cached_jit(**_JIT)
+def logsumexp_rows(x, out, special):
+    """out[i] = logsumexp(x[i, :]) = log Σ e**x[i, :] unshifted for the rows whose |x| all lie
+    within UNSHIFTED_RANGE (every term a normal float64; the exps over a tile's flat elements in
+    one vectorised loop, no max pass), as lse_near_zero where |log S| < LOG_S_EXACT_FROM; any other
+    row (a logit beyond 350, inf, nan) is only marked, special[i] = 1, for the caller's shifted
+    lse1. Decided per row: a row's bits never depend on its neighbours. x 2-D C-contiguous,
+    out 1-D. A function of its own, not inlined into the caller, whose other branch is the
+    per-row path."""
     n, k = x.shape
-    buf, mx, cnt, s, bad = new_scratch(k)
+    e = np.empty(TILE * k)
+    ls = np.empty(TILE)  # float64 whatever out's dtype: a float32 out cannot hold S (e**89)
+    xf = x.reshape(-1)
     for i0 in range(0, n, TILE):
         nt = min(TILE, n - i0)
-        lse_passes(x[i0:i0 + nt], buf, mx, cnt, s, bad, False, buf)
+        clean = log_sums_unshifted(xf[i0 * k:(i0 + nt) * k], k, e, ls[:nt])
         for j in range(nt):
-            out[i0 + j] = lse_lane(mx, cnt, s, bad, j)
+            i = i0 + j
+            if not clean and not row_in_range(xf, i * k, k):
+                special[i] = 1
+            elif not abs(ls[j]) >= LOG_S_EXACT_FROM:
+                out[i] = lse_near_zero(xf, i * k, e, j * k, k)
+            else:
+                out[i] = ls[j]
 
 
 @njit(inline="always")
@@ -247,25 +322,48 @@ def shifted_softmax_row(x, out, i):
         out[i, t] = exp(np.float64(x[i, t]) - m) / total
 
 
+@cached_jit(forceinline=True, **_JIT)
+def log_softmax_unshifted(zf, k, e, ia, ls, of):
+    """of[j k + t] = (z_jt - z_ja) - log1p(Σ_{t' != a} e**z_jt' / e**z_ja), a = ia[j] the row's
+    argmax, for the rows of flat zf (k each; ls, ia: scratch of a row each): the shifted
+    (x - m) - (log(c) + log1p(s / c)) with the max term kept out of the sum as exactly 1, so
+    the argmax's own entry, -log1p(...), keeps its relative precision for a dominant class.
+    Returns whether every |z| lies within UNSHIFTED_RANGE (else only the rows that pass are
+    right). Inlined by LLVM, as log_sums_unshifted."""
+    nt = ls.shape[0]
+    clean = exp_unshifted(zf, e) == zf.shape[0]
+    for j in range(nt):
+        ia[j] = row_argmax(e, j * k, k)
+    log1p_others_over(e, ia, k, nt, ls)
+    for j in range(nt):
+        b = np.uint64(j * k)
+        za = np.float64(zf[b + np.uint64(ia[j])])
+        lj = ls[j]
+        for t in range(k):
+            a = b + np.uint64(t)
+            of[a] = (np.float64(zf[a]) - za) - lj
+    return clean
+
+
 @njit(inline="always")
 def log_softmax_rows(x, out, special):
-    """out[i, :] = (x[i, :] - m) - (log(c) + log1p(s / c)). Rows with a nan or an infinite max
-    are only marked (special[i] = 1): the caller applies scipy's arithmetic to them."""
+    """out[i, :] = log_softmax_unshifted's values for the rows whose |x| all lie within
+    UNSHIFTED_RANGE; any other row is only marked, special[i] = 1, for the caller's shifted
+    path. Decided per row: a row's bits never depend on its neighbours."""
     n, k = x.shape
-    buf, mx, cnt, s, bad = new_scratch(k)
-    for c in range((n + TILE - 1) // TILE):
-        i0 = c * TILE
+    e = np.empty(TILE * k)
+    ia = np.empty(TILE, np.intp)
+    ls = np.empty(TILE)
+    xf = x.reshape(-1)
+    of = out.reshape(-1)
+    for i0 in range(0, n, TILE):
         nt = min(TILE, n - i0)
-        lse_tile(x[i0:i0 + nt], buf, mx, cnt, s, bad)
+        if log_softmax_unshifted(xf[i0 * k:(i0 + nt) * k], k, e, ia[:nt], ls[:nt],
+                                 of[i0 * k:(i0 + nt) * k]):
+            continue
         for j in range(nt):
-            i = i0 + j
-            m = mx[j]
-            if bad[j] > 0.0 or m == np.inf or m == -np.inf:
-                special[i] = 1
-                continue
-            ls = log(cnt[j]) + log1p(s[j] / cnt[j])
-            for t in range(k):
-                out[i, t] = (np.float64(x[i, t]) - m) - ls
+            if not row_in_range(xf, (i0 + j) * k, k):
+                special[i0 + j] = 1
 
 
 @cached_jit(forceinline=True, **_JIT)
@@ -280,20 +378,9 @@ def label_losses_unshifted(zf, y, k, e, loss):
     cancellation: ~1e-3 relative for a loss of 1e-12 at z_y = 30). And the exps run over the
     tile's flat elements in one vectorised loop -- no transposition, no max pass: 1.5x the
     tiled logsumexp's speed on 1e6 x 10 (one core, 45 -> 30 ms). e: scratch of len(zf)."""
-    nt = y.shape[0]
     if exp_unshifted(zf, e) != zf.shape[0]:
         return False
-    # the label's term set aside (in loss) and zeroed in a pass of its own, not skipped: a compare
-    # per term mispredicted once a row (18 -> 7 ns a row for k = 10); zeroed inside the sum's
-    # loop, the store (at an address loaded from y) stalled the row's loads
-    for j in range(nt):
-        b = np.uint64(j * k + y[j])
-        loss[j] = e[b]
-        e[b] = 0.0
-    for j in range(nt):
-        loss[j] = row_sum(e, j * k, k) / loss[j]
-    for j in range(nt):  # apart, so log1p vectorises across the rows
-        loss[j] = log1p(loss[j])
+    log1p_others_over(e, y, k, y.shape[0], loss)
     return True
 
 

@@ -161,7 +161,11 @@ def lse1(x, i, j):
 def logsumexp_rows(x, out):
     m, k, r = x.shape
     if r == 1 and 0 < k <= _tiled.MAX_TILED_K:  # short rows: vectorised across rows
-        _tiled.logsumexp_rows(x.reshape((m, k)), out.reshape(m))
+        special = np.zeros(m, dtype=np.int8)
+        _tiled.logsumexp_rows(x.reshape((m, k)), out.reshape(m), special)
+        for i in range(m):
+            if special[i]:
+                out[i, 0] = lse1(x, i, 0)
         return
     for i in range(m):
         for j in range(r):

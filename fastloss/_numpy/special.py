@@ -90,10 +90,13 @@ def softmax(x, out):
 
 
 def log_softmax(x, out):
-    """out = (x - m) - log(sum(exp(x - m))), with m the max, replaced by 0 where not finite."""
+    """out = (x - m) - (log(c) + log1p(s / c)) for a finite row max m (as logsumexp: a dominant
+    class's entry keeps its relative precision, -log1p(s) where scipy's log(1 + s) gives 0), else
+    scipy's (x - m) - log(sum(exp(x - m))) with m replaced by 0 (inf and nan rows)."""
     xf = _wide(x)
-    m = np.max(xf, axis=1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
+    m, c, s = _lse_parts(xf)
+    finite = np.isfinite(m)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = xf - m
-        out[...] = t - np.log(np.sum(np.exp(t), axis=1, keepdims=True))
+        t = xf - np.where(finite, m, 0.0)[:, None, :]
+        plain = np.log(np.sum(np.exp(t), axis=1))
+        out[...] = t - np.where(finite, np.log(c) + np.log1p(s / c), plain)[:, None, :]
