@@ -298,8 +298,10 @@ def softmax_rows(x, out):
                 shifted_softmax_row(x, out, i)
                 continue
             total = row_sum(e, b, k)
+            ob = np.uint64(i * k)  # unsigned: no negative-index wraparound per store
+            eb = np.uint64(b)
             for t in range(k):  # a division per term: a dominant p is exactly 1 (not 1 - 2**-53)
-                of[i * k + t] = e[b + t] / total
+                of[ob + np.uint64(t)] = e[eb + np.uint64(t)] / total
 
 
 @njit(inline="always")
