@@ -56,7 +56,7 @@ def _numba_loop(f):
 
 NUMBA_LOOPS = {name: _numba_loop(getattr(fm, name)) for name in FUNCS}
 NUMBA_LOOPS["exp_in_range"] = _numba_loop(fm.exp64_in_range)
-NUMBA_LOOPS["exp_faithful"] = _numba_loop(fm.exp64_faithful)
+NUMBA_LOOPS["exp_summand"] = _numba_loop(fm.exp64_summand)
 NUMBA_LOOPS["log_normal"] = _numba_loop(fm.log64_normal)
 
 
@@ -78,7 +78,7 @@ C_SOURCE = textwrap.dedent(
         }
     LOOP(v_exp, double, fl_exp)
     LOOP(v_exp_in_range, double, fl_exp_in_range)
-    LOOP(v_exp_faithful, double, fl_exp_faithful)
+    LOOP(v_exp_summand, double, fl_exp_summand)
     LOOP(v_log_normal, double, fl_log_normal)
     LOOP(v_log, double, fl_log)
     LOOP(v_log1p, double, fl_log1p)
@@ -412,24 +412,31 @@ def test_exp_in_range_is_exp_bit_for_bit(impl):
         assert re.search(r"<\d+ x double>", ir) and re.search(r"fmuladd\.v\d+f64", ir)
 
 
-def test_exp_faithful_within_one_ulp(impl, references):
-    """exp_faithful (no r_lo, a plain sum; the unshifted row tiles' exp) stays below 1 ulp of
-    mpmath -- the exp references' points within [-690, 690] and 20000 random ones (0.94
-    measured). (Below -690 the reference's low part, ~1e-16 of a result near 1e-300, is
-    subnormal and too coarse to measure an ulp with.)"""
+def test_exp_summand_about_one_ulp(impl, references):
+    """exp_summand (no r_lo, a plain sum; the unshifted row tiles' exp) stays within 1.1 ulp of
+    mpmath -- 1.015 is the worst found, where the reduced r is near -ln2/2 (e**r ~ 0.71, half
+    1's ulp): the exp references' points within [-690, 690], 20000 random ones, 8000 with r
+    within 1e-3 of +-ln2/2 and the two a review found past 1 ulp. (Below -690 the reference's
+    low part, ~1e-16 of a result near 1e-300, is subnormal and too coarse to measure an ulp
+    with.)"""
     x, hi, lo, ulp = references["exp", np.float64]
     keep = np.abs(x) <= 690.0
     rng = np.random.default_rng(11)
-    extra = np.concatenate([rng.uniform(-690.0, 690.0, 10_000), rng.normal(0, 5, 10_000)])
+    n = rng.integers(-990, 990, 4000)
+    half = np.concatenate([(n + 0.5) * np.log(2.0) - rng.uniform(0, 1e-3, 4000),
+                           (n - 0.5) * np.log(2.0) + rng.uniform(0, 1e-3, 4000)])
+    extra = np.concatenate([rng.uniform(-690.0, 690.0, 10_000), rng.normal(0, 5, 10_000), half,
+                            [88.38735239660566, -160.45472695339117]])
     x = np.concatenate([x[keep], extra])
     hi2, lo2, ulp2 = _reference("exp", extra, np.float64)
     hi, lo, ulp = (np.concatenate([a[keep], b]) for a, b in ((hi, hi2), (lo, lo2), (ulp, ulp2)))
-    y = impl("exp_faithful", x)
+    y = impl("exp_summand", x)
     err = ulp_errors(y, hi, lo, ulp)
     worst = int(np.argmax(err))
-    assert err[worst] < 1.0, f"exp_faithful({x[worst]!r}) = {y[worst]!r}, exact {hi[worst]!r}: {err[worst]} ulp"
+    assert err[worst] <= 1.1, f"exp_summand({x[worst]!r}) = {y[worst]!r}, exact {hi[worst]!r}: {err[worst]} ulp"
+    assert np.mean(err) < 0.3
     if impl is numba_call:  # vectorised like exp (the C loop is in test_c_loops_vectorise)
-        loop = NUMBA_LOOPS["exp_faithful"]
+        loop = NUMBA_LOOPS["exp_summand"]
         assert re.search(r"<\d+ x double>", loop.inspect_llvm(loop.signatures[0]))
 
 

@@ -14,9 +14,9 @@ cdef extern from "flmath.h" nogil:
     # HAVE_EXP_IN_RANGE is 0 in the libm build, whose exp_in_range is exp (the kernels skip it)
     double exp_in_range "FL_EXP_IN_RANGE"(double x)
     const bint HAVE_EXP_IN_RANGE "FL_HAVE_EXP_IN_RANGE"
-    # e**x within 1 ulp where |x| <= EXP_RANGE, anything elsewhere: for terms that are summed
+    # e**x within about 1 ulp where |x| <= EXP_RANGE, anything elsewhere: for terms that are summed
     # (fastmath.h: 1.0 vs exp_in_range's 1.3 ns); exp in the libm build
-    double exp_faithful "FL_EXP_FAITHFUL"(double x)
+    double exp_summand "FL_EXP_SUMMAND"(double x)
     double EXP_RANGE "FL_EXP_RANGE"
     double log "FL_LOG"(double x)
     # log(x) bit for bit for a positive normal finite x, anything elsewhere (fastmath.h: 1.55 vs
@@ -285,14 +285,14 @@ cdef inline void lse_terms_tile(const floating* x, Py_ssize_t k, Py_ssize_t nt, 
 
 
 cdef inline Py_ssize_t exp_unshifted(const floating* x, Py_ssize_t m, double* e) noexcept nogil:
-    """e[a] = e**x[a] for the m flat elements of a tile, one vectorised loop (exp_faithful);
+    """e[a] = e**x[a] for the m flat elements of a tile, one vectorised loop (exp_summand);
     returns how many |x| lie within 350 (fastloss/_numba/_tiled.py's exp_unshifted)."""
     cdef Py_ssize_t a, inside = 0
     cdef double v
     for a in range(m):
         v = <double>x[a]
         inside += fabs(v) <= 350.0
-        e[a] = exp_faithful(v)
+        e[a] = exp_summand(v)
     return inside
 
 

@@ -3,7 +3,7 @@
  *
  *   static inline double fl_exp(double);    float fl_expf(float);
  *   static inline double fl_exp_in_range(double);  (|x| <= FL_EXP_RANGE only; see there)
- *   static inline double fl_exp_faithful(double);  (|x| <= FL_EXP_RANGE, < 1 ulp; see there)
+ *   static inline double fl_exp_summand(double);  (|x| <= FL_EXP_RANGE, ~1 ulp; see there)
  *   static inline double fl_log(double);    float fl_logf(float);
  *   static inline double fl_log_normal(double);  (positive normal finite x only; see there)
  *   static inline double fl_log1p(double);  float fl_log1pf(float);
@@ -192,11 +192,12 @@ FL__INLINE double fl_exp_in_range(double x)
     return fl__from_bits64(fl__bits64(p) + (nbits << 52)); /* nbits << 52 = n << 52 (mod 2^64) */
 }
 
-/* e^x within 1 ulp for x in [-FL_EXP_RANGE, FL_EXP_RANGE], anything elsewhere: fl_exp_in_range
- * without r's rounding error and with a plain sum 1 + (r + r^2 q(r)) -- for the unshifted row
- * tiles, whose terms are summed and need no fallback with fl_exp's bits (fastloss/_numba/_math.py's
- * exp64_faithful: 0.94 ulp max; the same arithmetic, its fused multiply-adds by contraction). */
-FL__INLINE double fl_exp_faithful(double x)
+/* e^x within about 1 ulp (1.015 max found) for x in [-FL_EXP_RANGE, FL_EXP_RANGE], anything
+ * elsewhere: fl_exp_in_range without r's rounding error and with a plain sum 1 + (r + r^2 q(r)) --
+ * for the unshifted row tiles, whose terms are summed and need no fallback with fl_exp's bits
+ * (fastloss/_numba/_math.py's exp64_summand has the measurements; the same arithmetic, its fused
+ * multiply-adds by contraction). */
+FL__INLINE double fl_exp_summand(double x)
 {
     double kd = x * FL__LOG2E + FL__SHIFT;
     uint64_t nbits = fl__bits64(kd);

@@ -16,7 +16,7 @@
 #define FL_EXP fl_exp
 #define FL_EXP_IN_RANGE fl_exp_in_range
 #define FL_HAVE_EXP_IN_RANGE 1
-#define FL_EXP_FAITHFUL fl_exp_faithful
+#define FL_EXP_SUMMAND fl_exp_summand
 #define FL_EXPF fl_expf
 #define FL_EXPM1 fl_expm1
 #define FL_LOG fl_log
@@ -28,7 +28,7 @@
 #define FL_EXP exp
 #define FL_EXP_IN_RANGE exp
 #define FL_HAVE_EXP_IN_RANGE 0 /* libm's exp has no cheaper form within the range */
-#define FL_EXP_FAITHFUL exp
+#define FL_EXP_SUMMAND exp
 #define FL_EXP_RANGE 708.0
 #define FL_EXPF expf
 #define FL_EXPM1 expm1

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from ._math import exp64 as exp, log64 as log, log1p64 as log1p  # the tiles are float64
-from ._math import EXP_RANGE, exp64_in_range as exp_in_range, exp64_faithful as exp_faithful
+from ._math import EXP_RANGE, exp64_in_range as exp_in_range, exp64_summand as exp_summand
 from ._flags import JIT as _JIT, cached_jit
 
 TILE = 32
@@ -30,14 +30,14 @@ UNSHIFTED_RANGE = 350.0
 @njit(inline="always")
 def exp_unshifted(xf, e):
     """e[a] = e**xf[a] (float64) for the flat elements of a tile, one vectorised loop
-    (exp_faithful: the terms are summed, and no fallback needs exp's bits); returns how many |x|
+    (exp_summand: the terms are summed, and no fallback needs exp's bits); returns how many |x|
     lie within UNSHIFTED_RANGE (all of them: the whole tile's values are right; fewer: only
     those of the rows whose |x| all do)."""
     inside = 0
     for a in range(xf.shape[0]):
         v = np.float64(xf[a])
         inside += 1 if abs(v) <= UNSHIFTED_RANGE else 0
-        e[a] = exp_faithful(v)
+        e[a] = exp_summand(v)
     return inside
 
 
