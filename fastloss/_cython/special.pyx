@@ -177,6 +177,13 @@ cdef inline void _map_call(int which, const floating[::1] x, floating[::1] out):
 
 
 # ---------------------------------------------------------------- row reductions
+# the row-wise ops (_rowwise; small_rowwise's op codes)
+cdef enum:
+    LOGSUMEXP = 0
+    SOFTMAX = 1
+    LOG_SOFTMAX = 2
+
+
 # Short contiguous rows (r == 1, 1 <= k <= MAX_TILED_K) are reduced TILE rows at a time: the exps
 # of a tile's flat elements in one vectorised loop, unshifted where a row's |x| all lie within 350.
 # |log S| from which an unshifted row's log S is its logsumexp; nearer 0 the row takes
@@ -221,9 +228,6 @@ cdef void _logsumexp_tiled(const floating* x, floating* out, Py_ssize_t k, Py_ss
 cdef void _logsumexp_range(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t r,
                            Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
     cdef Py_ssize_t i, j
-    if r == 1 and 1 <= k <= MAX_TILED_K:
-        _logsumexp_tiled(x, out, k, start, stop)
-        return
     for i in range(start, stop):
         for j in range(r):
             out[i * r + j] = <floating>lse1(x + i * k * r + j, k, r)
@@ -232,19 +236,10 @@ cdef void _logsumexp_range(const floating* x, floating* out, Py_ssize_t k, Py_ss
 def logsumexp(const floating[:, :, ::1] x, floating[:, ::1] out):
     """out[i, j] = log(sum_t exp(x[i, t, j])): -inf for k == 0 or an all -inf row, +inf if a
     term is +inf, nan if any is nan; accurate when one term dominates (see lse1)."""
-    cdef Py_ssize_t m = x.shape[0], k = x.shape[1], r = x.shape[2], nb, b
-    cdef int nt = _threads_for(m * k * r)
-    if m == 0 or r == 0:
+    if x.shape[0] == 0 or x.shape[2] == 0:
         return
-    cdef const floating* xp = &x[0, 0, 0]
-    cdef floating* op = &out[0, 0]
     with nogil:
-        if nt == 0:
-            _logsumexp_range(xp, op, k, r, 0, m)
-        else:
-            nb = (m + ROW_BLOCK - 1) // ROW_BLOCK
-            for b in prange(nb, schedule="static", num_threads=nt):
-                _logsumexp_range(xp, op, k, r, b * ROW_BLOCK, min(m, (b + 1) * ROW_BLOCK))
+        _rowwise_blocks(LOGSUMEXP, &x[0, 0, 0], &out[0, 0], x.shape[0], x.shape[1], x.shape[2])
 
 
 cdef void _logsumexp_b_range(const floating* x, const floating* bb, floating* out,
@@ -357,29 +352,12 @@ cdef void _softmax_tiled(const floating* x, floating* out, Py_ssize_t k, Py_ssiz
         i0 += TILE
 
 
-cdef void _softmax_rows(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t r,
-                        Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
-    if r == 1 and 1 <= k <= MAX_TILED_K:
-        _softmax_tiled(x, out, k, start, stop)
-    else:
-        _softmax_range(x, out, k, r, start, stop)
-
-
 def softmax(const floating[:, :, ::1] x, floating[:, :, ::1] out):
     """out = softmax of x over axis 1 (out has x's shape and dtype)."""
-    cdef Py_ssize_t m = x.shape[0], k = x.shape[1], r = x.shape[2], nb, b
-    cdef int nt = _threads_for(m * k * r)
-    if m == 0 or k == 0 or r == 0:
+    if x.shape[0] == 0 or x.shape[1] == 0 or x.shape[2] == 0:
         return
-    cdef const floating* xp = &x[0, 0, 0]
-    cdef floating* op = &out[0, 0, 0]
     with nogil:
-        if nt == 0:
-            _softmax_rows(xp, op, k, r, 0, m)
-        else:
-            nb = (m + ROW_BLOCK - 1) // ROW_BLOCK
-            for b in prange(nb, schedule="static", num_threads=nt):
-                _softmax_rows(xp, op, k, r, b * ROW_BLOCK, min(m, (b + 1) * ROW_BLOCK))
+        _rowwise_blocks(SOFTMAX, &x[0, 0, 0], &out[0, 0, 0], x.shape[0], x.shape[1], x.shape[2])
 
 
 cdef void _log_softmax_range(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t r,
@@ -447,29 +425,48 @@ cdef void _log_softmax_tiled(const floating* x, floating* out, Py_ssize_t k, Py_
         i0 += TILE
 
 
-cdef void _log_softmax_rows(const floating* x, floating* out, Py_ssize_t k, Py_ssize_t r,
-                            Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
-    if r == 1 and 1 <= k <= MAX_TILED_K:
+def log_softmax(const floating[:, :, ::1] x, floating[:, :, ::1] out):
+    """out = log_softmax of x over axis 1 (out has x's shape and dtype)."""
+    if x.shape[0] == 0 or x.shape[1] == 0 or x.shape[2] == 0:
+        return
+    with nogil:
+        _rowwise_blocks(LOG_SOFTMAX, &x[0, 0, 0], &out[0, 0, 0], x.shape[0], x.shape[1], x.shape[2])
+
+
+cdef void _rowwise(int op, const floating* x, floating* out, Py_ssize_t k, Py_ssize_t r,
+                   Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    """Rows start .. stop of op (LOGSUMEXP: out is (m, r); SOFTMAX, LOG_SOFTMAX: out is x's
+    shape) over axis 1 of the (m, k, r) C-contiguous x: short contiguous rows (r == 1,
+    1 <= k <= MAX_TILED_K) a tile at a time, any other a row at a time."""
+    cdef bint tiled = r == 1 and 1 <= k <= MAX_TILED_K
+    if op == LOGSUMEXP:
+        if tiled:
+            _logsumexp_tiled(x, out, k, start, stop)
+        else:
+            _logsumexp_range(x, out, k, r, start, stop)
+    elif op == SOFTMAX:
+        if tiled:
+            _softmax_tiled(x, out, k, start, stop)
+        else:
+            _softmax_range(x, out, k, r, start, stop)
+    elif tiled:
         _log_softmax_tiled(x, out, k, start, stop)
     else:
         _log_softmax_range(x, out, k, r, start, stop)
 
 
-def log_softmax(const floating[:, :, ::1] x, floating[:, :, ::1] out):
-    """out = log_softmax of x over axis 1 (out has x's shape and dtype)."""
-    cdef Py_ssize_t m = x.shape[0], k = x.shape[1], r = x.shape[2], nb, b
+cdef void _rowwise_blocks(int op, const floating* x, floating* out, Py_ssize_t m, Py_ssize_t k,
+                          Py_ssize_t r) noexcept nogil:
+    """_rowwise over all m rows: serially for small inputs, else in fixed blocks of ROW_BLOCK
+    rows on the OpenMP threads (the same bits for any thread count)."""
     cdef int nt = _threads_for(m * k * r)
-    if m == 0 or k == 0 or r == 0:
+    cdef Py_ssize_t nb, b
+    if nt == 0:
+        _rowwise(op, x, out, k, r, 0, m)
         return
-    cdef const floating* xp = &x[0, 0, 0]
-    cdef floating* op = &out[0, 0, 0]
-    with nogil:
-        if nt == 0:
-            _log_softmax_rows(xp, op, k, r, 0, m)
-        else:
-            nb = (m + ROW_BLOCK - 1) // ROW_BLOCK
-            for b in prange(nb, schedule="static", num_threads=nt):
-                _log_softmax_rows(xp, op, k, r, b * ROW_BLOCK, min(m, (b + 1) * ROW_BLOCK))
+    nb = (m + ROW_BLOCK - 1) // ROW_BLOCK
+    for b in prange(nb, schedule="static", num_threads=nt):
+        _rowwise(op, x, out, k, r, b * ROW_BLOCK, min(m, (b + 1) * ROW_BLOCK))
 
 
 # ---------------------------------------------------------------- NumPy ufuncs
@@ -665,19 +662,9 @@ def small_rowwise(int op, object a, object axis):
     cdef void* op_ = cnp.PyArray_DATA(out)
     with nogil:
         if t == cnp.NPY_FLOAT64:
-            if op == 0:
-                _logsumexp_range(<const double*>xp, <double*>op_, k, r, 0, m)
-            elif op == 1:
-                _softmax_rows(<const double*>xp, <double*>op_, k, r, 0, m)
-            else:
-                _log_softmax_rows(<const double*>xp, <double*>op_, k, r, 0, m)
+            _rowwise(op, <const double*>xp, <double*>op_, k, r, 0, m)
         else:
-            if op == 0:
-                _logsumexp_range(<const float*>xp, <float*>op_, k, r, 0, m)
-            elif op == 1:
-                _softmax_rows(<const float*>xp, <float*>op_, k, r, 0, m)
-            else:
-                _log_softmax_rows(<const float*>xp, <float*>op_, k, r, 0, m)
+            _rowwise(op, <const float*>xp, <float*>op_, k, r, 0, m)
     if op == 0 and nd == 1:
         return out[0]
     return out
