@@ -72,7 +72,9 @@ def test_log_loss_every_dtype(backend):
         assert fastloss.log_loss(y, P, sample_weight=w) == pytest.approx(expected, rel=1e-12), case
         assert fastloss.log_loss(y, P, sample_weight=w, labels=[0, 1, 2]) == pytest.approx(expected, rel=1e-12), case
         got = fastloss.log_loss_from_logits(y, Z, sample_weight=w)
-        assert got == pytest.approx(_ref_from_logits(y, Z, w), rel=1e-10), case
+        # float32 logits: float32 lanes in the compiled kernels (2 float32 ulp)
+        rel = 2.0**-22 if Z.dtype == np.float32 and backend != "numpy" else 1e-10
+        assert got == pytest.approx(_ref_from_logits(y, Z, w), rel=rel), case
 
 
 def test_log_loss_from_logits_binary_every_dtype(backend):

@@ -57,6 +57,7 @@ def _numba_loop(f):
 NUMBA_LOOPS = {name: _numba_loop(getattr(fm, name)) for name in FUNCS}
 NUMBA_LOOPS["exp_in_range"] = _numba_loop(fm.exp64_in_range)
 NUMBA_LOOPS["exp_summand"] = _numba_loop(fm.exp64_summand)
+NUMBA_LOOPS["exp32_in_range"] = _numba_loop(fm.exp32_in_range)
 NUMBA_LOOPS["log_normal"] = _numba_loop(fm.log64_normal)
 
 
@@ -84,6 +85,7 @@ C_SOURCE = textwrap.dedent(
     LOOP(v_log1p, double, fl_log1p)
     LOOP(v_expm1, double, fl_expm1)
     LOOP(v_expf, float, fl_expf)
+    LOOP(v_exp32_in_rangef, float, fl_expf_in_range)
     LOOP(v_logf, float, fl_logf)
     LOOP(v_log1pf, float, fl_log1pf)
     LOOP(v_expm1f, float, fl_expm1f)
@@ -410,6 +412,28 @@ def test_exp_in_range_is_exp_bit_for_bit(impl):
         loop = NUMBA_LOOPS["exp_in_range"]
         ir = loop.inspect_llvm(loop.signatures[0])
         assert re.search(r"<\d+ x double>", ir) and re.search(r"fmuladd\.v\d+f64", ir)
+
+
+def test_exp32_in_range_is_expf_bit_for_bit(impl):
+    """exp32_in_range (the float32 row tiles' exp: 2**n in one step, no clamps) gives the float32
+    exp's bits on all of [-EXP32_RANGE, EXP32_RANGE], where e**x is a normal float32: every
+    64th float32 there, the ends, the points where n changes, tiny and signed-zero x; and the
+    Numba loop runs in 8 float32 lanes."""
+    assert fm.EXP32_RANGE == 87.0
+    lim = np.float32(fm.EXP32_RANGE)
+    pos = np.arange(0, np.float32(lim).view(np.int32) + 1, 64, dtype=np.int32).view(np.float32)
+    steps = (np.arange(-126, 126) * np.log(2.0) / 2).astype(np.float32)  # n changes at odd multiples of ln2/2
+    steps = steps[np.abs(steps) < lim]
+    x = np.concatenate([pos, -pos, steps, np.nextafter(steps, np.float32(np.inf)),
+                        np.nextafter(steps, np.float32(-np.inf)),
+                        np.array([lim, -lim, np.nextafter(lim, 0), 0.0, -0.0, 1e-45, -1e-45], np.float32)])
+    got, want = impl("exp32_in_range", x), impl("exp", x)
+    assert got.dtype == np.float32 and np.all(np.isfinite(got)) and got.min() >= np.finfo(np.float32).tiny
+    bad = got.view(np.int32) != want.view(np.int32)
+    assert not bad.any(), (x[bad][:5], got[bad][:5], want[bad][:5])
+    if impl is numba_call:
+        loop = NUMBA_LOOPS["exp32_in_range"]
+        assert re.search(r"<8 x float>", loop.inspect_llvm(loop.signatures[0]))
 
 
 def test_exp_summand_about_one_ulp(impl, references):

@@ -206,8 +206,9 @@ def test_multiclass_from_logits_small_losses_keep_their_precision(backend, k, dt
     """Rows predicted right with confidence (z_y = 40, the others ~0: losses ~1e-17, which
     lse - z_y rounds to 0 or to multiples of 7e-15) sum to mpmath's value to 1e-13, on the
     tiles whose |z| all lie within 350 (no max shift) and on those shifted by their rows' maxima
-    (a masked -inf logit or a logit of 400 in the tile), float32 logits included; and the big
-    losses of rows predicted wrong as well. 1000 rows: whole tiles of 32 and a partial one."""
+    (a masked -inf logit or a logit of 400 in the tile); float32 logits, whose unshifted tiles
+    take their exps in float32 lanes, to 2 float32 ulp (2**-22). And the big losses of rows
+    predicted wrong as well. 1000 rows: whole tiles of 32 and a partial one."""
     rng = np.random.default_rng(k)
     n = 1000
     y = rng.integers(0, k, n)
@@ -218,14 +219,45 @@ def test_multiclass_from_logits_small_losses_keep_their_precision(backend, k, dt
     z = z.astype(dtype)
     ref = _mp_label_losses(z, y)
     assert max(ref) < 1e-15  # every loss is tiny
+    lanes32 = dtype == np.float32 and backend != "numpy"
     got = fastloss.log_loss_from_logits(y, z, labels=np.arange(k), normalize=False)
-    assert_allclose(got, math.fsum(ref), rtol=1e-13)
-    # each of the two shifted tiles alone (one row: the loss itself)
+    assert_allclose(got, math.fsum(ref), rtol=2.0**-22 if lanes32 else 1e-13)
+    # each of the two shifted tiles alone (one row: the loss itself; float64 lanes)
     for i in (100, 500):
         assert_allclose(fastloss.log_loss_from_logits(y[[i]], z[[i]], labels=np.arange(k)), ref[i], rtol=1e-13)
     wrong = (y + 1) % k  # the same rows scored against another class: losses ~40
     assert_allclose(fastloss.log_loss_from_logits(wrong, z, labels=np.arange(k), normalize=False),
-                    math.fsum(_mp_label_losses(z, wrong)), rtol=1e-14)
+                    math.fsum(_mp_label_losses(z, wrong)), rtol=2.0**-22 if lanes32 else 1e-14)
+
+
+@pytest.mark.parametrize("k", [2, 10, 33])
+def test_multiclass_from_float32_logits_row_by_row(backend, k):
+    """float32 logits in float32 lanes: every row's loss within 2 float32 ulp (2**-22 relative)
+    of mpmath's, on rows of N(0, 3**2) logits, confident rows (losses ~1e-30), rows at the lanes'
+    range (|z| up to 87) and past it (87.5, 200, 1e30: those tiles go the float64 way), each row
+    alone and in tiles (the sum of 64 rows); and the float64 call on the same values agrees to
+    the same bound."""
+    rng = np.random.default_rng(k)
+    n = 64
+    z = rng.normal(0, 3, (n, k))
+    y = rng.integers(0, k, n)
+    z[:8, :] = rng.uniform(-5, 5, (8, k))
+    z[:8][np.arange(8), y[:8]] = 75.0  # confident: the others' terms ~e**-75 relative
+    z[8:16] = rng.uniform(-87.0, 87.0, (8, k))
+    z[16, 0], z[17, -1], z[18, 0], z[19, 0] = 87.0, -87.0, 87.5, -200.0
+    z[20, 0] = 1e30
+    z = z.astype(np.float32)
+    ref = _mp_label_losses(z, y)
+    labels = np.arange(k)
+    for i in range(n):
+        got = fastloss.log_loss_from_logits(y[[i]], z[[i]], labels=labels)
+        assert_allclose(got, ref[i], rtol=2.0**-22, err_msg=f"row {i}: {z[i]!r}")
+    for lo in (0, 32):  # a tile within the range (rows 32..63) and one with rows past it
+        sl = slice(lo, lo + 32)
+        assert_allclose(fastloss.log_loss_from_logits(y[sl], z[sl], labels=labels, normalize=False),
+                        math.fsum(ref[sl]), rtol=2.0**-22)
+    assert_allclose(fastloss.log_loss_from_logits(y, z.astype(np.float64), labels=labels, normalize=False),
+                    math.fsum(ref), rtol=1e-13)
 
 
 def test_multiclass_from_logits_unshifted_and_shifted_tiles(backend):

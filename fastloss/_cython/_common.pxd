@@ -6,7 +6,7 @@
 #
 # exp/log/log1p are those flmath.h selects: libm in the baseline build, fastmath.h's vectorisable
 # polynomials in the AVX2 build (see flmath.h and setup.py for the measurements behind the split).
-from libc.math cimport fabs, INFINITY, NAN
+from libc.math cimport fabs, fabsf, INFINITY, NAN
 
 cdef extern from "flmath.h" nogil:
     double exp "FL_EXP"(double x)
@@ -27,6 +27,9 @@ cdef extern from "flmath.h" nogil:
     double log1p_unit "FL_LOG1P_UNIT"(double e)
     # exp in float32 arithmetic (<= 0.77 ulp; the loss kernels' float32 lanes)
     float expf_lanes "FL_EXPF"(float x)
+    # expf_lanes bit for bit where |x| <= EXPF_RANGE (e**x a normal float32), anything elsewhere
+    float expf_in_range "FL_EXPF_IN_RANGE"(float x)
+    float EXPF_RANGE "FL_EXPF_RANGE"
     double expm1 "FL_EXPM1"(double x)
     const char* FL_MATH_NAME
 from cython cimport floating
@@ -296,8 +299,23 @@ cdef inline Py_ssize_t exp_unshifted(const floating* x, Py_ssize_t m, double* e)
     return inside
 
 
-cdef inline double row_sum(const double* e, Py_ssize_t k) noexcept nogil:
-    """e[0] + ... + e[k - 1] in two running sums (half the add latency chain), fixed order."""
+cdef inline bint exp_unshifted_f32(const float* x, Py_ssize_t m, float* e) noexcept nogil:
+    """e[a] = e**x[a] in float32 lanes (expf_in_range, 8 a vector) for the m flat elements of a
+    float32 tile; returns whether every |x| lies within EXPF_RANGE (fastloss/_numba/_tiled.py's
+    exp_unshifted with float32 terms). An and of the tests, in an int: GCC keeps 8 lanes."""
+    cdef Py_ssize_t a
+    cdef int inside = 1
+    cdef float v
+    for a in range(m):
+        v = x[a]
+        inside &= fabsf(v) <= EXPF_RANGE
+        e[a] = expf_in_range(v)
+    return inside
+
+
+cdef inline double row_sum(const floating* e, Py_ssize_t k) noexcept nogil:
+    """e[0] + ... + e[k - 1] in two running float64 sums (half the add latency chain), fixed
+    order; float32 terms are widened as they are added."""
     cdef double s0 = 0.0, s1 = 0.0
     cdef Py_ssize_t t = 0
     while t + 1 < k:
@@ -329,7 +347,7 @@ cdef inline Py_ssize_t row_argmax(const double* e, Py_ssize_t k) noexcept nogil:
     return a
 
 
-cdef inline void log1p_others_over(double* e, const Py_ssize_t* y, Py_ssize_t k, Py_ssize_t nt,
+cdef inline void log1p_others_over(floating* e, const Py_ssize_t* y, Py_ssize_t k, Py_ssize_t nt,
                                    double* out) noexcept nogil:
     """out[j] = log1p(sum over t != y[j] of e[j k + t] / e[j k + y[j]]) for nt rows of e (k each);
     e's y[j] terms are zeroed -- set aside and zeroed in a pass of their own, not skipped (a
@@ -352,7 +370,13 @@ cdef inline bint label_losses_unshifted(const floating* x, Py_ssize_t k, Py_ssiz
     log1p(r_j), r_j = sum over t != yc[j] of e**x_jt / e**x_j,yc[j], without the rows' maxima;
     returns 0 (loss untouched) unless every |x| <= 350, where each e**x is a normal double and
     r_j < 128 * e**700 does not overflow (fastloss/_numba/_tiled.py's label_losses_unshifted,
-    which has the reasons and timings). e: scratch of nt * k."""
+    which has the reasons and timings). e: scratch of nt * k doubles. float32 logits take their
+    exps in float32 lanes (held in e's first half), within EXPF_RANGE, as Numba's kernel does."""
+    if floating is float:
+        if not exp_unshifted_f32(x, nt * k, <float*>e):
+            return 0
+        log1p_others_over(<float*>e, yc, k, nt, loss)
+        return 1
     if exp_unshifted(x, nt * k, e) != nt * k:
         return 0
     log1p_others_over(e, yc, k, nt, loss)

