@@ -98,6 +98,26 @@ def row_sum(e, b, k):
 
 
 @njit(inline="always")
+def row_sums(e, k, nt, out, over):
+    """out[j] = e[j k] + ... + e[j k + k - 1] for the nt rows of flat e -- with over (a constant
+    where this is inlined), that sum divided by out[j] -- in float64, row_sum's order. A tile at
+    a time: row_sum called once a row, inlined in Numba's IR, kept an NRT incref and decref of e
+    in the row loop (the float32 log loss, 1e6 x 10, one core: 25 -> 19 ms; logsumexp 19.3 ->
+    18.1 ms; softmax, whose rows need their sums one at a time, measured 4% slower this way)."""
+    for j in range(nt):
+        bu = np.uint64(j * k)
+        s0 = 0.0
+        s1 = 0.0
+        for t in range(k // 2):
+            a = bu + np.uint64(2 * t)
+            s0 += e[a]
+            s1 += e[a + np.uint64(1)]
+        if k % 2 == 1:
+            s0 += e[bu + np.uint64(k - 1)]
+        out[j] = (s0 + s1) / out[j] if over else s0 + s1
+
+
+@njit(inline="always")
 def row_in_range(xf, b, k):
     """Every |xf[b + t]|, t < k (a row of flat xf), within UNSHIFTED_RANGE (nan is not)."""
     inside = True
@@ -131,8 +151,7 @@ def log1p_others_over(e, y, k, nt, out):
         b = np.uint64(j * k + y[j])
         out[j] = e[b]
         e[b] = 0.0
-    for j in range(nt):
-        out[j] = row_sum(e, j * k, k) / out[j]
+    row_sums(e, k, nt, out, True)
     for j in range(nt):  # apart, so log1p vectorises across the rows
         out[j] = log1p(out[j])
 
@@ -281,8 +300,7 @@ def log_sums_unshifted(zf, k, e, out):
     right). A function of its own, inlined by LLVM: written into logsumexp_rows, the same loops
     made it 1.4x slower (1e6 x 10, one core: 23.7 -> 32.3 ms)."""
     clean = exp_unshifted(zf, e)
-    for j in range(out.shape[0]):
-        out[j] = row_sum(e, j * k, k)
+    row_sums(e, k, out.shape[0], out, False)
     for j in range(out.shape[0]):  # apart, so log vectorises across the rows
         out[j] = log(out[j])
     return clean
