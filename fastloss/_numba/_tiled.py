@@ -243,8 +243,11 @@ def lse_passes_full_exp(tile, buf, mx, cnt, s, bad, keep, p):
 @njit(inline="always")
 def lse_tile(tile, buf, mx, cnt, s, bad):
     """Fill mx, cnt, s, bad for the rows of ``tile`` (a view of at most TILE rows: its indices
-    start at 0, so Numba drops its negative-index wraparound)."""
-    lse_passes(tile, buf, mx, cnt, s, bad, False, buf)
+    start at 0, so Numba drops its negative-index wraparound). The full exp only: since the
+    unshifted tiles, only tiles holding a logit beyond their range, an inf or a nan come here,
+    and the in-range pass cost the log loss's first call on an empty cache ~1.5 s per label
+    dtype."""
+    lse_passes_full_exp(tile, buf, mx, cnt, s, bad, False, buf)
 
 
 @njit(inline="always")
