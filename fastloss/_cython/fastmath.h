@@ -362,17 +362,24 @@ FL__INLINE float fl__copysignf(float a, float b)
     return fl__from_bits32((fl__bits32(a) & ~sign) | (fl__bits32(b) & sign));
 }
 
-FL__INLINE float fl_expf(float x)
+/* e^r in [0.70, 1.42] for x = n ln2 + r, and in *nbits the bits of FL__SHIFTF + n */
+FL__INLINE float fl__expf_mantissa(float x, uint32_t *nbits)
 {
-    x = x > 89.0f ? fl__copysignf(89.0f, x) : x; /* overflow threshold 88.72 */
-    x = x < -104.0f ? fl__copysignf(104.0f, x) : x; /* underflow-to-zero threshold -103.97 */
     float kd = x * FL__LOG2EF + FL__SHIFTF;
-    uint32_t nbits = fl__bits32(kd);
+    *nbits = fl__bits32(kd);
     kd -= FL__SHIFTF;
     float t;
     float r = fl__reduce32(x, kd, &t);
     float s = 1.0f + r;
-    float p = s + ((r - (s - 1.0f)) + t);
+    return s + ((r - (s - 1.0f)) + t);
+}
+
+FL__INLINE float fl_expf(float x)
+{
+    x = x > 89.0f ? fl__copysignf(89.0f, x) : x; /* overflow threshold 88.72 */
+    x = x < -104.0f ? fl__copysignf(104.0f, x) : x; /* underflow-to-zero threshold -103.97 */
+    uint32_t nbits;
+    float p = fl__expf_mantissa(x, &nbits);
     uint32_t e = nbits - FL__SHIFT_BITSF + 256; /* n + 256 > 0, n in [-150, 129] */
     uint32_t e1 = e >> 1; /* n1 + 128 */
     return (p * fl__from_bits32((e1 - 1) << 23)) * fl__from_bits32((e - e1 - 1) << 23);
@@ -384,13 +391,8 @@ FL__INLINE float fl_expf(float x)
 #define FL_EXPF_RANGE 87.0f
 FL__INLINE float fl_expf_in_range(float x)
 {
-    float kd = x * FL__LOG2EF + FL__SHIFTF;
-    uint32_t nbits = fl__bits32(kd);
-    kd -= FL__SHIFTF;
-    float t;
-    float r = fl__reduce32(x, kd, &t);
-    float s = 1.0f + r;
-    float p = s + ((r - (s - 1.0f)) + t);
+    uint32_t nbits;
+    float p = fl__expf_mantissa(x, &nbits);
     return fl__from_bits32(fl__bits32(p) + ((nbits - FL__SHIFT_BITSF) << 23));
 }
 
