@@ -16,7 +16,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from ._math import exp64 as exp, log64 as log, log1p64 as log1p  # the tiles are float64
-from ._math import EXP_RANGE, exp64_in_range as exp_in_range, exp64_summand as exp_summand
+from ._math import exp64_summand as exp_summand
 from ._math import EXP32_RANGE, exp32_in_range
 from ._flags import JIT as _JIT, cached_jit
 
@@ -171,11 +171,8 @@ def _transpose(tile, buf):
 
 
 @njit(inline="always")
-def _exp_pass(nt, k, buf, mx, cnt, s, keep, p, in_range):
-    """cnt, s (and with keep the terms) from the tile's maxima. in_range (a constant where this
-    is inlined): exp64_in_range, and the number of arguments v - max within EXP_RANGE is
-    returned; the caller redoes the tile with the full exp unless that is all of them."""
-    inside = 0
+def _exp_pass(nt, k, buf, mx, cnt, s, keep, p):
+    """cnt, s (and with keep the terms) from the tile's maxima, with the full exp."""
     for j in range(nt):
         cnt[j] = 0.0
         s[j] = 0.0
@@ -183,18 +180,11 @@ def _exp_pass(nt, k, buf, mx, cnt, s, keep, p, in_range):
         for j in range(nt):
             v = buf[t, j]
             is_max = v == mx[j]
-            d = v - mx[j]
-            if in_range:
-                # -inf (a masked logit) is in range too: its term is 0
-                inside += (1 if abs(d) <= EXP_RANGE else 0) + (1 if d == -np.inf else 0)
-                e = 1.0 if is_max else (0.0 if d == -np.inf else exp_in_range(d))
-            else:
-                e = 1.0 if is_max else exp(d)
+            e = 1.0 if is_max else exp(v - mx[j])
             cnt[j] += 1.0 if is_max else 0.0
             s[j] += 0.0 if is_max else e
             if keep:
                 p[t, j] = e
-    return inside
 
 
 @njit(inline="always")
@@ -214,45 +204,29 @@ def _max_pass(tile, buf, mx, bad):
 
 
 @cached_jit(forceinline=True, **_JIT)
-def lse_passes(tile, buf, mx, cnt, s, bad, keep, p):
-    """The lane state of the tile's rows (see module docstring); with keep, also p[t, j] = the
-    term e_tj = exp(v - max) (1 at the max), so the softmax costs no second exp. keep is a
-    constant where this is inlined. A tile whose v - max all lie within EXP_RANGE or are -inf (a
-    masked logit; no nan, +inf or spread beyond 708) takes exp without its edge cases, the same
-    bits; any other is redone with the full exp (and re-transposed first when the terms
-    overwrote it)."""
-    nt, k = tile.shape
-    _max_pass(tile, buf, mx, bad)
-    if _exp_pass(nt, k, buf, mx, cnt, s, keep, p, True) != nt * k:
-        if keep:
-            _transpose(tile, buf)
-        _exp_pass(nt, k, buf, mx, cnt, s, keep, p, False)
-
-
-@cached_jit(forceinline=True, **_JIT)
 def lse_passes_full_exp(tile, buf, mx, cnt, s, bad, keep, p):
-    """lse_passes with the full exp only (the same bits), for the loss skeletons: two exp passes
-    in every rows kernel made their first calls on an empty Numba cache 1-2 s longer
-    (multiclass_focal.loss 3.7 -> 5.7 s, past the 5 s the kernel engine keeps them under) for
-    1.1x on cross_entropy.loss_gradient (the Cython kernels take the in-range pass there)."""
+    """The lane state of the tile's rows (see module docstring); with keep, also p[t, j] = the
+    term e_tj = exp(v - max) (1 at the max), so the softmax costs no second exp (keep: a
+    constant where this is inlined). The full exp only: a first pass with exp64_in_range, redone
+    with exp where an argument fell outside, made the rows kernels' first calls on an empty
+    Numba cache 1-2 s longer (multiclass_focal.loss 3.7 -> 5.7 s; the log loss's ~1.5 s per
+    label dtype) for 1.1x on cross_entropy.loss_gradient (the Cython kernels take that pass)."""
     nt, k = tile.shape
     _max_pass(tile, buf, mx, bad)
-    _exp_pass(nt, k, buf, mx, cnt, s, keep, p, False)
+    _exp_pass(nt, k, buf, mx, cnt, s, keep, p)
 
 
 @njit(inline="always")
 def lse_tile(tile, buf, mx, cnt, s, bad):
     """Fill mx, cnt, s, bad for the rows of ``tile`` (a view of at most TILE rows: its indices
-    start at 0, so Numba drops its negative-index wraparound). The full exp only: since the
-    unshifted tiles, only tiles holding a logit beyond their range, an inf or a nan come here,
-    and the in-range pass cost the log loss's first call on an empty cache ~1.5 s per label
-    dtype."""
+    start at 0, so Numba drops its negative-index wraparound). Since the unshifted tiles, only
+    tiles holding a logit beyond their range, an inf or a nan come here."""
     lse_passes_full_exp(tile, buf, mx, cnt, s, bad, False, buf)
 
 
 @njit(inline="always")
 def normalise_terms(nt, k, cnt, s, inv, p):
-    """After lse_passes with keep: the softmax of the tile's rows in p (p[t, j] = e_tj / (cnt + s),
+    """After lse_passes_full_exp with keep: the softmax of the tile's rows in p (p[t, j] = e_tj / (cnt + s),
     each exp computed once for both); meaningful for rows with a finite logsumexp. inv: TILE
     scratch. (Inlined in Numba's IR: no compiled function of its own.)"""
     for j in range(nt):
