@@ -84,7 +84,8 @@ def _new_terms_typed(xf, n):
 def row_sum(e, b, k):
     """e[b] + ... + e[b + k - 1] in two running sums (half the add latency chain), fixed order.
     Unsigned indices: with b = j * k signed, each load carried a negative-index wraparound that
-    LLVM could not drop."""
+    LLVM could not drop. row_sums repeats this loop a tile at a time (see there why): the two
+    keep one order."""
     bu = np.uint64(b)
     s0 = 0.0
     s1 = 0.0
@@ -204,7 +205,7 @@ def _max_pass(tile, buf, mx, bad):
 
 
 @cached_jit(forceinline=True, **_JIT)
-def lse_passes_full_exp(tile, buf, mx, cnt, s, bad, keep, p):
+def lse_passes(tile, buf, mx, cnt, s, bad, keep, p):
     """The lane state of the tile's rows (see module docstring); with keep, also p[t, j] = the
     term e_tj = exp(v - max) (1 at the max), so the softmax costs no second exp (keep: a
     constant where this is inlined). The full exp only: a first pass with exp64_in_range, redone
@@ -221,12 +222,12 @@ def lse_tile(tile, buf, mx, cnt, s, bad):
     """Fill mx, cnt, s, bad for the rows of ``tile`` (a view of at most TILE rows: its indices
     start at 0, so Numba drops its negative-index wraparound). Since the unshifted tiles, only
     tiles holding a logit beyond their range, an inf or a nan come here."""
-    lse_passes_full_exp(tile, buf, mx, cnt, s, bad, False, buf)
+    lse_passes(tile, buf, mx, cnt, s, bad, False, buf)
 
 
 @njit(inline="always")
 def normalise_terms(nt, k, cnt, s, inv, p):
-    """After lse_passes_full_exp with keep: the softmax of the tile's rows in p (p[t, j] = e_tj / (cnt + s),
+    """After lse_passes with keep: the softmax of the tile's rows in p (p[t, j] = e_tj / (cnt + s),
     each exp computed once for both); meaningful for rows with a finite logsumexp. inv: TILE
     scratch. (Inlined in Numba's IR: no compiled function of its own.)"""
     for j in range(nt):

@@ -24,7 +24,7 @@ from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._math import exp as exp_lanes  # float32 arithmetic for a float32 argument
 from .special import exp_neg_abs_chunk
 from ._math import exp64, log64, log1p64
-from ._tiled import (MAX_TILED_K, TILE, exp_unshifted, lse_lanes, lse_passes_full_exp, normalise_terms,
+from ._tiled import (MAX_TILED_K, TILE, exp_unshifted, lse_lanes, lse_passes, normalise_terms,
                      row_in_range, row_sum)
 
 # Loss loops compute a chunk of per-sample losses into a buffer with no loop-carried dependency
@@ -529,7 +529,7 @@ def rows(y, raw, w, cw, cf, ignore, p, scale, out, grad, hess, parts, b0, b1, ti
             if n_done == nt:
                 continue
             if USES_LOGSUMEXP:  # this tile's logsumexps (and softmax), vectorised across its rows
-                lse_passes_full_exp(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, SOFTMAX, tp)
+                lse_passes(rb[i0:i0 + nt], tbuf, tmx, tcnt, tsum, tbad, SOFTMAX, tp)
                 if SOFTMAX:
                     normalise_terms(nt, k, tcnt, tsum, tinv, tp)
                 lse_lanes(nt, tmx, tcnt, tsum, tbad, tlse)
