@@ -59,6 +59,12 @@ def code_view(y):
     return np.ascontiguousarray(view)
 
 
+def float_labels_view(y):
+    """float32/float64 labels as the binary kernels read them: native byte order, C-contiguous
+    (copied at their own width only where they are not)."""
+    return np.ascontiguousarray(y.astype(y.dtype.newbyteorder("="), copy=False))
+
+
 def _narrow_codes(y, n_classes, encode):
     """Codes of ``y`` in the narrowest unsigned type that holds ``n_classes - 1``, filled a chunk
     at a time with ``encode(chunk)`` (intp positions; -1 marks a value outside the classes), so
@@ -163,19 +169,26 @@ def _chunks(y):
 
 
 def _float_label_problem(y):
-    """scikit-learn's first complaint about float labels, looked for a chunk at a time: "nan"
-    for a NaN anywhere, else "fraction" for a non-integer value, else None."""
+    """scikit-learn's first complaint about float labels (type_of_target): none where every
+    value equals its int64 cast, which is one pass, a chunk at a time; otherwise "nan" for a NaN
+    anywhere, else "inf" for an infinity anywhere, else "fraction" (a non-integer value, or one
+    beyond int64's range, such as 1e300: "continuous" labels)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        if all(np.array_equal(c, c.astype(np.int64)) for c in _chunks(y)):
+            return None
     if any(np.isnan(c).any() for c in _chunks(y)):
         return "nan"
-    if not all(np.array_equal(c, np.floor(c)) for c in _chunks(y)):
-        return "fraction"
-    return None
+    if any(np.isinf(c).any() for c in _chunks(y)):
+        return "inf"
+    return "fraction"
 
 
 def _check_float_labels(y, original):
     problem = _float_label_problem(y)
     if problem == "nan":
         raise ValueError("Input y contains NaN.")
+    if problem == "inf":
+        raise ValueError(f"Input y contains infinity or a value too large for {y.dtype!r}.")
     if problem == "fraction":
         raise ValueError("Unknown label type: %r" % ((original,),))
 

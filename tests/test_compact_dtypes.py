@@ -1,6 +1,7 @@
 """Compact dtypes (uint8 labels, float32 scores, targets and weights) are read as given: every
 combination scores as the float64/int64 reference does (scikit-learn, the NumPy backend), on every
 backend, and the reductions make no wider copy of any input (numpy's allocations, traced)."""
+import re
 import tracemalloc
 import warnings
 
@@ -161,17 +162,36 @@ def test_labels_not_0_to_k_minus_1(backend):
 
 def test_float_label_errors_in_sklearn_order(backend):
     """Float labels are checked a chunk at a time, and still raise what scikit-learn raises: a
-    NaN anywhere first, then a non-integer value, then labels outside labels=."""
+    NaN anywhere first, then an infinity, then a non-integer value (or one past int64, which
+    scikit-learn calls continuous), then labels outside labels=."""
     n = 200_000  # several chunks
     p = np.full(n, 0.5)
     y = np.zeros(n, dtype=np.float32)
     y[10] = 0.5
+    y[120_000] = -np.inf
     y[150_000] = np.nan
-    with pytest.raises(ValueError, match="Input y contains NaN"):
-        fastloss.log_loss(y, p)
+    for yy in (y, y.astype(">f8")):
+        with pytest.raises(ValueError, match="Input y contains NaN"):
+            fastloss.log_loss(yy, p)
     y[150_000] = 1.0
+    for yy in (y, y.astype(">f8")):
+        with pytest.raises(ValueError, match=re.escape(
+                f"Input y contains infinity or a value too large for {yy.dtype!r}.")):
+            fastloss.log_loss(yy, p)
+        with pytest.raises(ValueError, match=re.escape(
+                f"Input y contains infinity or a value too large for {yy.dtype!r}.")):
+            sklearn.metrics.log_loss(yy, p)
+    y[120_000] = 0.0
     with pytest.raises(ValueError, match="Unknown label type"):
         fastloss.log_loss(y, p)
+    y[10] = 0.0
+    y64 = y.astype(np.float64)
+    y64[10] = 1e300  # integral, but no int64: "continuous"
+    with pytest.raises(ValueError, match="Unknown label type"):
+        sklearn.metrics.log_loss(y64, p)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        fastloss.log_loss(y64, p)
+    y[10] = 0.5
     y[10] = 7.0
     with pytest.raises(ValueError, match=r"not belonging to the passed labels \[0, 1\]"):
         fastloss.log_loss(y, p, labels=[0, 1])
@@ -400,12 +420,13 @@ def test_large_integer_labels_score_as_sklearn(backend, dtype):
         fastloss.log_loss(y3, P, labels=[0, 1, 2])
 
 
-@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.uint8, np.int64, np.uint64])
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.uint8, np.int64, np.uint64, np.float32, ">f8"])
 def test_binary_labels_checked_inside_the_kernel(backend, dtype):
-    """Large binary calls hand integer labels to the kernel unchecked; the kernel counts the codes
-    outside {0, 1} in its own pass. Every outcome is scikit-learn's: values for 0/1 labels
-    (sorted, weighted), and for a stray label anywhere (first, middle, last element) the general
-    path's result or error; one class, wrong weight lengths and nan probabilities raise as there."""
+    """Large binary calls hand integer and float labels to the kernel unchecked; the kernel counts
+    the codes outside {0, 1} in its own pass. Every outcome is scikit-learn's: values for 0/1
+    labels (sorted, weighted, -0. for 0.), and for a stray label anywhere (first, middle, last
+    element; for floats also nan, 0.5, inf) the general path's result or error; one class, wrong
+    weight lengths and nan probabilities raise as there."""
     rng = np.random.default_rng(6)
     n = 70_001
     p = rng.uniform(0.02, 0.98, n)
@@ -416,7 +437,7 @@ def test_binary_labels_checked_inside_the_kernel(backend, dtype):
         try:
             expected = sklearn.metrics.log_loss(yy, pp, **kw)
         except ValueError as exc:
-            with pytest.raises(ValueError, match=str(exc)[:40].replace("(", r"\(").replace(")", r"\)")):
+            with pytest.raises(ValueError, match=re.escape(str(exc)[:40])):
                 fastloss.log_loss(yy, pp, **kw)
             return
         assert fastloss.log_loss(yy, pp, **kw) == pytest.approx(expected, rel=1e-12)
@@ -425,14 +446,18 @@ def test_binary_labels_checked_inside_the_kernel(backend, dtype):
     same(y, sample_weight=w)
     same(np.sort(y))
     same(np.zeros(n, dtype=dtype))  # one class
+    kind = np.dtype(dtype).kind
     if dtype is not np.bool_:
         for at in (0, n // 2 + 1, n - 1):
             stray = y.copy()
-            stray[at] = 2
-            same(stray)
-            if np.dtype(dtype).kind == "i":
-                stray[at] = -1
+            for value in [2] + ([-1] if kind in "if" else []) + ([np.nan, 0.5, np.inf] if kind == "f" else []):
+                stray[at] = value
                 same(stray)
+    if kind == "f":
+        negative_zero = y.copy()
+        negative_zero[negative_zero == 0] = -0.0
+        same(negative_zero)
+        same(y[::-1])  # strided
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         fastloss.log_loss(y, p, sample_weight=w[:-1])
     bad_p = p.copy()

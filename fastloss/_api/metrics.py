@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from .. import _backends
-from .._labels import code_view, encode_targets, is_indicator
+from .._labels import code_view, encode_targets, float_labels_view, is_indicator
 from .._validation import check_bool, kernel_input, require_array_like
 from .losses import FLOAT_DTYPES, exact_sum
 
@@ -264,22 +264,27 @@ _FUSED_MIN = 1 << 16
 def _unchecked_binary_labels(y_true: ArrayLike, scores: NDArray[Any],
                              sample_weight: ArrayLike | None
                              ) -> tuple[NDArray[Any], NDArray[np.floating[Any]], bool] | None:
-    """(codes, weights, both classes seen) for the common large binary call -- integer or bool
-    labels in a 1-D NumPy array, 1-D scores, no ``labels=`` -- with the labels unchecked: the
-    binary kernels count the codes outside {0, 1} in the pass they make anyway, so the labels are
-    read once instead of twice (a min/max sweep first: 1e7 int64 labels, 5.6 ms of a 27 ms call).
-    The caller keeps the kernel's result only where ``_binary_after_all`` holds -- exactly when
-    the general path would have handed these labels to the kernel as they are (``code_view``) --
-    and otherwise takes the general path, which raises scikit-learn's errors. None where it does
+    """(codes, weights, both classes seen) for the common large binary call -- integer, bool or
+    float32/float64 labels (LightGBM's get_label, a pandas float column) in a 1-D NumPy array,
+    1-D scores, no ``labels=`` -- with the labels unchecked: the binary kernels count the codes
+    outside {0, 1} in the pass they make anyway, so the labels are read once instead of twice (a
+    min/max sweep first: 1e7 int64 labels, 5.6 ms of a 27 ms call; float labels, six sweeps:
+    nan, fraction, min, max, codes). The caller keeps the kernel's result only where
+    ``_binary_after_all`` holds -- exactly when the general path would have found the classes
+    {0, 1} and handed the kernel the same codes -- and otherwise takes the general path, which
+    raises scikit-learn's errors. None where it does
     not apply, or where the first and last labels already show it would not (no kernel pass to
     throw away)."""
     y = y_true
-    if (not isinstance(y, np.ndarray) or y.ndim != 1 or y.dtype.kind not in "biu"
+    if (not isinstance(y, np.ndarray) or y.ndim != 1
+            or not (y.dtype.kind in "biu" or y.dtype.kind == "f" and y.dtype.itemsize in (4, 8))
             or y.shape[0] != scores.shape[0] or y.shape[0] < _FUSED_MIN):
         return None
     if sample_weight is not None and np.asarray(sample_weight).dtype.kind not in "biuf":
         return None  # converted with a warning: only once, by the general path
-    codes = code_view(y)
+    # float labels go to the binary kernels as they are: 0. and 1. are the classes (the general
+    # path's classes for 0./1. labels), any other value (nan, 0.5, 2.) counts as outside {0, 1}
+    codes = float_labels_view(y) if y.dtype.kind == "f" else code_view(y)
     ends = np.concatenate([codes[:4096], codes[-4096:]])
     zeros, ones = ends == 0, ends == 1
     if not (zeros | ones).all():

@@ -28,11 +28,23 @@ cimport numpy as cnp
 # a run-time argument, not a fused type (which would multiply the generated C by 8): the kernels
 # widen the codes and weights of a chunk (CHUNK or TILE entries, in L1) into local buffers with
 # one vectorised loop per width, and the loops that follow are the ones they always were.
+# The binary kernels also read float labels as they are (width -8 or -4: float64 or float32,
+# 0./1. labels handed over unchecked): 1. is code 1, 0. (and -0.) code 0, anything else (nan,
+# 0.5, 2.) code 2, which those kernels count as outside {0, 1}.
 cdef inline void _codes(const void* y, int width, Py_ssize_t c0, Py_ssize_t m,
                         Py_ssize_t* out) noexcept nogil:
     """out[0:m] = the codes y[c0:c0 + m]."""
     cdef Py_ssize_t j
-    if width == 1:
+    cdef double v
+    if width == -8:
+        for j in range(m):
+            v = (<const double*>y)[c0 + j]
+            out[j] = 1 if v == 1.0 else (0 if v == 0.0 else 2)
+    elif width == -4:
+        for j in range(m):
+            v = (<const float*>y)[c0 + j]
+            out[j] = 1 if v == 1.0 else (0 if v == 0.0 else 2)
+    elif width == 1:
         for j in range(m):
             out[j] = (<const cnp.npy_uint8*>y)[c0 + j]
     elif width == 2:
@@ -494,8 +506,9 @@ cdef double* _parts_buffer(Py_ssize_t nb, double* stack) except NULL:
     return parts
 
 
-cdef int _code_width(object y, Py_ssize_t n) except -1:
-    """Bytes per code of ``y`` (a C-contiguous 1-D array of n uint8/uint16/uint32/intp codes)."""
+cdef int _code_width(object y, Py_ssize_t n, bint binary=False) except -1:
+    """Bytes per code of ``y`` (a C-contiguous 1-D array of n uint8/uint16/uint32/intp codes);
+    ``binary`` (the binary kernels): float64 / float32 labels too, as -8 / -4 (see _codes)."""
     if not isinstance(y, cnp.ndarray):
         raise TypeError(f"label codes must be a numpy array, got {type(y).__name__}")
     cdef cnp.ndarray a = <cnp.ndarray>y
@@ -506,9 +519,12 @@ cdef int _code_width(object y, Py_ssize_t n) except -1:
         raise ValueError("label codes must be in native byte order")
     if t == cnp.NPY_UINT8 or t == cnp.NPY_UINT16 or t == cnp.NPY_UINT32:
         return <int>cnp.PyArray_ITEMSIZE(a)
+    if binary and (t == cnp.NPY_FLOAT64 or t == cnp.NPY_FLOAT32):
+        return -<int>cnp.PyArray_ITEMSIZE(a)
     if cnp.PyArray_ITEMSIZE(a) == sizeof(Py_ssize_t) and cnp.PyArray_ISINTEGER(a):
         return <int>sizeof(Py_ssize_t)
-    raise TypeError(f"label codes must be uint8, uint16, uint32 or intp, got {a.dtype}")
+    raise TypeError(f"label codes must be uint8, uint16, uint32 or intp"
+                    f"{' (or float32/float64 labels)' if binary else ''}, got {a.dtype}")
 
 
 cdef bint _is_float32_weights(object w, Py_ssize_t n) except -1:
@@ -593,7 +609,7 @@ def log_loss_binary(const floating[::1] p, object y, object w, double eps):
     cdef double stack[STACK_BLOCKS * NPART]
     cdef double* parts = _parts_buffer(nb, stack)
     cdef const floating* pp = &p[0]
-    cdef int yw = _code_width(y, n)
+    cdef int yw = _code_width(y, n, True)
     cdef bint w32 = _is_float32_weights(w, n)
     cdef const void* yp = cnp.PyArray_DATA(<cnp.ndarray>y)
     cdef const void* wp = cnp.PyArray_DATA(<cnp.ndarray>w)
@@ -653,7 +669,7 @@ def log_loss_logits_binary(const floating[::1] z, object y, object w, bint check
     cdef double stack[STACK_BLOCKS * NPART]
     cdef double* parts = _parts_buffer(nb, stack)
     cdef const floating* zp = &z[0]
-    cdef int yw = _code_width(y, n)
+    cdef int yw = _code_width(y, n, True)
     cdef bint w32 = _is_float32_weights(w, n)
     cdef const void* yp = cnp.PyArray_DATA(<cnp.ndarray>y)
     cdef const void* wp = cnp.PyArray_DATA(<cnp.ndarray>w)
