@@ -628,6 +628,17 @@ def test_cross_entropy_shifted_rows_keep_small_losses(backend):
     assert fastloss.log_loss_from_logits(y, z, labels=[0, 1]) == pytest.approx(exact, rel=1e-14)
     z1 = np.random.default_rng(0).normal(size=(300, 1)) * 50
     assert not fl.CrossEntropy(label_smoothing=0.1).loss(np.zeros(300, int), z1, reduction="none").any()
+    # rows longer than the tiles (K = 129, a row at a time; the Cython kernel gave them 0)
+    import mpmath
+
+    rng = np.random.default_rng(1)
+    zl = rng.normal(size=(8, 129))
+    yl = rng.integers(0, 129, 8)
+    zl[np.arange(8), yl] = 40.0
+    with mpmath.workdps(40):
+        exact_l = [float(mpmath.log1p(mpmath.fsum(mpmath.exp(mpmath.mpf(float(v)) - 40) for t, v in enumerate(r)
+                                                  if t != c))) for r, c in zip(zl, yl)]
+    np.testing.assert_allclose(ce.loss(yl, zl, reduction="none"), exact_l, rtol=1e-13)
 
 
 def test_log_cosh_gradient_is_tanh(backend):

@@ -280,6 +280,50 @@ def test_multiclass_from_logits_unshifted_and_shifted_tiles(backend):
                     math.fsum(w * losses) / w.sum(), rtol=1e-13)
 
 
+@pytest.mark.parametrize("k", [128, 129, 300])  # the last tiled width, and rows past it
+def test_multiclass_from_logits_long_rows(backend, k):
+    """Rows longer than the tiles' MAX_TILED_K = 128 go a row at a time (their own kernel in the
+    Numba backend): past the parallel size, every row's loss matches scipy's logsumexp - z_y,
+    weighted or not, in both dtypes; a true class at +inf costs log(#(+inf) in its row) (0 or
+    log 2), a row of equal logits at -1e300 log(k); a nan raises, naming it; confident rows'
+    tiny losses keep their relative precision."""
+    rng = np.random.default_rng(k)
+    n = 70_000 // k * 4
+    z = rng.normal(scale=8, size=(n, k))
+    y = rng.integers(0, k, n)
+    z[3, y[3]] = np.inf
+    z[4, y[4]] = z[4, (y[4] + 1) % k] = np.inf
+    z[5, :] = -1e300
+    w = rng.uniform(0, 2, n)
+    losses = sp.logsumexp(z, axis=1) - z[np.arange(n), y]
+    losses[3], losses[4], losses[5] = 0.0, math.log(2.0), math.log(k)  # scipy's lse loses log(k) at -1e300
+    labels = np.arange(k)
+    got = fastloss.log_loss_from_logits(y, z, labels=labels, normalize=False)
+    assert_allclose(got, math.fsum(losses), rtol=1e-13)
+    assert_allclose(fastloss.log_loss_from_logits(y, z, labels=labels, sample_weight=w),
+                    math.fsum(w * losses) / w.sum(), rtol=1e-13)
+    z32 = np.clip(z, -1e30, 1e30).astype(np.float32)
+    z32[3, y[3]] = z32[4, y[4]] = z32[4, (y[4] + 1) % k] = np.inf
+    z64 = z32.astype(np.float64)
+    losses32 = sp.logsumexp(z64, axis=1) - z64[np.arange(n), y]
+    losses32[3], losses32[4], losses32[5] = 0.0, math.log(2.0), math.log(k)
+    assert_allclose(fastloss.log_loss_from_logits(y, z32, labels=labels, normalize=False),
+                    math.fsum(losses32), rtol=2.0**-22)  # float32 lanes: 2 float32 ulp a row
+    z[n - 2, 7] = np.nan
+    with pytest.raises(ValueError, match="logits contains NaN"):
+        fastloss.log_loss_from_logits(y, z, labels=labels)
+    # confident rows (losses ~1e-15, which lse - z_y rounds to 0 or 7e-15): mpmath's sum to 1e-13
+    conf = rng.normal(size=(40, k))
+    yc = rng.integers(0, k, 40)
+    conf[np.arange(40), yc] = 40.0 + rng.random(40)
+    ref = _mp_label_losses(conf, yc)
+    assert max(ref) < 1e-14
+    for dtype in (np.float64, np.float32):
+        zc = conf.astype(dtype)
+        assert_allclose(fastloss.log_loss_from_logits(yc, zc, labels=labels, normalize=False),
+                        math.fsum(_mp_label_losses(zc, yc)), rtol=1e-13 if k > 128 or dtype == np.float64 else 2.0**-22)
+
+
 @pytest.mark.parametrize("eps", [2.220446049250313e-16, 1e-300, 1e-310, 0.0, 1.0])
 def test_binary_kernel_log_normal_and_full_log(backend, eps):
     """The binary and multiclass kernels take log without its edge cases where every clipped

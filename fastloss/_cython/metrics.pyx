@@ -408,17 +408,32 @@ cdef void _binary_block(const floating* p, const void* y, int yw, const void* w,
     _acc_store(&a, part)
 
 
-cdef inline double _minus_label_logit(const floating* row, Py_ssize_t k, Py_ssize_t c,
-                                      double lse) noexcept nogil:
-    """lse - row[c], or log(#(+inf) in the row) where row[c] = +inf."""
+cdef inline double _long_row_label_loss(const floating* row, Py_ssize_t k, Py_ssize_t c,
+                                        double mx, bint seen_nan) noexcept nogil:
+    """logsumexp(row) - row[c] after row_max, as (m - row[c]) + (log(n) + log1p(s / n)): m the
+    max, n its multiplicity, s the sum of exp(v - m) over the other terms. Both parts are >= 0,
+    so a small loss keeps its relative precision (lse - row[c] cancels: a confident row's 1e-17
+    came out 0). row[c] = +inf costs log(#(+inf) in the row); a nan gives nan, an infinite max
+    m - row[c] (nan for a row of -inf: its loss is undefined)."""
     cdef Py_ssize_t t
-    cdef double n_top = 0.0
-    if <double>row[c] == INFINITY:
+    cdef double n_top = 0.0, s = 0.0, v
+    cdef double zc = <double>row[c]
+    if zc == INFINITY:
         for t in range(k):
             if row[t] == INFINITY:
                 n_top += 1.0
         return log(n_top)
-    return lse - <double>row[c]
+    if seen_nan:
+        return NAN
+    if mx == INFINITY or mx == -INFINITY:
+        return mx - zc
+    for t in range(k):
+        v = <double>row[t]
+        if v == mx:
+            n_top += 1.0
+        else:
+            s += exp(v - mx)
+    return (mx - zc) + (log(n_top) + log1p(s / n_top))
 
 
 cdef void _logits_labels_block(const floating* z, const void* y, int yw, const void* w,
@@ -427,11 +442,12 @@ cdef void _logits_labels_block(const floating* z, const void* y, int yw, const v
     """l_i = logsumexp(z_i) - z[i, y_i]; if z[i, y_i] = +inf the loss is log(#(+inf) in row).
     Short rows go a tile at a time: label_losses_unshifted where every |z| of the tile allows it,
     else label_losses_from_lanes after the tiled logsumexp (one vector lane per row); both keep a
-    small loss's relative precision. Rows longer than MAX_TILED_K take lse - z_y."""
+    small loss's relative precision. Rows longer than MAX_TILED_K go a row at a time
+    (_long_row_label_loss), which keeps it too."""
     cdef Acc a
     cdef Py_ssize_t i, i0, j, nn
     cdef const floating* row
-    cdef double mx, lse
+    cdef double mx
     cdef double tbuf[MAX_TILED_K * TILE]
     cdef double tmx[TILE]
     cdef double tcnt[TILE]
@@ -456,10 +472,9 @@ cdef void _logits_labels_block(const floating* z, const void* y, int yw, const v
     else:
         for i in range(start, stop):
             row = z + i * k
-            mx = row_max(row, k, 1, &nn)  # one pass: the max for lse1 and the nan count
+            mx = row_max(row, k, 1, &nn)  # one pass: the max and the nan count
             a.nnan += <double>nn
-            lse = lse_tail(row, k, 1, mx, nn > 0)
-            _acc_add(&a, w, w32, have_w, i, _minus_label_logit(row, k, _code(y, yw, i), lse))
+            _acc_add(&a, w, w32, have_w, i, _long_row_label_loss(row, k, _code(y, yw, i), mx, nn > 0))
     _acc_store(&a, part)
 
 

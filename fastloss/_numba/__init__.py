@@ -87,7 +87,8 @@ def log_loss_dense(p, Y, w, eps):
 
 
 def log_loss_logits_labels(z, y, w):
-    t = _reduce(_m.logits_labels_blocks, ROW_BLOCK, z, y, w, 0.0)
+    short = z.shape[1] <= _m.MAX_TILED_K
+    t = _reduce(_m.logits_labels_blocks if short else _m.logits_long_rows_blocks, ROW_BLOCK, z, y, w, 0.0)
     return float(t[0]), float(t[1]), int(t[4])
 
 
