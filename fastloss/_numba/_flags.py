@@ -15,6 +15,7 @@ it in theirs): any change to those sources compiles afresh instead of loading a 
 """
 import hashlib
 import os
+import types
 
 from numba import njit
 
@@ -50,3 +51,13 @@ def cached_jit(**options):
         return njit(**options)(fn)
 
     return wrap
+
+
+def copy_function(fn, namespace, qualname):
+    """A copy of ``fn`` whose globals are ``namespace``, named ``qualname`` (which names its
+    Numba cache files): one template made into several kernels, each with its own names bound."""
+    new = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__)
+    new.__qualname__ = qualname
+    new.__module__ = fn.__module__
+    new.__doc__ = fn.__doc__
+    return new

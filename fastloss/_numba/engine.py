@@ -22,17 +22,9 @@ from .._catalogue import ELEMENTWISE, PAIRED, ROWS
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from . import _blocks, _math, _tiled, skeletons
 from ._types import read_only
-from ._flags import JIT, TAG, cached_jit
+from ._flags import JIT, TAG, cached_jit, copy_function as _copy
 
 _INLINE = dict(JIT, forceinline=True)
-
-
-def _copy(fn, namespace, qualname):
-    new = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__)
-    new.__qualname__ = qualname
-    new.__module__ = fn.__module__
-    new.__doc__ = fn.__doc__
-    return new
 
 
 _OPS = ("loss", "gradient", "hessian", "loss_gradient", "gradient_hessian", "row",

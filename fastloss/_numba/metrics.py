@@ -17,7 +17,7 @@ from numba import njit
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
 from ._math import exp, log, log1p, log64_normal
-from ._flags import JIT as _JIT, cached_jit
+from ._flags import JIT as _JIT, TAG, cached_jit, copy_function
 from . import _tiled
 from ._tiled import MAX_TILED_K
 from .special import CHUNK, exp_neg_abs_chunk, softplus_e
@@ -355,56 +355,27 @@ def logits_binary_block(z, y, w, eps, part):
 
 
 # ------------------------------------------------------------------ block drivers
-# One per kernel (Numba takes no function arguments cheaply): every block of the arrays given.
-@cached_jit(**_JIT)
-def labels_blocks(p, y, w, eps, parts):
-    n = p.shape[0]
+def _blocks_template(x, y, w, eps, parts):
+    """Every block of the arrays given (BLOCK_SIZE rows or elements each): BLOCK's partials of
+    block b in parts[b]."""
+    n = x.shape[0]
     for b in range(parts.shape[0]):
-        lo, hi = b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK)
+        lo, hi = b * BLOCK_SIZE, min(n, (b + 1) * BLOCK_SIZE)  # noqa: F821 (bound per kernel)
         _init(parts[b])
-        labels_block(p[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])
+        BLOCK(x[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])  # noqa: F821
 
 
-@cached_jit(**_JIT)
-def dense_blocks(p, Y, w, eps, parts):
-    n = p.shape[0]
-    for b in range(parts.shape[0]):
-        lo, hi = b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK)
-        _init(parts[b])
-        dense_block(p[lo:hi], Y[lo:hi], w[lo:hi], eps, parts[b])
+def _blocks(block, size):
+    """The compiled driver of ``block``: _blocks_template with BLOCK and BLOCK_SIZE bound (Numba
+    takes no function arguments cheaply), named ``<block>s`` for its cache files."""
+    name = block.py_func.__name__ + "s"
+    namespace = dict(globals(), BLOCK=block, BLOCK_SIZE=size)
+    return njit(**_JIT)(copy_function(_blocks_template, namespace, f"{name}__{TAG}"))
 
 
-@cached_jit(**_JIT)
-def binary_blocks(p, y, w, eps, parts):
-    n = p.shape[0]
-    for b in range(parts.shape[0]):
-        lo, hi = b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK)
-        _init(parts[b])
-        binary_block(p[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])
-
-
-@cached_jit(**_JIT)
-def logits_labels_blocks(z, y, w, eps, parts):
-    n = z.shape[0]
-    for b in range(parts.shape[0]):
-        lo, hi = b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK)
-        _init(parts[b])
-        logits_labels_block(z[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])
-
-
-@cached_jit(**_JIT)
-def logits_long_rows_blocks(z, y, w, eps, parts):
-    n = z.shape[0]
-    for b in range(parts.shape[0]):
-        lo, hi = b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK)
-        _init(parts[b])
-        logits_long_rows_block(z[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])
-
-
-@cached_jit(**_JIT)
-def logits_binary_blocks(z, y, w, eps, parts):
-    n = z.shape[0]
-    for b in range(parts.shape[0]):
-        lo, hi = b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK)
-        _init(parts[b])
-        logits_binary_block(z[lo:hi], y[lo:hi], w[lo:hi], eps, parts[b])
+labels_blocks = _blocks(labels_block, ROW_BLOCK)
+dense_blocks = _blocks(dense_block, ROW_BLOCK)
+binary_blocks = _blocks(binary_block, ELEMENT_BLOCK)
+logits_labels_blocks = _blocks(logits_labels_block, ROW_BLOCK)
+logits_long_rows_blocks = _blocks(logits_long_rows_block, ROW_BLOCK)
+logits_binary_blocks = _blocks(logits_binary_block, ELEMENT_BLOCK)
