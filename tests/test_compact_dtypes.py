@@ -443,6 +443,7 @@ def test_binary_labels_checked_inside_the_kernel(backend, dtype):
         assert fastloss.log_loss(yy, pp, **kw) == pytest.approx(expected, rel=1e-12)
 
     same(y)
+    same(pd.Series(y))  # (taken by the same path: a Series of a NumPy dtype)
     same(y, sample_weight=w)
     same(np.sort(y))
     same(np.zeros(n, dtype=dtype))  # one class

@@ -283,6 +283,16 @@ def test_errors_name_the_argument(backend):
         sq.loss([1.0], [1.0], sample_weight=[1.0, 2.0])
     with pytest.raises(ValueError, match="raw contains NaN"):
         sq.loss([1.0], [np.nan])
+    # a nan beside the label's +inf logit (the +inf limit must not hide it: the NumPy
+    # reference's loss was 0 there), for every kind of rows loss and method
+    z = np.zeros((3, 5))
+    z[1, 2], z[1, 0] = np.inf, np.nan
+    for loss in (fl.CrossEntropy(), fl.CrossEntropy(label_smoothing=0.1), CAT["multiclass_focal"]):
+        for method in ("loss", "gradient", "gradient_hessian"):
+            with pytest.raises(ValueError, match="raw contains NaN"):
+                getattr(loss, method)([0, 2, 1], z)
+    with pytest.raises(ValueError, match="logits contains NaN"):
+        fastloss.log_loss_from_logits([0, 2, 1], z, labels=np.arange(5))
     with pytest.raises(ValueError, match="0/1"):
         CAT["focal"].loss([2.0], [0.0])
     with pytest.raises(ValueError, match=r"\(0, 1\)"):
@@ -639,6 +649,12 @@ def test_cross_entropy_shifted_rows_keep_small_losses(backend):
         exact_l = [float(mpmath.log1p(mpmath.fsum(mpmath.exp(mpmath.mpf(float(v)) - 40) for t, v in enumerate(r)
                                                   if t != c))) for r, c in zip(zl, yl)]
     np.testing.assert_allclose(ce.loss(yl, zl, reduction="none"), exact_l, rtol=1e-13)
+    # and their gradient at the label, p_y - 1 = -x / (1 + x) for x = e**l - 1 (~1e-15), to
+    # float64's absolute rounding of p_y near 1 (the softmax as exp(z - lse) gave exactly 0)
+    gl = ce.gradient(yl, zl)[np.arange(8), yl]
+    exact_g = [-math.expm1(v) / math.exp(v) for v in exact_l]
+    assert (gl < 0).all()
+    np.testing.assert_allclose(gl, exact_g, rtol=0, atol=4.5e-16)
 
 
 def test_log_cosh_gradient_is_tanh(backend):

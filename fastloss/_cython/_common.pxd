@@ -188,6 +188,35 @@ cdef inline double lse_tail(const floating* row, Py_ssize_t k, Py_ssize_t stride
     return mx + log(c) + log1p(s / c)
 
 
+cdef inline double lse_parts(const floating* row, Py_ssize_t k, double* mx, double* c, double* s,
+                             Py_ssize_t* n_nan) noexcept nogil:
+    """logsumexp of a contiguous row (k >= 1) with lse1's steps and bits, m + log(c) + log1p(s / c),
+    and its parts: mx the max m, c its count, s the sum of exp(v - m) over the other terms, so
+    that lse - m = log(c) + log1p(s / c) comes without the rounding of m + ... (a label's loss
+    (m - z_y) + (lse - m) keeps a small value's precision; lse - z_y cancels). n_nan receives the
+    number of nans: any gives nan (mx nan); an infinite max gives it (c 1, s 0)."""
+    cdef double m = row_max(row, k, 1, n_nan)
+    cdef double cc = 0.0, ss = 0.0, v
+    cdef Py_ssize_t t
+    c[0] = 1.0
+    s[0] = 0.0
+    if n_nan[0] > 0:
+        mx[0] = NAN
+        return NAN
+    mx[0] = m
+    if m == INFINITY or m == -INFINITY:
+        return m
+    for t in range(k):
+        v = <double>row[t]
+        if v == m:
+            cc += 1.0
+        else:
+            ss += exp(v - m)
+    c[0] = cc
+    s[0] = ss
+    return m + log(cc) + log1p(ss / cc)
+
+
 cdef inline double lse1(const floating* row, Py_ssize_t k, Py_ssize_t stride) noexcept nogil:
     """logsumexp of one row: -inf if empty or all -inf, +inf if any +inf, nan if any nan."""
     cdef Py_ssize_t nn

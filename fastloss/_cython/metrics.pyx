@@ -14,7 +14,7 @@ from libc.float cimport DBL_MIN
 
 from fastloss._cython._common cimport (
     floating, exp, log, log_normal, log1p, fabs, INFINITY, NAN, fl_openmp_enabled, fl_max_threads, fl_select,
-    softplus_e, exp_neg_abs_chunk, row_max, lse_tail, sum_chunk, TILE, MAX_TILED_K, lse_tile,
+    softplus_e, exp_neg_abs_chunk, lse_parts, sum_chunk, TILE, MAX_TILED_K, lse_tile,
     label_losses_unshifted, label_losses_from_lanes,
 )
 
@@ -409,31 +409,23 @@ cdef void _binary_block(const floating* p, const void* y, int yw, const void* w,
 
 
 cdef inline double _long_row_label_loss(const floating* row, Py_ssize_t k, Py_ssize_t c,
-                                        double mx, bint seen_nan) noexcept nogil:
-    """logsumexp(row) - row[c] after row_max, as (m - row[c]) + (log(n) + log1p(s / n)): m the
-    max, n its multiplicity, s the sum of exp(v - m) over the other terms. Both parts are >= 0,
-    so a small loss keeps its relative precision (lse - row[c] cancels: a confident row's 1e-17
-    came out 0). row[c] = +inf costs log(#(+inf) in the row); a nan gives nan, an infinite max
-    m - row[c] (nan for a row of -inf: its loss is undefined)."""
+                                        Py_ssize_t* n_nan) noexcept nogil:
+    """logsumexp(row) - row[c] as (m - row[c]) + (lse - m) from lse_parts: both parts >= 0, so a
+    small loss keeps its relative precision (lse - row[c] cancels: a confident row's 1e-17 came
+    out 0). row[c] = +inf costs log(#(+inf) in the row); a nan gives nan, an infinite max
+    m - row[c] (nan for a row of -inf: its loss is undefined). n_nan: the row's nan count."""
     cdef Py_ssize_t t
-    cdef double n_top = 0.0, s = 0.0, v
+    cdef double mx, n, s, n_top = 0.0
     cdef double zc = <double>row[c]
+    cdef double lse = lse_parts(row, k, &mx, &n, &s, n_nan)
     if zc == INFINITY:
         for t in range(k):
             if row[t] == INFINITY:
                 n_top += 1.0
         return log(n_top)
-    if seen_nan:
-        return NAN
-    if mx == INFINITY or mx == -INFINITY:
+    if lse != lse or mx == INFINITY or mx == -INFINITY:
         return mx - zc
-    for t in range(k):
-        v = <double>row[t]
-        if v == mx:
-            n_top += 1.0
-        else:
-            s += exp(v - mx)
-    return (mx - zc) + (log(n_top) + log1p(s / n_top))
+    return (mx - zc) + (log(n) + log1p(s / n))
 
 
 cdef void _logits_labels_block(const floating* z, const void* y, int yw, const void* w,
@@ -447,7 +439,7 @@ cdef void _logits_labels_block(const floating* z, const void* y, int yw, const v
     cdef Acc a
     cdef Py_ssize_t i, i0, j, nn
     cdef const floating* row
-    cdef double mx
+    cdef double l
     cdef double tbuf[MAX_TILED_K * TILE]
     cdef double tmx[TILE]
     cdef double tcnt[TILE]
@@ -472,9 +464,9 @@ cdef void _logits_labels_block(const floating* z, const void* y, int yw, const v
     else:
         for i in range(start, stop):
             row = z + i * k
-            mx = row_max(row, k, 1, &nn)  # one pass: the max and the nan count
+            l = _long_row_label_loss(row, k, _code(y, yw, i), &nn)
             a.nnan += <double>nn
-            _acc_add(&a, w, w32, have_w, i, _long_row_label_loss(row, k, _code(y, yw, i), mx, nn > 0))
+            _acc_add(&a, w, w32, have_w, i, l)
     _acc_store(&a, part)
 
 

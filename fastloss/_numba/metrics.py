@@ -16,10 +16,11 @@ import numpy as np
 from numba import njit
 
 from .._constants import ELEMENT_BLOCK, ROW_BLOCK
-from ._math import exp, log, log1p, log64_normal
+from ._math import log, log64_normal
 from ._flags import JIT as _JIT, TAG, cached_jit, copy_function
 from . import _tiled
 from ._tiled import MAX_TILED_K
+from .skeletons import row_logsumexp
 from .special import CHUNK, exp_neg_abs_chunk, softplus_e
 
 # partials layout: 0 Σw·l, 1 Σw, 2 min p, 3 max p, 4 #nan, 5 worst |row sum - 1|
@@ -261,7 +262,8 @@ def binary_block(p, y, w, eps, part):
 
 @njit(inline="always")
 def logits_labels_block(z, y, w, eps, part):
-    """l_i = logsumexp(z_i) - z[i, y_i] for rows of at most MAX_TILED_K logits, a tile at a time:
+    """l_i = logsumexp(z_i) - z[i, y_i] for rows of at most MAX_TILED_K logits (longer ones go to
+    logits_long_rows_block: fastloss/_numba/__init__.py chooses), a tile at a time:
     label_losses_unshifted where every |z| of the tile allows it, else label_losses_from_lanes
     after the tiled logsumexp (see _tiled); both keep a small loss's relative precision, and
     give log(#(+inf) in row) where z[i, y_i] = +inf. eps is unused."""
@@ -291,42 +293,27 @@ def logits_labels_block(z, y, w, eps, part):
 @njit(inline="always")
 def logits_long_rows_block(z, y, w, eps, part):
     """logits_labels_block's losses for rows longer than MAX_TILED_K, a row at a time, as
-    (m - z_y) + (log(c) + log1p(s / c)): m the row's max, c its multiplicity, s the sum of
-    exp(z - m) over the other terms. Both parts are >= 0, so a small loss keeps its relative
-    precision (lse - z_y cancels: a confident row's 1e-17 came out 0). z_y = +inf costs
-    log(#(+inf) in the row); a nan gives nan, an infinite max m - z_y (nan for a row of -inf).
-    A kernel of its own, so that the common short rows' first call does not compile this path
-    too. eps is unused."""
+    (m - z_y) + (lse - m) from the row's max m and lse - m = log(c) + log1p(s / c) (the loss
+    skeletons' row_logsumexp): both parts >= 0, so a small loss keeps its relative precision
+    (lse - z_y cancels: a confident row's 1e-17 came out 0). z_y = +inf costs log(#(+inf) in
+    the row); a nan gives nan, an infinite max m - z_y (nan for a row of -inf). A kernel of its
+    own, so that the common short rows' first call does not compile this path. eps is unused."""
     n, k = z.shape
     loss = np.empty(n)
     for i in range(n):
-        mx = -np.inf
+        row = z[i]
+        lse, m, c, s, above = row_logsumexp(row, k)
+        zy = np.float64(row[y[i]])
         n_nan = 0.0
+        n_top = 0.0
         for t in range(k):
-            v = np.float64(z[i, t])
-            if v > mx:
-                mx = v
-            elif v != v:
-                n_nan += 1.0
+            n_nan += 1.0 if row[t] != row[t] else 0.0
+            n_top += 1.0 if row[t] == np.inf else 0.0
         part[4] += n_nan
-        zy = np.float64(z[i, y[i]])
-        c = 0.0
-        s = 0.0
         if zy == np.inf:
-            for t in range(k):
-                c += 1.0 if z[i, t] == np.inf else 0.0
-            loss[i] = log(c)
-        elif n_nan > 0.0:
-            loss[i] = np.nan
-        elif mx == np.inf or mx == -np.inf:
-            loss[i] = mx - zy
+            loss[i] = log(n_top)
         else:
-            for t in range(k):
-                v = np.float64(z[i, t])
-                is_max = v == mx
-                c += 1.0 if is_max else 0.0
-                s += 0.0 if is_max else exp(v - mx)
-            loss[i] = (mx - zy) + (log(c) + log1p(s / c))
+            loss[i] = (m - zy) + above  # m nan or infinite: m - zy, as lse - z_y
     _add_losses(part, loss, w, w.shape[0] > 0, n)
 
 

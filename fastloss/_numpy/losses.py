@@ -247,7 +247,7 @@ def _softmax_loss(t, z):
     """Σ_k t_k (lse(z) - z_k), gradient (Σt) p - t, hessian (Σt) p (1 - p); terms with t_k = 0
     are dropped (a -inf logit with no target mass costs nothing). A row with +inf logits: the
     limit of p is uniform over the +inf entries; the loss is finite only when all the target mass
-    sits on them."""
+    sits on them. A row holding a nan is nan throughout."""
     with np.errstate(all="ignore"):
         n, k = z.shape
         top = z == np.inf
@@ -259,6 +259,10 @@ def _softmax_loss(t, z):
         st = t.sum(axis=1, keepdims=True)
         grad = st * p - t
         hess = st * p * (1.0 - p)
+        bad = np.isnan(z).any(axis=1)[:, None]  # a nan beside +inf logits too: undefined
+        loss = np.where(bad[:, 0], np.nan, loss)
+        grad = np.where(bad, np.nan, grad)
+        hess = np.where(bad, np.nan, hess)
     return loss, grad, hess
 
 

@@ -74,7 +74,8 @@ def label_losses(zf, y):
         loss = (m - zy) + (np.log(c) + np.log1p(s / c))
         loss = np.where(np.isinf(m), m - zy, loss)
         n_top = np.sum(zf == np.inf, axis=1)
-        return np.where(zy == np.inf, np.log(np.maximum(n_top, 1)), loss)
+        loss = np.where(zy == np.inf, np.log(np.maximum(n_top, 1)), loss)
+        return np.where(np.isnan(zf).any(axis=1), np.nan, loss)  # a nan beside a +inf z_y too
 
 
 def log_loss_logits_labels(z, y, w):
