@@ -69,10 +69,7 @@ def _narrow_codes(y, n_classes, encode):
     """Codes of ``y`` in the narrowest unsigned type that holds ``n_classes - 1``, filled a chunk
     at a time with ``encode(chunk)`` (intp positions; -1 marks a value outside the classes), so
     only a chunk-sized intp temporary exists. None when a chunk has a -1."""
-    for dtype in (np.uint8, np.uint16, np.uint32, np.intp):
-        if n_classes - 1 <= np.iinfo(dtype).max:
-            break
-    codes = np.empty(y.shape[0], dtype=dtype)
+    codes = np.empty(y.shape[0], dtype=_code_dtype(n_classes))
     for start in range(0, y.shape[0], _COUNT_CHUNK):
         chunk = encode(y[start:start + _COUNT_CHUNK])
         if chunk.size and chunk.min() < 0:
@@ -81,29 +78,54 @@ def _narrow_codes(y, n_classes, encode):
     return codes
 
 
-def _bounds(y):
+def _compiled_label_scan(y):
+    """(the Cython metrics family, serial) to scan large 1-D labels with, or None: unless the
+    NumPy backend is pinned or Cython is not built; in parallel only when the Cython kernels run
+    the call (before a Numba kernel, an OpenMP region would leave a libgomp worker spinning on
+    the core Numba's pool thread needs: measured, log_loss binary 1e7 32 -> 36 ms)."""
+    if y.size <= _COUNT_CHUNK or y.ndim != 1:
+        return None
+    backend = _backends.current_name(y.size)
+    if backend == "numpy" or "cython" not in _backends.available_backends():
+        return None
+    return _backends.family("metrics", backend="cython"), backend != "cython"
+
+
+def label_bounds(y):
     """(min, max) of non-empty labels as Python numbers: ints, or floats for float labels (which
     may be infinite). Large integer labels: the Cython backend's label_bounds (one parallel read;
-    NumPy reads them twice, serially), unless the NumPy backend is pinned or Cython is not built;
-    in parallel only when the Cython kernels run the call (before a Numba kernel, an OpenMP region
-    would leave a libgomp worker spinning on the core Numba's pool thread needs: measured, log_loss
-    binary 1e7 32 -> 36 ms)."""
-    if y.dtype.kind in "iu" and y.size > _COUNT_CHUNK and y.ndim == 1:
-        backend = _backends.current_name(y.size)
-        if backend != "numpy" and "cython" in _backends.available_backends():
-            return _backends.family("metrics", backend="cython").label_bounds(
-                np.ascontiguousarray(y.astype(y.dtype.newbyteorder("="), copy=False)),
-                serial=backend != "cython")
+    NumPy reads them twice, serially), where _compiled_label_scan allows."""
+    scan = _compiled_label_scan(y) if y.dtype.kind in "iu" else None
+    if scan is not None:
+        family, serial = scan
+        return family.label_bounds(
+            np.ascontiguousarray(y.astype(y.dtype.newbyteorder("="), copy=False)), serial=serial)
     to = float if y.dtype.kind == "f" else int
     return to(y.min()), to(y.max())
 
 
-def _presence(y):
+def _float_bounds(y):
+    """(min, max) as floats of non-empty float labels that all hold int64 integers, or None when
+    one does not (the caller then raises scikit-learn's complaint: _check_float_labels). Large
+    float32/float64 labels: the Cython backend's float_label_bounds, one read where NumPy takes
+    three (the int64 cast compared, min, max), where _compiled_label_scan allows."""
+    scan = _compiled_label_scan(y) if y.dtype in (np.float32, np.float64) else None
+    if scan is not None:
+        family, serial = scan
+        bad, lo, hi = family.float_label_bounds(
+            np.ascontiguousarray(y.astype(y.dtype.newbyteorder("="), copy=False)), serial=serial)
+        return None if bad else (lo, hi)
+    if _float_label_problem(y) is not None:
+        return None
+    return float(y.min()), float(y.max())
+
+
+def _presence(y, bounds=None):
     """``(lo, which of lo..hi occur)`` for non-empty integer (or checked integral float) labels
-    ``y``, or None when the range is too wide for a bincount (or infinite). min and max occur by
-    definition, so two-value ranges need no count; wider ones are counted chunk by chunk (no
-    n-sized intp copy)."""
-    lo, hi = _bounds(y)
+    ``y`` of the given (or computed) bounds, or None when the range is too wide for a bincount (or
+    infinite). min and max occur by definition, so two-value ranges need no count; wider ones are
+    counted chunk by chunk (no n-sized intp copy)."""
+    lo, hi = label_bounds(y) if bounds is None else bounds
     if not hi - lo < _DENSE_RANGE:  # (also false for an infinite or nan range)
         return None
     lo, hi = int(lo), int(hi)
@@ -115,10 +137,43 @@ def _presence(y):
     return lo, counts > 0
 
 
-def _integer_codes(y):
-    """classes and codes of integer (or checked integral float) labels without sorting, when
-    their range is small."""
-    found = _presence(y)
+def _code_dtype(n_classes):
+    """The narrowest unsigned type that holds n_classes - 1."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if n_classes - 1 <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.intp)
+
+
+def _float_codes(y, bounds):
+    """(classes, codes) of large integral float32/float64 labels of small range, from the Cython
+    backend's float_label_codes (codes and the classes' counts in one read), or None where
+    _compiled_label_scan does not allow it or the range is wide."""
+    if bounds is None or y.dtype not in (np.float32, np.float64) or _compiled_label_scan(y) is None:
+        return None
+    lo, hi = bounds
+    if not hi - lo < _DENSE_RANGE:
+        return None
+    width = int(hi - lo) + 1
+    codes = np.empty(y.shape[0], dtype=_code_dtype(width))
+    counts = np.zeros(width, dtype=np.int64)
+    _backends.family("metrics", backend="cython").float_label_codes(
+        np.ascontiguousarray(y.astype(y.dtype.newbyteorder("="), copy=False)), lo, codes, counts)
+    present = counts > 0
+    classes = _values_present(int(lo), present, y.dtype)
+    if classes.shape[0] < width:  # a gap: codes are ranks among the values present
+        lookup = (np.cumsum(present, dtype=np.intp) - 1).astype(_code_dtype(classes.shape[0]))
+        codes = lookup[codes]
+    return classes, codes
+
+
+def _integer_codes(y, bounds=None):
+    """classes and codes of integer (or checked integral float) labels, of the given (or
+    computed) bounds, without sorting, when their range is small."""
+    fused = _float_codes(y, bounds)
+    if fused is not None:
+        return fused
+    found = _presence(y, bounds)
     if found is None:
         return None
     lo, present = found
@@ -146,14 +201,14 @@ def sorted_classes(y):
         raise ValueError("Mix of label input types (string and number)") from None
 
 
-def codes_in_classes(y, classes):
-    """Codes (positions) of integer (or checked integral float) ``y`` in sorted integral
-    ``classes`` via a lookup table (O(n), no sort), or None when y has a value outside classes
-    (the caller raises) or the range is too wide. Integer labels in classes 0..K-1 need only
-    their min and max: the codes are y itself (``code_view``)."""
+def codes_in_classes(y, classes, y_bounds):
+    """Codes (positions) of integer (or checked integral float) ``y``, of bounds ``y_bounds``, in
+    sorted integral ``classes`` via a lookup table (O(n), no sort), or None when y has a value
+    outside classes (the caller raises) or the range is too wide. Integer labels in classes
+    0..K-1 need only their min and max: the codes are y itself (``code_view``)."""
     lo = int(classes[0])
     hi = int(classes[-1])
-    y_lo, y_hi = _bounds(y)
+    y_lo, y_hi = y_bounds
     if hi - lo >= _DENSE_RANGE or y_lo < lo or y_hi > hi:
         return None
     if lo == 0 and hi + 1 == classes.shape[0] and y.dtype.kind in "biu":
@@ -252,9 +307,9 @@ def encode_targets(y_true, labels):
             warn_unordered_labels(labels, classes, stacklevel=4)
         # integral labels and classes: a lookup table (float labels with a NaN or a fraction
         # take the general path, which raises scikit-learn's error)
-        if y.size and classes.size and classes.dtype.kind in "biuf" and (
-                y.dtype.kind in "biu" or (y.dtype.kind == "f" and _float_label_problem(y) is None)):
-            codes = codes_in_classes(y, classes)
+        if y.size and classes.size and classes.dtype.kind in "biuf" and y.dtype.kind in "biuf":
+            y_bounds = _float_bounds(y) if y.dtype.kind == "f" else label_bounds(y)
+            codes = None if y_bounds is None else codes_in_classes(y, classes, y_bounds)
             if codes is not None:
                 return codes, None, classes
         try:
@@ -268,10 +323,13 @@ def encode_targets(y_true, labels):
             )
         return _narrow_codes(y, classes.shape[0], lambda c: np.searchsorted(classes, c)), None, classes
 
-    if y.dtype.kind == "f":
-        _check_float_labels(y, y_true)
+    bounds = None
+    if y.dtype.kind == "f" and y.size:
+        bounds = _float_bounds(y)  # one read where it can: the check and the bounds
+        if bounds is None:
+            _check_float_labels(y, y_true)  # raises scikit-learn's complaint
     if y.dtype.kind in "biuf" and y.size:
-        fast = _integer_codes(y)
+        fast = _integer_codes(y, bounds)
         if fast is not None:
             classes, codes = fast
             return codes, None, classes

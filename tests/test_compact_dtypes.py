@@ -395,9 +395,72 @@ def test_label_bounds_against_numpy(dtype):
             assert FAMILIES["metrics"].label_bounds(y, serial=serial) == expected, (n, serial)
         for view in (y.astype(y.dtype.newbyteorder(">")), np.repeat(y, 2)[::2]):
             with fastloss.set_backend("cython"):
-                assert _labels._bounds(view) == expected
+                assert _labels.label_bounds(view) == expected
     with pytest.raises(ValueError):
         FAMILIES["metrics"].label_bounds(np.empty(0, dtype))
+
+
+@pytest.mark.skipif("cython" not in fastloss.available_backends(), reason="needs the Cython backend")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_float_label_scans_against_numpy(dtype):
+    """Cython's float_label_bounds (parallel or serial) counts the labels that differ from their
+    int64 cast as NumPy does (nan, inf, 0.5, 2**63; not -2**63 or -0.0) and gives the integral
+    ones' min and max; float_label_codes writes y - lo and the counts, and refuses a label
+    outside the range it is given instead of writing past its buffers."""
+    from fastloss._cython import FAMILIES
+
+    m = FAMILIES["metrics"]
+    rng = np.random.default_rng(12)
+    for n in (1, 70_001, 300_001):
+        y = rng.integers(-5, 40, n).astype(dtype)
+        for odd in ([], [np.nan], [np.inf, -np.inf], [0.5, -0.0], [2.0**63], [-(2.0**63)]):
+            yy = y.copy()
+            yy[rng.integers(0, n, len(odd))] = odd
+            with np.errstate(invalid="ignore"):
+                bad = int(np.count_nonzero(yy != yy.astype(np.int64)))
+            ok = yy[yy == yy.astype(np.int64)] if bad else yy
+            expected = (bad, float(ok.min()), float(ok.max())) if ok.size else (bad, np.inf, -np.inf)
+            for serial in (False, True):
+                assert m.float_label_bounds(yy, serial=serial) == expected, (n, odd, serial)
+        lo, hi = float(y.min()), float(y.max())
+        codes = np.empty(n, np.uint8)
+        counts = np.zeros(int(hi - lo) + 1, np.int64)
+        m.float_label_codes(y, lo, codes, counts)
+        np.testing.assert_array_equal(codes, (y - lo).astype(np.uint8))
+        np.testing.assert_array_equal(counts, np.bincount((y - lo).astype(np.intp), minlength=counts.size))
+        with pytest.raises(ValueError, match="outside"):
+            m.float_label_codes(y, lo + 1, codes, counts)
+    with pytest.raises(ValueError):
+        m.float_label_bounds(np.empty(0, dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, ">f8", np.float16])
+def test_large_float_labels_encode_as_unique(backend, dtype):
+    """Integral float labels past the chunk size (checked, bounded and encoded by the Cython
+    scans float_label_bounds / float_label_codes where a compiled backend runs the call, by
+    NumPy's chunks otherwise): classes are np.unique's (dtype included), codes their positions,
+    for 0..K-1, a gap, negative values, a wide range and two values; and log_loss as sklearn's."""
+    from fastloss import _labels
+
+    rng = np.random.default_rng(8)
+    n = 200_000
+    wide = 2_000 if np.dtype(dtype).itemsize == 2 else 70_000  # (float16 ends at 65504)
+    for values in ([0, 1, 2, 3], [3, 5, 9], [-2, 0, 7], [0, 300], [0, wide, 5], [4, 5]):
+        y = rng.choice(np.array(values, dtype=float), n)
+        y[:len(values)] = values
+        y = y.astype(dtype)
+        codes, indicator, classes = _labels.encode_targets(y, None)
+        expected = np.unique(y)
+        assert indicator is None and classes.dtype == expected.dtype
+        np.testing.assert_array_equal(classes, expected)
+        np.testing.assert_array_equal(codes.astype(np.int64), np.searchsorted(expected, y))
+        assert codes.dtype.itemsize <= (1 if len(values) <= 256 else 8)
+    y = rng.integers(0, 3, n).astype(dtype)
+    P = rng.dirichlet(np.ones(3), n)
+    assert fastloss.log_loss(y, P) == pytest.approx(sklearn.metrics.log_loss(y, P), rel=1e-12)
+    y[n - 1] = 0.5
+    with pytest.raises(ValueError, match="Unknown label type"):
+        fastloss.log_loss(y, P)
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.int64, np.uint64])

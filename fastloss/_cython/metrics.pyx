@@ -945,3 +945,97 @@ def label_bounds(const label_int[::1] y, bint serial=False):
             hi = part[2 * b + 1] if part[2 * b + 1] > hi else hi
     free(part)
     return int(lo), int(hi)
+
+
+# Integral float labels are those equal to their int64 cast (scikit-learn's type_of_target):
+# whole numbers in [-2**63, 2**63); nan, inf and 2**63 and beyond are not.
+cdef double _INT64_END = 9223372036854775808.0  # 2**63
+
+
+cdef void _float_bounds_block(const floating* y, Py_ssize_t start, Py_ssize_t stop,
+                              double* part) noexcept nogil:
+    """part = (values not integral, min, max) of y[start:stop] (min/max of the integral ones)."""
+    cdef Py_ssize_t i
+    cdef double v, bad = 0.0, lo = INFINITY, hi = -INFINITY
+    cdef bint ok
+    for i in range(start, stop):
+        v = <double>y[i]
+        ok = v == floor(v) and v >= -_INT64_END and v < _INT64_END
+        bad += 0.0 if ok else 1.0
+        lo = v if (ok and v < lo) else lo
+        hi = v if (ok and v > hi) else hi
+    part[0] = bad
+    part[1] = lo
+    part[2] = hi
+
+
+def float_label_bounds(const floating[::1] y, bint serial=False):
+    """(number of values that are not int64 integers, min, max) of non-empty float labels, one
+    read of y over fixed blocks (in parallel for large inputs unless ``serial``, as
+    label_bounds): the check and the bounds that NumPy takes in three reads (the int64 cast
+    compared, min, max). The min and max are those of the integral values (floats)."""
+    cdef Py_ssize_t n = y.shape[0]
+    if n == 0:
+        raise ValueError("float_label_bounds of an empty array")
+    cdef Py_ssize_t nb = _nblocks(n, ELEMENT_BLOCK)
+    cdef double* part = <double*>malloc(3 * nb * sizeof(double))
+    if part == NULL:
+        raise MemoryError()
+    cdef int nt = 0 if serial else min(_threads_for(n), nb)
+    cdef Py_ssize_t b
+    cdef double bad = 0.0, lo = INFINITY, hi = -INFINITY
+    with nogil:
+        if nt == 0:
+            for b in range(nb):
+                _float_bounds_block(&y[0], b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK), &part[3 * b])
+        else:
+            for b in prange(nb, schedule="static", num_threads=nt):
+                _float_bounds_block(&y[0], b * ELEMENT_BLOCK, min(n, (b + 1) * ELEMENT_BLOCK), &part[3 * b])
+        for b in range(nb):
+            bad += part[3 * b]
+            lo = part[3 * b + 1] if part[3 * b + 1] < lo else lo
+            hi = part[3 * b + 2] if part[3 * b + 2] > hi else hi
+    free(part)
+    return int(bad), lo, hi
+
+
+cdef inline bint _store_codes(const floating* y, Py_ssize_t n, double lo, void* out, int width,
+                              cnp.int64_t* counts, Py_ssize_t k) noexcept nogil:
+    """The loop of float_label_codes, one per code width; False at a label outside the range."""
+    cdef Py_ssize_t i, c
+    for i in range(n):
+        c = <Py_ssize_t>(<double>y[i] - lo)
+        if <size_t>c >= <size_t>k:  # (negative codes wrap above k)
+            return False
+        counts[c] += 1
+        if width == 1:
+            (<cnp.npy_uint8*>out)[i] = <cnp.npy_uint8>c
+        elif width == 2:
+            (<cnp.npy_uint16*>out)[i] = <cnp.npy_uint16>c
+        elif width == 4:
+            (<cnp.npy_uint32*>out)[i] = <cnp.npy_uint32>c
+        else:
+            (<cnp.npy_uint64*>out)[i] = <cnp.npy_uint64>c
+    return True
+
+
+def float_label_codes(const floating[::1] y, double lo, cnp.ndarray codes, cnp.int64_t[::1] counts):
+    """codes[i] = y[i] - lo and counts[c] = the number of labels with code c, for float labels
+    that float_label_bounds found integral with min lo and max lo + len(counts) - 1: one serial
+    read of y where NumPy's chunks take three (bincount's intp copy, the offsets again, the
+    store). ``codes``: C-contiguous, as long as y, of an unsigned type of 1, 2, 4 or 8 bytes.
+    ValueError (codes then partly written) at a label outside that range."""
+    cdef Py_ssize_t n = y.shape[0]
+    cdef int width = <int>cnp.PyArray_ITEMSIZE(codes)
+    if (cnp.PyArray_NDIM(codes) != 1 or cnp.PyArray_DIM(codes, 0) != n
+            or not cnp.PyArray_IS_C_CONTIGUOUS(codes) or not cnp.PyArray_ISUNSIGNED(codes)
+            or width not in (1, 2, 4, 8)):
+        raise ValueError(f"codes must be a C-contiguous unsigned array of {n} entries")
+    cdef void* out = cnp.PyArray_DATA(codes)
+    cdef Py_ssize_t k = counts.shape[0]
+    cdef bint ok = True
+    if n:
+        with nogil:
+            ok = _store_codes(&y[0], n, lo, out, width, &counts[0], k)
+    if not ok:
+        raise ValueError("float_label_codes: a label outside [lo, lo + len(counts))")

@@ -69,7 +69,7 @@ def encode_chunk(y, classes, given, where=""):
     """Positions of the labels of ``y`` in the sorted ``classes`` (intp); ScoreError if unknown."""
     _check_label_values(y, where)
     if y.dtype.kind in "iu" and classes.dtype.kind in "iu" and y.size and classes.size:
-        codes = _labels.codes_in_classes(y, classes)
+        codes = _labels.codes_in_classes(y, classes, _labels.label_bounds(y))
         if codes is not None:
             return codes
     try:
