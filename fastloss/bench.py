@@ -74,6 +74,7 @@ def workloads(quick=False):
     logits = lambda: data("logits", lambda r: (r.integers(0, K, N), r.standard_normal((N, K)) * 3))
     logits32 = lambda: data("logits32", lambda r: (logits()[0], logits()[1].astype(np.float32)))
     bin_p = lambda: data("bin_p", lambda r: (r.integers(0, 2, N7), r.uniform(size=N7)))
+    bin_p_f32 = lambda: data("bin_p_f32", lambda r: (bin_p()[0].astype(np.float32), bin_p()[1]))
     bin_z = lambda: data("bin_z", lambda r: (r.integers(0, 2, N7), r.standard_normal(N7) * 4))
     vec = lambda: data("vec", lambda r: r.standard_normal(N7) * 10)
     vec32 = lambda: data("vec32", lambda r: vec().astype(np.float32))
@@ -88,6 +89,10 @@ def workloads(quick=False):
         {"sklearn.metrics.log_loss": skm and (lambda d: skm.log_loss(d[0], d[1], labels=np.arange(K)))},
         N * K)
     add(f"log_loss binary {N7:.0e}", "metrics", bin_p,
+        lambda d: fastloss.log_loss(d[0], d[1]),
+        {"sklearn.metrics.log_loss": skm and (lambda d: skm.log_loss(d[0], d[1]))}, N7)
+    # the labels as LightGBM's Dataset.get_label() hands them over: float32 0./1.
+    add(f"log_loss binary {N7:.0e}, float32 labels", "metrics", bin_p_f32,
         lambda d: fastloss.log_loss(d[0], d[1]),
         {"sklearn.metrics.log_loss": skm and (lambda d: skm.log_loss(d[0], d[1]))}, N7)
     if skloss:
