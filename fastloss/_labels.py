@@ -9,7 +9,9 @@ are validated with min/max (and a chunked presence count) and handed to the kern
 viewed as an unsigned integer of their own width (``code_view``): no copy. Other labels
 (another range, a gap, strings, integral floats) are encoded, a chunk at a time, into codes of the
 narrowest unsigned type that holds K - 1 (``_narrow_codes``: one byte per label up to 256
-classes), never into an n-sized intp array.
+classes), never into an n-sized intp array. Large float32/float64 labels are checked, bounded
+and (without ``labels=``) encoded by two Cython scans instead (``_float_bounds``,
+``_float_codes``), where a compiled backend runs the call.
 """
 import warnings
 
@@ -78,6 +80,11 @@ def _narrow_codes(y, n_classes, encode):
     return codes
 
 
+def _float32_or_64(y):
+    """float32 or float64 labels, in either byte order (the scans read a native copy)."""
+    return y.dtype.kind == "f" and y.dtype.itemsize in (4, 8)
+
+
 def _compiled_label_scan(y):
     """(the Cython metrics family, serial) to scan large 1-D labels with, or None: unless the
     NumPy backend is pinned or Cython is not built; in parallel only when the Cython kernels run
@@ -109,7 +116,7 @@ def _float_bounds(y):
     one does not (the caller then raises scikit-learn's complaint: _check_float_labels). Large
     float32/float64 labels: the Cython backend's float_label_bounds, one read where NumPy takes
     three (the int64 cast compared, min, max), where _compiled_label_scan allows."""
-    scan = _compiled_label_scan(y) if y.dtype in (np.float32, np.float64) else None
+    scan = _compiled_label_scan(y) if _float32_or_64(y) else None
     if scan is not None:
         family, serial = scan
         bad, lo, hi = family.float_label_bounds(
@@ -149,7 +156,7 @@ def _float_codes(y, bounds):
     """(classes, codes) of large integral float32/float64 labels of small range, from the Cython
     backend's float_label_codes (codes and the classes' counts in one read), or None where
     _compiled_label_scan does not allow it or the range is wide."""
-    if bounds is None or y.dtype not in (np.float32, np.float64) or _compiled_label_scan(y) is None:
+    if bounds is None or not _float32_or_64(y) or _compiled_label_scan(y) is None:
         return None
     lo, hi = bounds
     if not hi - lo < _DENSE_RANGE:

@@ -435,13 +435,19 @@ def test_float_label_scans_against_numpy(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, ">f8", np.float16])
-def test_large_float_labels_encode_as_unique(backend, dtype):
+def test_large_float_labels_encode_as_unique(backend, dtype, monkeypatch):
     """Integral float labels past the chunk size (checked, bounded and encoded by the Cython
     scans float_label_bounds / float_label_codes where a compiled backend runs the call, by
     NumPy's chunks otherwise): classes are np.unique's (dtype included), codes their positions,
     for 0..K-1, a gap, negative values, a wide range and two values; and log_loss as sklearn's."""
-    from fastloss import _labels
+    from fastloss import _backends, _labels
 
+    scans = []
+    if "cython" in fastloss.available_backends():
+        family = _backends.family("metrics", backend="cython")
+        for name in ("float_label_bounds", "float_label_codes"):
+            scan = getattr(family, name)
+            monkeypatch.setattr(family, name, lambda *a, _s=scan, _n=name, **k: (scans.append(_n), _s(*a, **k))[1])
     rng = np.random.default_rng(8)
     n = 200_000
     wide = 2_000 if np.dtype(dtype).itemsize == 2 else 70_000  # (float16 ends at 65504)
@@ -455,6 +461,8 @@ def test_large_float_labels_encode_as_unique(backend, dtype):
         np.testing.assert_array_equal(classes, expected)
         np.testing.assert_array_equal(codes.astype(np.int64), np.searchsorted(expected, y))
         assert codes.dtype.itemsize <= (1 if len(values) <= 256 else 8)
+    compiled = backend != "numpy" and "cython" in fastloss.available_backends() and np.dtype(dtype).itemsize > 2
+    assert sorted(set(scans)) == (["float_label_bounds", "float_label_codes"] if compiled else [])
     y = rng.integers(0, 3, n).astype(dtype)
     P = rng.dirichlet(np.ones(3), n)
     assert fastloss.log_loss(y, P) == pytest.approx(sklearn.metrics.log_loss(y, P), rel=1e-12)
