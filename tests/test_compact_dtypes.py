@@ -398,6 +398,16 @@ def test_label_bounds_against_numpy(dtype):
                 assert _labels.label_bounds(view) == expected
     with pytest.raises(ValueError):
         FAMILIES["metrics"].label_bounds(np.empty(0, dtype))
+    # label_counts (the presence count of inferred classes): bincount's counts at the dtype's
+    # top and bottom, odd and even lengths (its two histograms), and a refusal past the range
+    for n in (1, 2, 7, 70_001):
+        lo = int(info.max) - 40 if info.min == 0 else int(info.min)
+        y = np.array(lo, dtype) + rng.integers(0, 41, n).astype(dtype)
+        counts = np.zeros(41, np.int64)
+        FAMILIES["metrics"].label_counts(y, lo, counts)
+        np.testing.assert_array_equal(counts, np.bincount((y.astype(object) - lo).astype(np.intp), minlength=41))
+        with pytest.raises(ValueError, match="outside"):
+            FAMILIES["metrics"].label_counts(y, lo, np.zeros(int(y.max()) - lo, np.int64))
 
 
 @pytest.mark.skipif("cython" not in fastloss.available_backends(), reason="needs the Cython backend")
