@@ -61,8 +61,8 @@ def code_view(y):
     return np.ascontiguousarray(view)
 
 
-def float_labels_view(y):
-    """float32/float64 labels as the binary kernels read them: native byte order, C-contiguous
+def native_labels(y):
+    """Labels in native byte order and C-contiguous, as the compiled kernels and scans read them
     (copied at their own width only where they are not)."""
     return np.ascontiguousarray(y.astype(y.dtype.newbyteorder("="), copy=False))
 
@@ -106,7 +106,7 @@ def label_bounds(y):
     if scan is not None:
         family, serial = scan
         return family.label_bounds(
-            np.ascontiguousarray(y.astype(y.dtype.newbyteorder("="), copy=False)), serial=serial)
+            native_labels(y), serial=serial)
     to = float if y.dtype.kind == "f" else int
     return to(y.min()), to(y.max())
 
@@ -120,7 +120,7 @@ def _float_bounds(y):
     if scan is not None:
         family, serial = scan
         bad, lo, hi = family.float_label_bounds(
-            np.ascontiguousarray(y.astype(y.dtype.newbyteorder("="), copy=False)), serial=serial)
+            native_labels(y), serial=serial)
         return None if bad else (lo, hi)
     if _float_label_problem(y) is not None:
         return None
@@ -143,7 +143,7 @@ def _presence(y, bounds=None):
     scan = _compiled_label_scan(y) if y.dtype.kind in "iu" else None
     if scan is not None:
         counts = np.zeros(hi - lo + 1, dtype=np.int64)
-        scan[0].label_counts(np.ascontiguousarray(y.astype(y.dtype.newbyteorder("="), copy=False)), lo, counts)
+        scan[0].label_counts(native_labels(y), lo, counts)
         return lo, counts > 0
     counts = np.zeros(hi - lo + 1, dtype=np.intp)
     for chunk in _chunks(y):
@@ -161,18 +161,16 @@ def _code_dtype(n_classes):
 
 def _float_codes(y, bounds):
     """(classes, codes) of large integral float32/float64 labels of small range, from the Cython
-    backend's float_label_codes (codes and the classes' counts in one read), or None where
-    _compiled_label_scan does not allow it or the range is wide."""
-    if bounds is None or not _float32_or_64(y) or _compiled_label_scan(y) is None:
+    backend's float_label_codes (the codes in one read, then the classes' counts from them), or
+    None where _compiled_label_scan does not allow it or the range is wide."""
+    scan = _compiled_label_scan(y) if bounds is not None and _float32_or_64(y) else None
+    if scan is None or not bounds[1] - bounds[0] < _DENSE_RANGE:
         return None
     lo, hi = bounds
-    if not hi - lo < _DENSE_RANGE:
-        return None
     width = int(hi - lo) + 1
     codes = np.empty(y.shape[0], dtype=_code_dtype(width))
     counts = np.zeros(width, dtype=np.int64)
-    _backends.family("metrics", backend="cython").float_label_codes(
-        np.ascontiguousarray(y.astype(y.dtype.newbyteorder("="), copy=False)), lo, codes, counts)
+    scan[0].float_label_codes(native_labels(y), lo, codes, counts)
     present = counts > 0
     classes = _values_present(int(lo), present, y.dtype)
     if classes.shape[0] < width:  # a gap: codes are ranks among the values present

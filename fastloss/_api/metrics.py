@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from .. import _backends
-from .._labels import code_view, encode_targets, float_labels_view, is_indicator
+from .._labels import code_view, encode_targets, is_indicator, native_labels
 from .._validation import check_bool, kernel_input, require_array_like
 from .losses import FLOAT_DTYPES, exact_sum
 
@@ -287,7 +287,7 @@ def _unchecked_binary_labels(y_true: ArrayLike, scores: NDArray[Any],
         return None  # converted with a warning: only once, by the general path
     # float labels go to the binary kernels as they are: 0. and 1. are the classes (the general
     # path's classes for 0./1. labels), any other value (nan, 0.5, 2.) counts as outside {0, 1}
-    codes = float_labels_view(y) if y.dtype.kind == "f" else code_view(y)
+    codes = native_labels(y) if y.dtype.kind == "f" else code_view(y)
     ends = np.concatenate([codes[:4096], codes[-4096:]])
     zeros, ones = ends == 0, ends == 1
     if not (zeros | ones).all():

@@ -167,24 +167,33 @@ cdef inline double row_max(const floating* row, Py_ssize_t k, Py_ssize_t stride,
     return mx
 
 
+cdef inline void lse_sums(const floating* row, Py_ssize_t k, Py_ssize_t stride, double mx,
+                          double* c, double* s) noexcept nogil:
+    """c = the multiplicity of the row's (finite) max mx, s = the sum of exp(v - mx) over its
+    other terms, in the row's order (Blanchard, Higham & Higham 2021)."""
+    cdef double cc = 0.0, ss = 0.0, v
+    cdef Py_ssize_t t
+    for t in range(k):
+        v = <double>row[t * stride]
+        if v == mx:
+            cc += 1.0
+        else:
+            ss += exp(v - mx)
+    c[0] = cc
+    s[0] = ss
+
+
 cdef inline double lse_tail(const floating* row, Py_ssize_t k, Py_ssize_t stride,
                             double mx, bint seen_nan) noexcept nogil:
-    """lse1 after row_max: m + log(c) + log1p(s / c), c the multiplicity of the max m and s the
-    sum of exp(v - m) over the other terms (Blanchard, Higham & Higham 2021)."""
-    cdef double c = 0.0, s = 0.0, v
-    cdef Py_ssize_t t
+    """lse1 after row_max: m + log(c) + log1p(s / c) from lse_sums."""
+    cdef double c, s
     if k == 0:
         return -INFINITY
     if seen_nan:
         return NAN
     if mx == INFINITY or mx == -INFINITY:
         return mx
-    for t in range(k):
-        v = <double>row[t * stride]
-        if v == mx:
-            c += 1.0
-        else:
-            s += exp(v - mx)
+    lse_sums(row, k, stride, mx, &c, &s)
     return mx + log(c) + log1p(s / c)
 
 
@@ -196,25 +205,13 @@ cdef inline double lse_parts(const floating* row, Py_ssize_t k, double* mx, doub
     (m - z_y) + (lse - m) keeps a small value's precision; lse - z_y cancels). n_nan receives the
     number of nans: any gives nan (mx nan); an infinite max gives it (c 1, s 0)."""
     cdef double m = row_max(row, k, 1, n_nan)
-    cdef double cc = 0.0, ss = 0.0, v
-    cdef Py_ssize_t t
     c[0] = 1.0
     s[0] = 0.0
-    if n_nan[0] > 0:
-        mx[0] = NAN
-        return NAN
-    mx[0] = m
-    if m == INFINITY or m == -INFINITY:
-        return m
-    for t in range(k):
-        v = <double>row[t]
-        if v == m:
-            cc += 1.0
-        else:
-            ss += exp(v - m)
-    c[0] = cc
-    s[0] = ss
-    return m + log(cc) + log1p(ss / cc)
+    mx[0] = NAN if n_nan[0] > 0 else m
+    if n_nan[0] > 0 or m == INFINITY or m == -INFINITY:
+        return mx[0]
+    lse_sums(row, k, 1, m, c, s)
+    return m + log(c[0]) + log1p(s[0] / c[0])
 
 
 cdef inline double lse1(const floating* row, Py_ssize_t k, Py_ssize_t stride) noexcept nogil:

@@ -947,38 +947,48 @@ def label_bounds(const label_int[::1] y, bint serial=False):
     return int(lo), int(hi)
 
 
+cdef bint _count_labels(const label_int* y, Py_ssize_t n, cnp.uint64_t base, cnp.int64_t* counts,
+                        cnp.int64_t* odd, cnp.uint64_t k) noexcept nogil:
+    """counts[c] += the number of y == base + c, c < k, in two histograms: even positions in
+    counts, odd ones in odd (k zeros), added into counts at the end; consecutive equal labels
+    then increment different counters (one counter's read-modify-write chain through memory
+    halved the count's speed). False, counts untouched past k, at a label outside the range."""
+    cdef Py_ssize_t i, j
+    cdef cnp.uint64_t c, c1
+    cdef bint ok = True
+    for i in range(0, n - 1, 2):
+        # y - base modulo 2**64: the true difference for y >= base, above k for y < base
+        c = <cnp.uint64_t>y[i] - base
+        c1 = <cnp.uint64_t>y[i + 1] - base
+        if c >= k or c1 >= k:
+            ok = False
+            break
+        counts[c] += 1
+        odd[c1] += 1
+    if ok and n % 2 == 1:
+        c = <cnp.uint64_t>y[n - 1] - base
+        if c >= k:
+            ok = False
+        else:
+            counts[c] += 1
+    for j in range(<Py_ssize_t>k):
+        counts[j] += odd[j]
+    return ok
+
+
 def label_counts(const label_int[::1] y, label_int lo, cnp.int64_t[::1] counts):
     """counts[c] += the number of labels equal to lo + c, for integer labels that label_bounds
     found within [lo, lo + len(counts)): one serial read where NumPy's chunks convert each to
     intp first (1e7 int64 labels of 10 classes: 17-22 -> 6.4 ms). ValueError, and nothing counted
     past ``counts``, at a label outside that range."""
-    cdef Py_ssize_t n = y.shape[0], i, j
-    cdef cnp.uint64_t k = <cnp.uint64_t>counts.shape[0], c, c1
-    cdef cnp.uint64_t base = <cnp.uint64_t>lo
+    cdef cnp.uint64_t k = <cnp.uint64_t>counts.shape[0]
     cdef bint ok = True
-    # two histograms, even and odd labels: consecutive equal labels then increment different
-    # counters (one counter's read-modify-write chain through memory halves the count's speed)
     cdef cnp.int64_t* odd = <cnp.int64_t*>calloc(k + 1, sizeof(cnp.int64_t))  # (k = 0: not NULL)
     if odd == NULL:
         raise MemoryError()
-    with nogil:
-        for i in range(0, n - 1, 2):
-            # y - lo modulo 2**64: the true difference for y >= lo, above k for y < lo
-            c = <cnp.uint64_t>y[i] - base
-            c1 = <cnp.uint64_t>y[i + 1] - base
-            if c >= k or c1 >= k:
-                ok = False
-                break
-            counts[c] += 1
-            odd[c1] += 1
-        if ok and n % 2 == 1:
-            c = <cnp.uint64_t>y[n - 1] - base
-            if c >= k:
-                ok = False
-            else:
-                counts[c] += 1
-        for j in range(<Py_ssize_t>k):
-            counts[j] += odd[j]
+    if y.shape[0]:
+        with nogil:
+            ok = _count_labels(&y[0], y.shape[0], <cnp.uint64_t>lo, &counts[0], odd, k)
     free(odd)
     if not ok:
         raise ValueError("label_counts: a label outside [lo, lo + len(counts))")
@@ -1037,10 +1047,9 @@ def float_label_bounds(const floating[::1] y, bint serial=False):
 
 
 cdef inline bint _store_codes(const floating* y, Py_ssize_t n, double lo, void* out, int width,
-                              cnp.int64_t* counts, Py_ssize_t k) noexcept nogil:
-    """The loops of float_label_codes: the codes, one loop per width with no exit (so that they
-    vectorise; a code outside [0, k) is flagged, and False returned before any count), then the
-    counts from the codes, in two histograms of k for even and odd i (as label_counts)."""
+                              Py_ssize_t k) noexcept nogil:
+    """The code loops of float_label_codes, one per width with no exit (so that they
+    vectorise): a code outside [0, k) is flagged, and False returned at the end."""
     cdef Py_ssize_t i, c
     cdef size_t bad = 0
     if width == 1:
@@ -1063,29 +1072,16 @@ cdef inline bint _store_codes(const floating* y, Py_ssize_t n, double lo, void* 
             c = <Py_ssize_t>(<double>y[i] - lo)
             bad |= <size_t>(<size_t>c >= <size_t>k)
             (<cnp.npy_uint64*>out)[i] = <cnp.npy_uint64>c
-    if bad:
-        return False
-    if width == 1:
-        for i in range(n):
-            counts[(i & 1) * k + (<cnp.npy_uint8*>out)[i]] += 1
-    elif width == 2:
-        for i in range(n):
-            counts[(i & 1) * k + (<cnp.npy_uint16*>out)[i]] += 1
-    elif width == 4:
-        for i in range(n):
-            counts[(i & 1) * k + (<cnp.npy_uint32*>out)[i]] += 1
-    else:
-        for i in range(n):
-            counts[(i & 1) * k + <Py_ssize_t>(<cnp.npy_uint64*>out)[i]] += 1
-    return True
+    return not bad
 
 
 def float_label_codes(const floating[::1] y, double lo, cnp.ndarray codes, cnp.int64_t[::1] counts):
     """codes[i] = y[i] - lo and counts[c] = the number of labels with code c, for float labels
-    that float_label_bounds found integral with min lo and max lo + len(counts) - 1: one serial
-    read of y where NumPy's chunks take three (bincount's intp copy, the offsets again, the
-    store). ``codes``: C-contiguous, as long as y, of an unsigned type of 1, 2, 4 or 8 bytes.
-    ValueError (codes then written, nothing counted) at a label outside that range."""
+    that float_label_bounds found integral with min lo and max lo + len(counts) - 1: the codes
+    in one serial read (loops that vectorise), then counted from the codes by label_counts'
+    loop, where NumPy's chunks took the offsets twice and an intp copy for bincount. ``codes``:
+    C-contiguous, as long as y, of an unsigned type of 1, 2, 4 or 8 bytes. ValueError (codes
+    then written, nothing counted) at a label outside that range."""
     cdef Py_ssize_t n = y.shape[0]
     cdef int width = <int>cnp.PyArray_ITEMSIZE(codes)
     if (cnp.PyArray_NDIM(codes) != 1 or cnp.PyArray_DIM(codes, 0) != n
@@ -1093,16 +1089,22 @@ def float_label_codes(const floating[::1] y, double lo, cnp.ndarray codes, cnp.i
             or width not in (1, 2, 4, 8)):
         raise ValueError(f"codes must be a C-contiguous unsigned array of {n} entries")
     cdef void* out = cnp.PyArray_DATA(codes)
-    cdef Py_ssize_t k = counts.shape[0], j
+    cdef Py_ssize_t k = counts.shape[0]
     cdef bint ok = True
-    cdef cnp.int64_t* two = <cnp.int64_t*>calloc(2 * k + 1, sizeof(cnp.int64_t))
-    if two == NULL:
+    cdef cnp.int64_t* odd = <cnp.int64_t*>calloc(k + 1, sizeof(cnp.int64_t))
+    if odd == NULL:
         raise MemoryError()
     if n:
         with nogil:
-            ok = _store_codes(&y[0], n, lo, out, width, two, k)
-            for j in range(k):
-                counts[j] += two[j] + two[k + j]
-    free(two)
+            ok = _store_codes(&y[0], n, lo, out, width, k)
+            if ok and width == 1:
+                _count_labels(<const cnp.uint8_t*>out, n, 0, &counts[0], odd, k)
+            elif ok and width == 2:
+                _count_labels(<const cnp.uint16_t*>out, n, 0, &counts[0], odd, k)
+            elif ok and width == 4:
+                _count_labels(<const cnp.uint32_t*>out, n, 0, &counts[0], odd, k)
+            elif ok:
+                _count_labels(<const cnp.uint64_t*>out, n, 0, &counts[0], odd, k)
+    free(odd)
     if not ok:
         raise ValueError("float_label_codes: a label outside [lo, lo + len(counts))")

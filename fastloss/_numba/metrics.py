@@ -305,12 +305,13 @@ def logits_long_rows_block(z, y, w, eps, part):
         lse, m, c, s, above = row_logsumexp(row, k)
         zy = np.float64(row[y[i]])
         n_nan = 0.0
-        n_top = 0.0
         for t in range(k):
             n_nan += 1.0 if row[t] != row[t] else 0.0
-            n_top += 1.0 if row[t] == np.inf else 0.0
         part[4] += n_nan
         if zy == np.inf:
+            n_top = 0.0
+            for t in range(k):
+                n_top += 1.0 if row[t] == np.inf else 0.0
             loss[i] = log(n_top)
         else:
             loss[i] = (m - zy) + above  # m nan or infinite: m - zy, as lse - z_y
